@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Make a seeded random Hugging Face-format Llama-family checkpoint for tests and benchmarks.
+
+Writes config.json, weights (safetensors with HF tensor names; or sharded safetensors, or
+pytorch_model.bin), tokenizer_config.json and a sentencepiece tokenizer.model trained with
+spm_train on tests/data/tiny_corpus.txt. The same seed gives byte-identical weights.
+
+  make_tiny_model.py --out DIR --seed 0                       # the tests' tiny Llama
+  make_tiny_model.py --out DIR --arch qwen2                    # q/k/v biases, tied embeddings
+  make_tiny_model.py --out DIR --preset llama-3.2-1b --dtype bfloat16   # benchmark shape
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch  # noqa: E402
+
+from sadi_export.weights import save_safetensors  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "..", "tests", "data", "tiny_corpus.txt")
+
+PRESETS = {
+    "tiny": dict(layers=3, d_model=64, heads=4, kv_heads=2, d_ffn=160, vocab_size=0),
+    # Llama-3.2-1B's shape (random weights): for GPU benchmarks
+    "llama-3.2-1b": dict(layers=16, d_model=2048, heads=32, kv_heads=8, d_ffn=8192, vocab_size=128256),
+}
+
+
+def train_tokenizer(out_dir: str, vocab: int) -> int:
+    """Trains tokenizer.model with spm_train (deterministic: one thread, fixed input)."""
+    spm_train = shutil.which("spm_train")
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = os.path.join(tmp, "tok")
+        args = [f"--input={CORPUS}", f"--model_prefix={prefix}", f"--vocab_size={vocab}",
+                "--model_type=bpe", "--byte_fallback=true", "--character_coverage=1.0",
+                "--split_digits=true", "--num_threads=1", "--unk_id=0", "--bos_id=1", "--eos_id=2",
+                "--pad_id=-1", "--add_dummy_prefix=true", "--hard_vocab_limit=false", "--minloglevel=2",
+                "--max_sentence_length=100000"]
+        if spm_train:
+            subprocess.run([spm_train] + args, check=True, stdout=subprocess.DEVNULL)
+        else:
+            import sentencepiece as spm
+            spm.SentencePieceTrainer.Train(" ".join(args))
+        shutil.copyfile(prefix + ".model", os.path.join(out_dir, "tokenizer.model"))
+        with open(prefix + ".vocab", encoding="utf-8") as f:
+            return sum(1 for _ in f)
+
+
+def make_weights(cfg: dict, seed: int, dtype: torch.dtype, arch: str) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    d, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    h, kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    dh = d // h
+
+    def lin(n_out, n_in):
+        return torch.randn(n_out, n_in, generator=g) / n_in ** 0.5
+
+    def norm(n):
+        return 1.0 + 0.1 * torch.randn(n, generator=g)
+
+    w = {"model.embed_tokens.weight": torch.randn(v, d, generator=g)}
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        w[p + "input_layernorm.weight"] = norm(d)
+        w[p + "self_attn.q_proj.weight"] = lin(h * dh, d)
+        w[p + "self_attn.k_proj.weight"] = lin(kv * dh, d)
+        w[p + "self_attn.v_proj.weight"] = lin(kv * dh, d)
+        w[p + "self_attn.o_proj.weight"] = lin(d, h * dh)
+        if arch == "qwen2":
+            for n, size in (("q", h * dh), ("k", kv * dh), ("v", kv * dh)):
+                w[p + f"self_attn.{n}_proj.bias"] = 0.1 * torch.randn(size, generator=g)
+        w[p + "post_attention_layernorm.weight"] = norm(d)
+        w[p + "mlp.gate_proj.weight"] = lin(f, d)
+        w[p + "mlp.up_proj.weight"] = lin(f, d)
+        w[p + "mlp.down_proj.weight"] = lin(d, f)
+    w["model.norm.weight"] = norm(d)
+    if not cfg["tie_word_embeddings"]:
+        w["lm_head.weight"] = lin(v, d)
+    return {k: t.to(dtype) for k, t in w.items()}
+
+
+def write_weights(weights: dict, out: str, fmt: str) -> None:
+    if fmt == "safetensors":
+        save_safetensors(weights, os.path.join(out, "model.safetensors"), {"format": "pt"})
+    elif fmt == "sharded":
+        names = sorted(weights)
+        half = len(names) // 2
+        shards = {"model-00001-of-00002.safetensors": names[:half],
+                  "model-00002-of-00002.safetensors": names[half:]}
+        weight_map = {}
+        for fname, keys in shards.items():
+            save_safetensors({k: weights[k] for k in keys}, os.path.join(out, fname), {"format": "pt"})
+            weight_map.update({k: fname for k in keys})
+        with open(os.path.join(out, "model.safetensors.index.json"), "w") as fh:
+            json.dump({"metadata": {}, "weight_map": weight_map}, fh, indent=2)
+    elif fmt == "bin":
+        torch.save(weights, os.path.join(out, "pytorch_model.bin"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--arch", choices=["llama", "qwen2"], default="llama")
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
+    ap.add_argument("--layers", type=int)
+    ap.add_argument("--d-model", type=int)
+    ap.add_argument("--heads", type=int)
+    ap.add_argument("--kv-heads", type=int)
+    ap.add_argument("--d-ffn", type=int)
+    ap.add_argument("--vocab-size", type=int, help="config vocab (>= the tokenizer's; default: the tokenizer's)")
+    ap.add_argument("--tokenizer-vocab", type=int, default=512)
+    ap.add_argument("--max-positions", type=int, default=256)
+    ap.add_argument("--tie", choices=["auto", "yes", "no"], default="auto",
+                    help="tie_word_embeddings (auto: yes for qwen2 and the 1B preset)")
+    ap.add_argument("--rope-scaling", choices=["none", "llama3", "linear"], default="none")
+    ap.add_argument("--format", choices=["safetensors", "sharded", "bin"], default="safetensors")
+    ap.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], default="float32")
+    a = ap.parse_args()
+    p = dict(PRESETS[a.preset])
+    for k in ("layers", "d_model", "heads", "kv_heads", "d_ffn", "vocab_size"):
+        if getattr(a, k) is not None:
+            p[k] = getattr(a, k)
+    os.makedirs(a.out, exist_ok=True)
+    tok_vocab = train_tokenizer(a.out, a.tokenizer_vocab)
+    vocab = p["vocab_size"] or tok_vocab
+    if vocab < tok_vocab:
+        print(f"make_tiny_model: --vocab-size {vocab} is below the tokenizer's {tok_vocab}", file=sys.stderr)
+        return 1
+    tie = (a.arch == "qwen2" or a.preset != "tiny") if a.tie == "auto" else a.tie == "yes"
+    cfg = {
+        "architectures": ["Qwen2ForCausalLM" if a.arch == "qwen2" else "LlamaForCausalLM"],
+        "model_type": a.arch,
+        "hidden_size": p["d_model"], "intermediate_size": p["d_ffn"],
+        "num_hidden_layers": p["layers"], "num_attention_heads": p["heads"],
+        "num_key_value_heads": p["kv_heads"], "vocab_size": vocab,
+        "max_position_embeddings": a.max_positions, "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0 if a.arch == "llama" else 1000000.0, "hidden_act": "silu",
+        "tie_word_embeddings": tie, "bos_token_id": 1, "eos_token_id": 2,
+        "torch_dtype": a.dtype, "attention_bias": a.arch == "qwen2", "initializer_range": 0.02,
+    }
+    if a.rope_scaling == "llama3":
+        cfg["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                               "high_freq_factor": 4.0, "original_max_position_embeddings": 64}
+    elif a.rope_scaling == "linear":
+        cfg["rope_scaling"] = {"type": "linear", "factor": 2.0}
+    with open(os.path.join(a.out, "config.json"), "w") as fh:
+        json.dump(cfg, fh, indent=2)
+    with open(os.path.join(a.out, "tokenizer_config.json"), "w") as fh:
+        json.dump({"add_bos_token": True, "add_eos_token": False, "bos_token": "<s>", "eos_token": "</s>",
+                   "unk_token": "<unk>", "tokenizer_class": "LlamaTokenizer",
+                   "model_max_length": a.max_positions}, fh, indent=2)
+    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[a.dtype]
+    write_weights(make_weights(cfg, a.seed, dtype, a.arch), a.out, a.format)
+    print(f"make_tiny_model: wrote {a.out} ({a.arch}, {p['layers']} layers, d={p['d_model']}, "
+          f"vocab={vocab}, seed={a.seed}, {a.format})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

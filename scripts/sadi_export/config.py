@@ -1,0 +1,123 @@
+"""Reads a Hugging Face config.json into the architecture dict the exporter and manifest use.
+
+Only the LlamaForCausalLM family is accepted; anything else is refused with an error that
+names the field, what was expected and what was found.
+"""
+import json
+import os
+from typing import Any, Dict, Optional
+
+SUPPORTED = {
+    # model_type: (architectures accepted, q/k/v bias default)
+    "llama": ({"LlamaForCausalLM"}, False),
+    "mistral": ({"MistralForCausalLM"}, False),
+    "qwen2": ({"Qwen2ForCausalLM"}, True),
+}
+ROPE_TYPES = {"default", "linear", "llama3"}
+
+
+class ConfigError(ValueError):
+    """A config.json the exporter cannot honour."""
+
+
+def _refuse(path: str, key: str, expected: str, found: Any) -> None:
+    raise ConfigError(f"{path}: unsupported value for '{key}': expected {expected}, found {json.dumps(found)}")
+
+
+def _rope(path: str, cfg: Dict[str, Any]) -> (float, Optional[dict]):
+    """Returns (theta, scaling) from either the v4 keys or transformers v5's rope_parameters."""
+    params = cfg.get("rope_parameters")
+    if isinstance(params, dict):
+        theta = params.get("rope_theta", cfg.get("rope_theta", 10000.0))
+        scaling = dict(params)
+        key = "rope_parameters"
+    else:
+        theta = cfg.get("rope_theta", 10000.0)
+        scaling = cfg.get("rope_scaling")
+        key = "rope_scaling"
+    if scaling is None:
+        return float(theta), None
+    if not isinstance(scaling, dict):
+        _refuse(path, key, "an object or null", scaling)
+    kind = scaling.get("rope_type", scaling.get("type", "default"))
+    if kind not in ROPE_TYPES:
+        _refuse(path, key + ".rope_type", "one of " + ", ".join(sorted(ROPE_TYPES)), kind)
+    if kind == "default":
+        return float(theta), None
+    out = {"rope_type": kind, "factor": float(scaling["factor"])}
+    if kind == "llama3":
+        for k in ("low_freq_factor", "high_freq_factor", "original_max_position_embeddings"):
+            if k not in scaling:
+                _refuse(path, key + "." + k, "a number (llama3 rope scaling)", None)
+            out[k] = float(scaling[k])
+    return float(theta), out
+
+
+def _token_ids(value: Any):
+    if value is None:
+        return []
+    return [int(v) for v in value] if isinstance(value, list) else [int(value)]
+
+
+def read_config(hf_dir: str) -> Dict[str, Any]:
+    path = os.path.join(hf_dir, "config.json")
+    if not os.path.isfile(path):
+        raise ConfigError(f"{path}: not found (expected a Hugging Face checkpoint directory)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            cfg = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}: line {e.lineno}: malformed JSON: {e.msg}") from None
+    model_type = cfg.get("model_type")
+    if model_type not in SUPPORTED:
+        _refuse(path, "model_type", "one of " + ", ".join(sorted(SUPPORTED)), model_type)
+    archs, qkv_bias_default = SUPPORTED[model_type]
+    found_archs = cfg.get("architectures") or []
+    if found_archs and not set(found_archs) & archs:
+        _refuse(path, "architectures", " or ".join(sorted(archs)), found_archs)
+    if cfg.get("hidden_act", "silu") != "silu":
+        _refuse(path, "hidden_act", '"silu"', cfg.get("hidden_act"))
+    if cfg.get("quantization_config") is not None:
+        _refuse(path, "quantization_config", "absent (quantized checkpoints are not supported)",
+                cfg["quantization_config"].get("quant_method", "?"))
+    if model_type == "qwen2" and cfg.get("use_sliding_window", False):
+        _refuse(path, "use_sliding_window", "false", True)
+    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "vocab_size"):
+        if not isinstance(cfg.get(key), int) or cfg[key] <= 0:
+            _refuse(path, key, "a positive integer", cfg.get(key))
+    n_heads = cfg["num_attention_heads"]
+    n_kv = cfg.get("num_key_value_heads") or n_heads
+    if n_heads % n_kv != 0:
+        _refuse(path, "num_key_value_heads", f"a divisor of num_attention_heads={n_heads}", n_kv)
+    head_dim = cfg.get("head_dim") or cfg["hidden_size"] // n_heads
+    if head_dim % 2 != 0:
+        _refuse(path, "head_dim", "an even number", head_dim)
+    theta, scaling = _rope(path, cfg)
+    max_pos = int(cfg.get("max_position_embeddings", 2048))
+    window = cfg.get("sliding_window") if model_type == "mistral" else None
+    if window:
+        max_pos = min(max_pos, int(window))  # beyond the window the full-attention module would differ
+    dtype = cfg.get("torch_dtype", cfg.get("dtype")) or "float32"
+    return {
+        "architecture": model_type,
+        "hf_architecture": (found_archs or sorted(archs))[0],
+        "n_layers": cfg["num_hidden_layers"],
+        "n_heads": n_heads,
+        "n_kv_heads": n_kv,
+        "head_dim": head_dim,
+        "d_model": cfg["hidden_size"],
+        "d_ffn": cfg["intermediate_size"],
+        "vocab_size": cfg["vocab_size"],
+        "max_positions": max_pos,
+        "rms_norm_eps": float(cfg.get("rms_norm_eps", 1e-6)),
+        "rope_theta": theta,
+        "rope_scaling": scaling,
+        "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
+        "qkv_bias": bool(cfg.get("attention_bias", qkv_bias_default)),
+        "o_bias": bool(cfg.get("attention_bias", False)) and model_type != "qwen2",
+        "mlp_bias": bool(cfg.get("mlp_bias", False)),
+        "source_dtype": dtype,
+        "bos_token_id": _token_ids(cfg.get("bos_token_id")),
+        "eos_token_id": _token_ids(cfg.get("eos_token_id")),
+        "pad_token_id": _token_ids(cfg.get("pad_token_id")),
+    }

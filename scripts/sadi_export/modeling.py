@@ -1,0 +1,264 @@
+"""Scriptable Llama-family decoder with built-in probe/steer sites and a caller-owned KV cache.
+
+This is the exported module's source; its forward() is the runtime contract that
+lib/model/src/torchscript_model.cpp calls (docs/model-directory.md, "Forward contract").
+
+Shapes: B batch rows, T tokens in this chunk, S = start + T key slots, L layers, H query heads,
+Hkv key/value heads, Dh head dim, d model dim, F FFN dim, V vocab.
+
+Steering dictionary keys (all optional; absent keys cost nothing):
+  "{site}.at"              [B, T] bool   positions of this chunk where the site is edited
+  "{site}.{layer}.scale"   [B, U] float  A' = A + scale * A        (SADI: scale = delta * M)
+  "{site}.{layer}.add"     [B, U] float  A' = A + add              (fixed vector, CAA)
+  "{site}.{layer}.set"     [B, U] float  A' = set where set_mask   (clamp to given values)
+  "{site}.{layer}.set_mask"[B, U] bool   optional; absent = the whole site is set
+The edit is applied only at positions where "{site}.at" is true; scale and add use the
+pre-edit value A, then set overrides. Rows whose scale/add are zero are left bit-identical.
+Capture dictionary: "{site}" -> [B, C] int64 positions of this chunk; the module returns
+"{site}" -> [B, C, L, U] holding the site's value after any edit, in the model dtype.
+"""
+import math
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))  # [dim]
+        self.eps = eps
+
+    def forward(self, x: Tensor) -> Tensor:
+        dtype = x.dtype
+        h = x.float()
+        var = h.pow(2).mean(-1, keepdim=True)
+        h = h * torch.rsqrt(var + self.eps)
+        return self.weight * h.to(dtype)
+
+
+class Site(nn.Module):
+    """A probe/steer point in one layer. Holds no state between calls."""
+
+    def __init__(self, name: str, layer: int):
+        super().__init__()
+        self.name = name
+        self.k_at = name + ".at"
+        prefix = name + "." + str(layer) + "."
+        self.k_scale = prefix + "scale"
+        self.k_add = prefix + "add"
+        self.k_set = prefix + "set"
+        self.k_set_mask = prefix + "set_mask"
+
+    def forward(self, x: Tensor, steer: Dict[str, Tensor], capture: Dict[str, Tensor],
+                captured: Dict[str, List[Tensor]]) -> Tensor:
+        # x: [B, T, U]
+        has_scale = self.k_scale in steer
+        has_add = self.k_add in steer
+        has_set = self.k_set in steer
+        if has_scale or has_add or has_set:
+            if self.k_at not in steer:
+                raise RuntimeError("steering for site '" + self.name + "' has no '" + self.k_at + "' positions")
+            edit = x
+            if has_scale:
+                edit = edit + x * steer[self.k_scale].to(x.dtype).unsqueeze(1)
+            if has_add:
+                edit = edit + steer[self.k_add].to(x.dtype).unsqueeze(1)
+            if has_set:
+                value = steer[self.k_set].to(x.dtype).unsqueeze(1).expand_as(x)
+                if self.k_set_mask in steer:
+                    edit = torch.where(steer[self.k_set_mask].unsqueeze(1), value, edit)
+                else:
+                    edit = value
+            x = torch.where(steer[self.k_at].unsqueeze(-1), edit, x)
+        if self.name in capture:
+            idx = capture[self.name]  # [B, C]
+            got = torch.gather(x, 1, idx.unsqueeze(-1).expand(idx.size(0), idx.size(1), x.size(2)))
+            captured[self.name].append(got)  # [B, C, U]
+        return x
+
+
+def rotate_half(x: Tensor) -> Tensor:
+    half = x.size(-1) // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, layer: int, d: int, n_heads: int, n_kv: int, head_dim: int, qkv_bias: bool, o_bias: bool):
+        super().__init__()
+        self.n_heads = n_heads
+        self.n_kv = n_kv
+        self.head_dim = head_dim
+        self.n_rep = n_heads // n_kv
+        self.scaling = head_dim ** -0.5
+        self.q_proj = nn.Linear(d, n_heads * head_dim, bias=qkv_bias)
+        self.k_proj = nn.Linear(d, n_kv * head_dim, bias=qkv_bias)
+        self.v_proj = nn.Linear(d, n_kv * head_dim, bias=qkv_bias)
+        self.o_proj = nn.Linear(n_heads * head_dim, d, bias=o_bias)
+        self.head_site = Site("head", layer)
+
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int,
+                cache_k: Optional[Tensor], cache_v: Optional[Tensor],
+                steer: Dict[str, Tensor], capture: Dict[str, Tensor],
+                captured: Dict[str, List[Tensor]]) -> Tensor:
+        # x [B, T, d]; cos/sin [B, 1, T, Dh]; bias [B, 1, T, S] float32
+        b, t = x.size(0), x.size(1)
+        q = self.q_proj(x).view(b, t, self.n_heads, self.head_dim).transpose(1, 2)  # [B, H, T, Dh]
+        k = self.k_proj(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)     # [B, Hkv, T, Dh]
+        v = self.v_proj(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)     # [B, Hkv, T, Dh]
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if cache_k is not None and cache_v is not None:
+            # cache_k/v [B, Hkv, capacity, Dh], owned by the caller; slots [start, start+T) are written
+            cache_k[:, :, start:start + t] = k
+            cache_v[:, :, start:start + t] = v
+            k = cache_k[:, :, :start + t]
+            v = cache_v[:, :, :start + t]
+        if self.n_rep > 1:
+            k = k.repeat_interleave(self.n_rep, dim=1)  # [B, H, S, Dh]
+            v = v.repeat_interleave(self.n_rep, dim=1)
+        scores = torch.matmul(q, k.transpose(2, 3)) * self.scaling  # [B, H, T, S]
+        probs = torch.softmax(scores.float() + bias, dim=-1).to(q.dtype)
+        o = torch.matmul(probs, v)  # [B, H, T, Dh]
+        o = o.transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim)  # [B, T, H*Dh]
+        o = self.head_site(o, steer, capture, captured)
+        return self.o_proj(o)
+
+
+class MLP(nn.Module):
+    def __init__(self, layer: int, d: int, f: int, bias: bool):
+        super().__init__()
+        self.gate_proj = nn.Linear(d, f, bias=bias)
+        self.up_proj = nn.Linear(d, f, bias=bias)
+        self.down_proj = nn.Linear(f, d, bias=bias)
+        self.neuron_site = Site("neuron", layer)
+        self.hidden_site = Site("hidden", layer)
+
+    def forward(self, x: Tensor, steer: Dict[str, Tensor], capture: Dict[str, Tensor],
+                captured: Dict[str, List[Tensor]]) -> Tensor:
+        g = torch.nn.functional.silu(self.gate_proj(x))  # [B, T, F]
+        g = self.neuron_site(g, steer, capture, captured)
+        y = self.down_proj(g * self.up_proj(x))  # [B, T, d]
+        return self.hidden_site(y, steer, capture, captured)
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, layer: int, cfg: Dict[str, int], eps: float, qkv_bias: bool, o_bias: bool, mlp_bias: bool):
+        super().__init__()
+        d = cfg["d_model"]
+        self.input_layernorm = RMSNorm(d, eps)
+        self.self_attn = Attention(layer, d, cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"], qkv_bias, o_bias)
+        self.post_attention_layernorm = RMSNorm(d, eps)
+        self.mlp = MLP(layer, d, cfg["d_ffn"], mlp_bias)
+        self.residual_site = Site("residual", layer)
+
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int,
+                cache_k: Optional[Tensor], cache_v: Optional[Tensor],
+                steer: Dict[str, Tensor], capture: Dict[str, Tensor],
+                captured: Dict[str, List[Tensor]]) -> Tensor:
+        h = x + self.self_attn(self.input_layernorm(x), cos, sin, bias, start, cache_k, cache_v,
+                               steer, capture, captured)
+        out = h + self.mlp(self.post_attention_layernorm(h), steer, capture, captured)
+        return self.residual_site(out, steer, capture, captured)
+
+
+def rope_inv_freq(head_dim: int, theta: float, scaling: Optional[dict]) -> Tensor:
+    """inv_freq [Dh/2] float32, with HF's "linear" and "llama3" rescaling."""
+    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+    if scaling is None:
+        return inv
+    kind = scaling["rope_type"]
+    if kind == "linear":
+        return inv / float(scaling["factor"])
+    if kind == "llama3":
+        factor = float(scaling["factor"])
+        low = float(scaling["low_freq_factor"])
+        high = float(scaling["high_freq_factor"])
+        old_ctx = float(scaling["original_max_position_embeddings"])
+        low_wl = old_ctx / low
+        high_wl = old_ctx / high
+        wavelen = 2 * math.pi / inv
+        scaled = torch.where(wavelen > low_wl, inv / factor, inv)
+        smooth = (old_ctx / wavelen - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < high_wl) & ~(wavelen > low_wl)
+        return torch.where(medium, smoothed, scaled)
+    raise ValueError("unsupported rope scaling type " + kind)
+
+
+class CausalLM(nn.Module):
+    """The exported model. forward() is the runtime contract; see the module docstring."""
+
+    def __init__(self, arch: dict):
+        super().__init__()
+        cfg = {k: int(arch[k]) for k in ("d_model", "n_heads", "n_kv_heads", "head_dim", "d_ffn")}
+        self.n_layers = int(arch["n_layers"])
+        self.tied = bool(arch["tied_embeddings"])
+        self.embed_tokens = nn.Embedding(int(arch["vocab_size"]), cfg["d_model"])
+        self.layers = nn.ModuleList([
+            DecoderLayer(i, cfg, float(arch["rms_norm_eps"]), bool(arch["qkv_bias"]),
+                         bool(arch["o_bias"]), bool(arch["mlp_bias"]))
+            for i in range(self.n_layers)])
+        self.norm = RMSNorm(cfg["d_model"], float(arch["rms_norm_eps"]))
+        if not self.tied:
+            self.lm_head = nn.Linear(cfg["d_model"], int(arch["vocab_size"]), bias=False)
+        else:
+            self.lm_head = nn.Identity()
+        # float32 always: C++ casts parameters only, buffers keep their dtype.
+        self.register_buffer("inv_freq", rope_inv_freq(cfg["head_dim"], float(arch["rope_theta"]),
+                                                       arch["rope_scaling"]), persistent=True)
+        self.site_names: List[str] = ["head", "neuron", "hidden", "residual"]
+
+    def forward(self, input_ids: Tensor, positions: Tensor, key_mask: Tensor, start: int,
+                cache_k: List[Tensor], cache_v: List[Tensor], logits_at: Tensor,
+                steer: Dict[str, Tensor], capture: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        # input_ids [B, T] int64; positions [B, T] int64 rotary positions;
+        # key_mask [B, S] bool, True for real tokens in slots [0, start+T);
+        # cache_k/v: empty (no cache, start must be 0) or L tensors [B, Hkv, capacity, Dh];
+        # logits_at [B, N] int64 positions of this chunk whose logits are returned.
+        # Returns logits [B, N, V] float32 and captures {site: [B, C, L, U]}.
+        t = input_ids.size(1)
+        s = start + t
+        if key_mask.size(1) != s:
+            raise RuntimeError("key_mask must have start + T columns")
+        use_cache = len(cache_k) > 0
+        if use_cache and (len(cache_k) != self.n_layers or len(cache_v) != self.n_layers):
+            raise RuntimeError("cache_k and cache_v must hold one tensor per layer")
+        if not use_cache and start != 0:
+            raise RuntimeError("start > 0 needs a KV cache")
+        x = self.embed_tokens(input_ids)  # [B, T, d]
+        freqs = positions.float().unsqueeze(-1) * self.inv_freq  # [B, T, Dh/2]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        cos = emb.cos().to(x.dtype).unsqueeze(1)  # [B, 1, T, Dh]
+        sin = emb.sin().to(x.dtype).unsqueeze(1)
+        q_slot = torch.arange(start, s, device=input_ids.device).unsqueeze(1)  # [T, 1]
+        k_slot = torch.arange(0, s, device=input_ids.device).unsqueeze(0)      # [1, S]
+        allowed = ((k_slot <= q_slot).unsqueeze(0) & key_mask.unsqueeze(1)) | (k_slot == q_slot).unsqueeze(0)
+        bias = torch.zeros(allowed.shape, dtype=torch.float32, device=x.device).masked_fill(
+            ~allowed, -1.0e30).unsqueeze(1)  # [B, 1, T, S]; finite: a fully masked row never yields NaN
+        captured: Dict[str, List[Tensor]] = {}
+        for name in capture.keys():
+            captured[name] = []
+        i = 0
+        for layer in self.layers:
+            ck: Optional[Tensor] = None
+            cv: Optional[Tensor] = None
+            if use_cache:
+                ck = cache_k[i]
+                cv = cache_v[i]
+            x = layer(x, cos, sin, bias, start, ck, cv, steer, capture, captured)
+            i += 1
+        idx = logits_at.unsqueeze(-1).expand(logits_at.size(0), logits_at.size(1), x.size(2))
+        h = self.norm(torch.gather(x, 1, idx))  # [B, N, d]
+        if self.tied:
+            logits = torch.nn.functional.linear(h, self.embed_tokens.weight)
+        else:
+            logits = self.lm_head(h)
+        out: Dict[str, Tensor] = {}
+        for name, parts in captured.items():
+            if len(parts) != self.n_layers:
+                raise RuntimeError("unknown capture site '" + name + "'")
+            out[name] = torch.stack(parts, dim=2)  # [B, C, L, U]
+        return logits.float(), out
