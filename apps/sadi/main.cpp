@@ -1,0 +1,90 @@
+// sadi: one binary, subcommands dispatched here. The only place that turns exceptions into
+// exit codes (docs/errors.md).
+#include <iostream>
+
+#include "commands.hpp"
+#include "sadi/core/error.hpp"
+#include "sadi/core/log.hpp"
+#include "sadi/core/version.hpp"
+
+namespace sadi::app {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> cmds = {
+      {"info", "print a model directory's architecture, dimensions, sites and tokenizer", cmd_info},
+  };
+  return cmds;
+}
+
+void add_common_options(cxxopts::Options& opts) {
+  opts.add_options("common")
+      ("log-level", "trace, debug, info, warn, error or off (logs go to stderr)",
+       cxxopts::value<std::string>()->default_value("info"))
+      ("h,help", "show this help");
+}
+
+bool parse_common(cxxopts::Options& opts, const Args& args, cxxopts::ParseResult& out) {
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  out = opts.parse(static_cast<int>(argv.size()), argv.data());
+  if (out.count("help")) {
+    std::cout << opts.help() << std::flush;
+    return false;
+  }
+  log::set_level(log::parse_level(out["log-level"].as<std::string>()));
+  return true;
+}
+
+namespace {
+
+void print_usage(std::ostream& os) {
+  os << "sadi " << version() << " - Semantics-Adaptive Dynamic Intervention for language models\n\n"
+     << "Usage: sadi COMMAND [OPTIONS]\n       sadi COMMAND --help\n\nCommands:\n";
+  for (const auto& c : commands()) {
+    os << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
+  }
+  os << "\nGlobal options:\n  -h, --help      show this help\n  --version       print the version\n"
+     << "\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid input, 4 file I/O error.\n";
+}
+
+int run(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return static_cast<int>(ErrorKind::kUsage);
+  }
+  const std::string first = argv[1];
+  if (first == "-h" || first == "--help" || first == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (first == "--version" || first == "-V") {
+    std::cout << "sadi " << version() << " (" << build_info() << ")\n";
+    return 0;
+  }
+  for (const auto& c : commands()) {
+    if (first == c.name) {
+      Args args{std::string("sadi ") + c.name};
+      for (int i = 2; i < argc; ++i) args.emplace_back(argv[i]);
+      return c.run(args);
+    }
+  }
+  throw_usage("unknown command '" + first + "' (see sadi --help)");
+}
+
+}  // namespace
+}  // namespace sadi::app
+
+int main(int argc, char** argv) {
+  try {
+    return sadi::app::run(argc, argv);
+  } catch (const sadi::Error& e) {
+    std::cerr << "sadi: error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::cerr << "sadi: error: " << e.what() << " (see --help)\n";
+    return static_cast<int>(sadi::ErrorKind::kUsage);
+  } catch (const std::exception& e) {
+    std::cerr << "sadi: error: " << e.what() << "\n";
+    return static_cast<int>(sadi::ErrorKind::kRuntime);
+  }
+}

@@ -1,0 +1,19 @@
+# Third-party dependencies. Debian 12 packages on the CPU machines (scripts/install_deps.sh);
+# on a GPU machine pass -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+# to build against the LibTorch inside pip torch (docs/building.md).
+find_package(Torch REQUIRED)
+find_package(nlohmann_json 3.9 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(cxxopts REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+
+if(TORCH_CUDA_LIBRARIES OR CUDA_FOUND)
+  set(SADI_BACKEND_INFO "LibTorch ${Torch_VERSION} with CUDA")
+else()
+  set(SADI_BACKEND_INFO "LibTorch ${Torch_VERSION} CPU")
+endif()
+message(STATUS "sadi: ${SADI_BACKEND_INFO}")
+
+# Debian's libtorch CMake config adds flags as a string; keep them for torch targets only.
+separate_arguments(SADI_TORCH_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")

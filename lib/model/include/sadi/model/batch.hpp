@@ -1,0 +1,28 @@
+#pragma once
+// Left-padded batches: every row ends at the last column, so "last token" is column T-1 for
+// all rows and decoding appends at one shared cache slot.
+#include <cstdint>
+#include <vector>
+
+#include <torch/script.h>
+
+namespace sadi {
+
+struct PaddedBatch {
+  torch::Tensor input_ids;  // [B, T] int64, pad_id in the left padding
+  torch::Tensor positions;  // [B, T] int64, 0 at each row's first real token
+  torch::Tensor key_mask;   // [B, T] bool, true on real tokens
+  std::vector<int64_t> lengths;  // real tokens per row
+  int64_t width = 0;             // T
+  // Column of row b's i-th real token.
+  int64_t column(size_t b, int64_t i) const { return width - lengths[b] + i; }
+};
+
+// Builds a left-padded batch on `device`. Throws sadi::Error (input) for an empty row.
+PaddedBatch left_pad(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, torch::Device device);
+
+// The [B, 1] positions/ids/mask step that appends one token per row after `batch` and `steps`
+// earlier decode steps: returns the next rotary positions [B, 1].
+torch::Tensor next_positions(const PaddedBatch& batch, int64_t steps);
+
+}  // namespace sadi

@@ -1,0 +1,92 @@
+#pragma once
+// The Model API: batched prefill and decode with a KV cache, capture and steering.
+// The TorchScript backend (torchscript_model.cpp) is one implementation; a second backend is a
+// new file implementing Model, not #ifdefs.
+//
+// Shapes: B rows, T tokens in this call, S = start + T key slots, L layers, U units of a site
+// (SiteInfo::units), N logit positions, C capture positions, V vocab.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/script.h>
+
+#include "sadi/model/manifest.hpp"
+
+namespace sadi {
+
+// One layer's edit of one site. Undefined tensors are not applied.
+struct LayerEdit {
+  torch::Tensor scale;     // [B, U] float: A' = A + scale * A   (SADI: delta * M)
+  torch::Tensor add;       // [B, U] float: A' = A + add          (fixed vector, CAA)
+  torch::Tensor set;       // [B, U] float: A' = set              (clamp)
+  torch::Tensor set_mask;  // [B, U] bool: where set applies; undefined = everywhere
+};
+
+// One site's steering for one forward call.
+struct SiteEdit {
+  torch::Tensor at;                   // [B, T] bool: positions of this call that are edited
+  std::map<int64_t, LayerEdit> layers;  // layer -> edit; absent layers are untouched
+};
+
+// Steering for one forward call: per site, per layer, per row. Rows may differ in everything.
+struct Steering {
+  std::map<Site, SiteEdit> sites;
+  bool empty() const { return sites.empty(); }
+};
+
+struct ForwardInput {
+  torch::Tensor input_ids;   // [B, T] int64
+  torch::Tensor positions;   // [B, T] int64 rotary positions
+  torch::Tensor key_mask;    // [B, S] bool, true for real tokens in slots [0, start + T)
+  int64_t start = 0;         // first cache slot written by this call (0 without a cache)
+  torch::Tensor logits_at;   // [B, N] int64 positions of this call whose logits are returned
+  const Steering* steering = nullptr;
+  std::map<Site, torch::Tensor> capture;  // site -> [B, C] int64 positions of this call
+};
+
+struct ForwardOutput {
+  torch::Tensor logits;                    // [B, N, V] float32
+  std::map<Site, torch::Tensor> captured;  // site -> [B, C, L, U] model dtype, after any edit
+};
+
+// Key/value cache owned by the caller: slots [0, capacity) per row; the model writes the slots
+// [start, start + T) of each call. Rows share slot numbering (prompts are left-padded).
+class KvCache {
+ public:
+  KvCache(const ModelInfo& info, int64_t batch, int64_t capacity, torch::ScalarType dtype,
+          torch::Device device);
+  std::vector<torch::Tensor> k;  // L x [B, Hkv, capacity, Dh]
+  std::vector<torch::Tensor> v;  // L x [B, Hkv, capacity, Dh]
+  int64_t batch() const { return batch_; }
+  int64_t capacity() const { return capacity_; }
+
+ private:
+  int64_t batch_;
+  int64_t capacity_;
+};
+
+struct LoadOptions {
+  std::string device = "cpu";
+  std::string dtype;  // empty: the stored dtype
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual const ModelInfo& info() const = 0;
+  virtual torch::Device device() const = 0;
+  virtual torch::ScalarType dtype() const = 0;
+  // Runs one chunk. Validates every shape against the manifest and throws sadi::Error (input)
+  // naming the argument on mismatch. `cache` may be null (then start must be 0).
+  virtual ForwardOutput forward(const ForwardInput& in, KvCache* cache) = 0;
+};
+
+// Loads a model directory (manifest.json + model.ts) with the TorchScript backend.
+std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const LoadOptions& opts);
+
+}  // namespace sadi

@@ -1,0 +1,29 @@
+#pragma once
+// Tokenizer interface; implementations are chosen from manifest.json's tokenizer.kind.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sadi/model/manifest.hpp"
+
+namespace sadi {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // Token ids of `text`; a BOS id is prepended when add_bos and the model has one.
+  virtual std::vector<int64_t> encode(std::string_view text, bool add_bos) const = 0;
+  virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
+  virtual int64_t vocab_size() const = 0;
+  virtual std::string kind() const = 0;
+};
+
+// Loads the tokenizer a model directory names. Throws sadi::Error for unknown kinds.
+std::unique_ptr<Tokenizer> load_tokenizer(const ModelInfo& info);
+
+// The sentencepiece implementation (tokenizer.model).
+std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path, std::vector<int64_t> bos_ids);
+
+}  // namespace sadi

@@ -1,0 +1,43 @@
+#include "sadi/model/batch.hpp"
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
+
+namespace sadi {
+
+PaddedBatch left_pad(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, torch::Device device) {
+  if (rows.empty()) throw_input("left_pad: empty batch");
+  PaddedBatch b;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].empty()) throw_input(str("left_pad: row ", i, " has no tokens"));
+    b.lengths.push_back(static_cast<int64_t>(rows[i].size()));
+    b.width = std::max(b.width, b.lengths.back());
+  }
+  const auto n = static_cast<int64_t>(rows.size());
+  auto ids = torch::full({n, b.width}, pad_id, torch::kInt64);      // [B, T]
+  auto pos = torch::zeros({n, b.width}, torch::kInt64);              // [B, T]
+  auto mask = torch::zeros({n, b.width}, torch::kBool);              // [B, T]
+  auto ids_a = ids.accessor<int64_t, 2>();
+  auto pos_a = pos.accessor<int64_t, 2>();
+  auto mask_a = mask.accessor<bool, 2>();
+  for (int64_t r = 0; r < n; ++r) {
+    const auto& row = rows[static_cast<size_t>(r)];
+    const int64_t off = b.width - static_cast<int64_t>(row.size());
+    for (size_t i = 0; i < row.size(); ++i) {
+      ids_a[r][off + static_cast<int64_t>(i)] = row[i];
+      pos_a[r][off + static_cast<int64_t>(i)] = static_cast<int64_t>(i);
+      mask_a[r][off + static_cast<int64_t>(i)] = true;
+    }
+  }
+  b.input_ids = ids.to(device);
+  b.positions = pos.to(device);
+  b.key_mask = mask.to(device);
+  return b;
+}
+
+torch::Tensor next_positions(const PaddedBatch& batch, int64_t steps) {
+  auto len = torch::tensor(batch.lengths, torch::kInt64);  // [B]
+  return (len + steps).unsqueeze(1).to(batch.input_ids.device());  // [B, 1]
+}
+
+}  // namespace sadi

@@ -1,0 +1,149 @@
+#include "sadi/model/manifest.hpp"
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
+#include "sadi/core/json.hpp"
+#include "sadi/core/strings.hpp"
+
+namespace sadi {
+namespace {
+
+std::vector<int64_t> expected_shape(const ModelInfo& m, Site s) {
+  switch (s) {
+    case Site::kHead: return {m.n_layers, m.n_heads, m.head_dim};
+    case Site::kNeuron: return {m.n_layers, m.d_ffn};
+    case Site::kHidden:
+    case Site::kResidual: return {m.n_layers, m.d_model};
+  }
+  return {};
+}
+
+void read_sites(const JsonView& root, const std::string& origin, ModelInfo& m) {
+  const Json& sites = root.raw("sites");
+  if (!sites.is_array()) root.fail("sites", "a list of site objects");
+  for (size_t i = 0; i < sites.size(); ++i) {
+    JsonView v(sites[i], origin, str("sites[", i, "]"));
+    std::string name = v.string("name");
+    Site s;
+    try {
+      s = parse_site(name);
+    } catch (const Error&) {
+      v.fail("name", "one of head, neuron, hidden, residual");
+    }
+    SiteInfo info{s, v.int_list("shape"), v.positive("units"), v.positive("score_units"),
+                  v.has("group") ? v.positive("group") : 1, v.has("doc") ? v.string("doc") : ""};
+    auto want = expected_shape(m, s);
+    if (info.shape != want) v.fail("shape", str(list_str(want), " (from dims)"));
+    int64_t units = 1;
+    for (size_t d = 1; d < want.size(); ++d) units *= want[d];
+    if (info.units != units) v.fail("units", str(units));
+    if (info.score_units != want[1]) v.fail("score_units", str(want[1]));
+    if (info.group * info.score_units != info.units) v.fail("group", str(info.units / info.score_units));
+    m.sites.push_back(info);
+  }
+  for (Site s : kAllSites) {
+    bool found = false;
+    for (const auto& si : m.sites) found = found || si.site == s;
+    if (!found) root.fail("sites", str("an entry for site '", site_name(s), "'"));
+  }
+}
+
+}  // namespace
+
+const SiteInfo& ModelInfo::site(Site s) const {
+  for (const auto& si : sites) {
+    if (si.site == s) return si;
+  }
+  throw_runtime(str("model has no site '", site_name(s), "'"));
+}
+
+ModelInfo load_manifest(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw_io(str(dir.string(), ": not a model directory (expected a directory written by scripts/export_hf.py)"));
+  }
+  const fs::path path = dir / "manifest.json";
+  if (!fs::exists(path, ec)) {
+    throw_io(str(path.string(), ": file not found (is ", dir.string(), " a model directory written by scripts/export_hf.py?)"));
+  }
+  const std::string origin = path.string();
+  const Json doc = parse_json(read_text_file(path), origin);
+  JsonView root(doc, origin);
+  ModelInfo m;
+  m.dir = dir;
+  m.format_version = root.integer("format_version");
+  if (m.format_version > kFormatVersion) {
+    throw_input(str(origin, ": key 'format_version': this sadi reads format_version ", kFormatVersion,
+                    " or below, found ", m.format_version,
+                    ": the model was exported by a newer scripts/export_hf.py; upgrade sadi or re-export"));
+  }
+  if (m.format_version < 1) root.fail("format_version", str("an integer from 1 to ", kFormatVersion));
+  m.architecture = root.string("architecture");
+  if (m.architecture != "llama" && m.architecture != "mistral" && m.architecture != "qwen2") {
+    root.fail("architecture", "one of llama, mistral, qwen2");
+  }
+  m.hf_architecture = root.has("hf_architecture") ? root.string("hf_architecture") : m.architecture;
+  JsonView dims = root.object("dims");
+  m.n_layers = dims.positive("n_layers");
+  m.n_heads = dims.positive("n_heads");
+  m.n_kv_heads = dims.positive("n_kv_heads");
+  m.head_dim = dims.positive("head_dim");
+  m.d_model = dims.positive("d_model");
+  m.d_ffn = dims.positive("d_ffn");
+  m.vocab_size = dims.positive("vocab_size");
+  m.max_positions = dims.positive("max_positions");
+  if (m.n_heads % m.n_kv_heads != 0) dims.fail("n_kv_heads", str("a divisor of n_heads=", m.n_heads));
+  m.rms_norm_eps = root.number("rms_norm_eps");
+  JsonView rope = root.object("rope");
+  m.rope_theta = rope.number("theta");
+  const Json& scaling = rope.raw("scaling");
+  m.rope_scaling = scaling.is_null() ? "none" : JsonView(scaling, origin, "rope.scaling").string("rope_type");
+  m.tied_embeddings = root.boolean("tied_embeddings");
+  JsonView biases = root.object("biases");
+  m.qkv_bias = biases.boolean("qkv");
+  m.o_bias = biases.boolean("o");
+  m.mlp_bias = biases.boolean("mlp");
+  m.dtype = root.string("dtype");
+  if (m.dtype != "float32" && m.dtype != "float16" && m.dtype != "bfloat16") {
+    root.fail("dtype", "one of float32, float16, bfloat16");
+  }
+  JsonView special = root.object("special_tokens");
+  m.bos_ids = special.int_list("bos");
+  m.eos_ids = special.int_list("eos");
+  m.pad_ids = special.int_list("pad");
+  for (auto* ids : {&m.bos_ids, &m.eos_ids, &m.pad_ids}) {
+    for (int64_t id : *ids) {
+      if (id < 0 || id >= m.vocab_size) special.fail("bos/eos/pad", str("token ids in [0, ", m.vocab_size, ")"));
+    }
+  }
+  JsonView tok = root.object("tokenizer");
+  m.tokenizer = {tok.string("file"), tok.string("kind"), tok.boolean("add_bos")};
+  JsonView weights = root.object("weights");
+  m.fingerprint = weights.string("fingerprint");
+  if (m.fingerprint.rfind("sha256:", 0) != 0 || m.fingerprint.size() != 7 + 64) {
+    weights.fail("fingerprint", "\"sha256:\" followed by 64 hex digits");
+  }
+  m.n_parameters = weights.positive("n_parameters");
+  JsonView file = root.object("model_file");
+  m.model_file = file.string("name");
+  m.model_file_bytes = file.positive("bytes");
+  if (root.has("producer")) {
+    JsonView p = root.object("producer");
+    m.producer = str(p.has("tool") ? p.string("tool") : "?", " ", p.has("version") ? p.string("version") : "?",
+                     " (torch ", p.has("torch") ? p.string("torch") : "?", ")");
+  }
+  read_sites(root, origin, m);
+
+  const fs::path model_path = dir / m.model_file;
+  if (!fs::exists(model_path, ec)) throw_io(str(model_path.string(), ": file not found (named by ", origin, ")"));
+  auto size = static_cast<int64_t>(fs::file_size(model_path, ec));
+  if (ec || size != m.model_file_bytes) {
+    throw_input(str(model_path.string(), ": size is ", size, " bytes but ", origin, " records ",
+                    m.model_file_bytes, " (truncated or replaced file? re-export the model)"));
+  }
+  const fs::path tok_path = dir / m.tokenizer.file;
+  if (!fs::exists(tok_path, ec)) throw_io(str(tok_path.string(), ": file not found (named by ", origin, ")"));
+  return m;
+}
+
+}  // namespace sadi

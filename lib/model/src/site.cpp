@@ -1,0 +1,37 @@
+#include "sadi/model/site.hpp"
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
+
+namespace sadi {
+
+const char* site_name(Site s) {
+  switch (s) {
+    case Site::kHead: return "head";
+    case Site::kNeuron: return "neuron";
+    case Site::kHidden: return "hidden";
+    case Site::kResidual: return "residual";
+  }
+  return "?";
+}
+
+Site parse_site(const std::string& name) {
+  for (Site s : kAllSites) {
+    if (name == site_name(s)) return s;
+  }
+  throw_usage(str("unknown site '", name, "': expected one of head, neuron, hidden, residual"));
+}
+
+std::vector<Site> parse_sites(const std::string& list) {
+  std::vector<Site> out;
+  for (const auto& part : split(list, ',')) {
+    Site s = parse_site(trim(part));
+    for (Site seen : out) {
+      if (seen == s) throw_usage(str("site '", site_name(s), "' is listed twice in '", list, "'"));
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace sadi

@@ -1,0 +1,142 @@
+#include "sadi/model/tokenizer.hpp"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
+#include "sadi/core/strings.hpp"
+
+#ifndef SADI_SPM_PLUGIN_BUILD_PATH
+#define SADI_SPM_PLUGIN_BUILD_PATH ""
+#endif
+
+namespace sadi {
+namespace {
+
+// The sentencepiece plugin's C ABI (lib/model/plugin/spm_plugin.cpp).
+struct SpmApi {
+  void* (*load)(const char*, char**);
+  void (*free_handle)(void*);
+  int (*size)(void*);
+  int (*encode)(void*, const char*, size_t, int**, size_t*);
+  int (*decode)(void*, const int*, size_t, char**, size_t*);
+  const char* (*error)(void*);
+};
+
+std::string self_dir() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&self_dir), &info) && info.dli_fname) {
+    return fs::path(info.dli_fname).parent_path().string();
+  }
+  return ".";
+}
+
+// Loads the plugin once: $SADI_SPM_PLUGIN, then next to the binary, then the build tree.
+const SpmApi& spm_api() {
+  static SpmApi api{};
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::vector<std::string> candidates;
+    if (const char* env = std::getenv("SADI_SPM_PLUGIN")) candidates.emplace_back(env);
+    const std::string dir = self_dir();
+    candidates.push_back(dir + "/libsadi_spm.so");
+    candidates.push_back(dir + "/../lib/sadi/libsadi_spm.so");
+    if (*SADI_SPM_PLUGIN_BUILD_PATH) candidates.emplace_back(SADI_SPM_PLUGIN_BUILD_PATH);
+    void* h = nullptr;
+    std::string errors;
+    for (const auto& c : candidates) {
+      h = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      if (h) break;
+      errors += "\n  " + c + ": " + dlerror();
+    }
+    if (!h) throw_runtime("cannot load the sentencepiece plugin libsadi_spm.so; tried:" + errors);
+    auto sym = [&](const char* name) {
+      void* p = dlsym(h, name);
+      if (!p) throw_runtime(str("sentencepiece plugin: missing symbol ", name));
+      return p;
+    };
+    api.load = reinterpret_cast<void* (*)(const char*, char**)>(sym("sadi_spm_load"));
+    api.free_handle = reinterpret_cast<void (*)(void*)>(sym("sadi_spm_free"));
+    api.size = reinterpret_cast<int (*)(void*)>(sym("sadi_spm_size"));
+    api.encode = reinterpret_cast<int (*)(void*, const char*, size_t, int**, size_t*)>(sym("sadi_spm_encode"));
+    api.decode = reinterpret_cast<int (*)(void*, const int*, size_t, char**, size_t*)>(sym("sadi_spm_decode"));
+    api.error = reinterpret_cast<const char* (*)(void*)>(sym("sadi_spm_error"));
+  });
+  if (!api.load) throw_runtime("the sentencepiece plugin failed to load earlier");
+  return api;
+}
+
+class SentencePieceTokenizer final : public Tokenizer {
+ public:
+  SentencePieceTokenizer(const std::string& path, std::vector<int64_t> bos) : api_(spm_api()), bos_(std::move(bos)) {
+    char* err = nullptr;
+    handle_ = api_.load(path.c_str(), &err);
+    if (!handle_) {
+      std::string msg = err ? err : "unknown error";
+      std::free(err);
+      throw_input(str(path, ": cannot load sentencepiece model: ", msg));
+    }
+  }
+  ~SentencePieceTokenizer() override { api_.free_handle(handle_); }
+  SentencePieceTokenizer(const SentencePieceTokenizer&) = delete;
+  SentencePieceTokenizer& operator=(const SentencePieceTokenizer&) = delete;
+
+  std::vector<int64_t> encode(std::string_view text, bool add_bos) const override {
+    int* ids = nullptr;
+    size_t n = 0;
+    if (api_.encode(handle_, text.data(), text.size(), &ids, &n) != 0) {
+      throw_runtime(str("sentencepiece encode failed: ", api_.error(handle_)));
+    }
+    std::vector<int64_t> out;
+    out.reserve(n + 1);
+    if (add_bos && !bos_.empty()) out.push_back(bos_.front());
+    out.insert(out.end(), ids, ids + n);
+    std::free(ids);
+    return out;
+  }
+
+  std::string decode(const std::vector<int64_t>& ids) const override {
+    std::vector<int> v(ids.begin(), ids.end());
+    char* text = nullptr;
+    size_t len = 0;
+    if (api_.decode(handle_, v.data(), v.size(), &text, &len) != 0) {
+      throw_runtime(str("sentencepiece decode failed: ", api_.error(handle_)));
+    }
+    std::string out(text, len);
+    std::free(text);
+    return out;
+  }
+
+  int64_t vocab_size() const override { return api_.size(handle_); }
+  std::string kind() const override { return "sentencepiece"; }
+
+ private:
+  const SpmApi& api_;
+  void* handle_ = nullptr;
+  std::vector<int64_t> bos_;
+};
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path, std::vector<int64_t> bos_ids) {
+  return std::make_unique<SentencePieceTokenizer>(path, std::move(bos_ids));
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const ModelInfo& info) {
+  const std::string path = (info.dir / info.tokenizer.file).string();
+  if (info.tokenizer.kind == "sentencepiece") {
+    auto tok = load_sentencepiece(path, info.bos_ids);
+    if (tok->vocab_size() > info.vocab_size) {
+      throw_input(str(path, ": tokenizer has ", tok->vocab_size(), " pieces but the model's vocab_size is ",
+                      info.vocab_size));
+    }
+    return tok;
+  }
+  throw_input(str((info.dir / "manifest.json").string(), ": key 'tokenizer.kind': this sadi reads "
+                  "\"sentencepiece\", found \"", info.tokenizer.kind, "\""));
+}
+
+}  // namespace sadi

@@ -1,0 +1,187 @@
+// The TorchScript backend: model.ts written by scripts/export_hf.py, called through the
+// forward contract documented in scripts/sadi_export/modeling.py and docs/model-directory.md.
+#include <torch/script.h>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/log.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/model/model.hpp"
+#include "sadi/model/tensor_types.hpp"
+
+namespace sadi {
+namespace {
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+void check_shape(const torch::Tensor& t, const std::vector<int64_t>& want, const std::string& what) {
+  if (!t.defined()) throw_input(str(what, ": missing tensor"));
+  if (t.sizes().vec() != want) {
+    throw_input(str(what, ": expected shape ", list_str(want), ", found ", list_str(t.sizes().vec())));
+  }
+}
+
+void check_dtype(const torch::Tensor& t, torch::ScalarType want, const std::string& what) {
+  if (t.scalar_type() != want) {
+    throw_input(str(what, ": expected dtype ", dtype_name(want), ", found ", dtype_name(t.scalar_type())));
+  }
+}
+
+// Index tensors built on the CPU are range-checked (an out-of-range gather on CUDA would abort).
+void check_index(const torch::Tensor& t, int64_t limit, const std::string& what) {
+  check_dtype(t, torch::kInt64, what);
+  if (t.device().is_cpu() && t.numel() > 0) {
+    int64_t lo = t.min().item<int64_t>(), hi = t.max().item<int64_t>();
+    if (lo < 0 || hi >= limit) {
+      throw_input(str(what, ": positions must lie in [0, ", limit, "), found ", lo, "..", hi));
+    }
+  }
+}
+
+class TorchScriptModel final : public Model {
+ public:
+  TorchScriptModel(ModelInfo info, torch::Device device, torch::ScalarType dtype)
+      : info_(std::move(info)), device_(device), dtype_(dtype) {
+    const auto path = (info_.dir / info_.model_file).string();
+    std::unordered_map<std::string, std::string> extra{{"sadi_fingerprint", ""}};
+    try {
+      module_ = torch::jit::load(path, device_, extra);
+    } catch (const c10::Error& e) {
+      throw_input(str(path, ": cannot load the TorchScript module (corrupt or truncated file?): ",
+                      first_line(e.what_without_backtrace())));
+    } catch (const std::exception& e) {
+      throw_input(str(path, ": cannot load the TorchScript module: ", first_line(e.what())));
+    }
+    if (extra["sadi_fingerprint"] != info_.fingerprint) {
+      throw_input(str(path, ": weights fingerprint '", extra["sadi_fingerprint"].substr(0, 23),
+                      "...' does not match manifest.json's '", info_.fingerprint.substr(0, 23),
+                      "...' (model.ts and manifest.json come from different exports)"));
+    }
+    module_.eval();
+    // Parameters only: the rotary frequency buffer stays float32 (as in the exporter).
+    for (auto p : module_.parameters()) {
+      if (p.scalar_type() != dtype_) p.set_data(p.to(dtype_));
+    }
+    log::debug(str("loaded ", path, " on ", device_.str(), " as ", dtype_name(dtype_)));
+  }
+
+  const ModelInfo& info() const override { return info_; }
+  torch::Device device() const override { return device_; }
+  torch::ScalarType dtype() const override { return dtype_; }
+
+  ForwardOutput forward(const ForwardInput& in, KvCache* cache) override {
+    const int64_t b = in.input_ids.size(0);
+    const int64_t t = in.input_ids.dim() == 2 ? in.input_ids.size(1) : 0;
+    check_shape(in.input_ids, {b, t}, "forward: input_ids");
+    if (t == 0) throw_input("forward: input_ids has no tokens");
+    check_index(in.input_ids, info_.vocab_size, "forward: input_ids");
+    check_shape(in.positions, {b, t}, "forward: positions");
+    check_index(in.positions, info_.max_positions, "forward: positions (the model's max_positions)");
+    check_shape(in.key_mask, {b, in.start + t}, "forward: key_mask");
+    check_dtype(in.key_mask, torch::kBool, "forward: key_mask");
+    if (!in.logits_at.defined() || in.logits_at.dim() != 2 || in.logits_at.size(0) != b) {
+      throw_input(str("forward: logits_at: expected shape [", b, ", N]"));
+    }
+    check_index(in.logits_at, t, "forward: logits_at");
+
+    c10::List<torch::Tensor> ck, cv;
+    if (cache != nullptr) {
+      if (cache->batch() != b) throw_input(str("forward: KV cache has ", cache->batch(), " rows, input has ", b));
+      if (in.start + t > cache->capacity()) {
+        throw_input(str("forward: slots up to ", in.start + t, " exceed the KV cache capacity ", cache->capacity()));
+      }
+      for (size_t l = 0; l < cache->k.size(); ++l) {
+        ck.push_back(cache->k[l]);
+        cv.push_back(cache->v[l]);
+      }
+    } else if (in.start != 0) {
+      throw_input("forward: start > 0 needs a KV cache");
+    }
+
+    c10::Dict<std::string, torch::Tensor> steer;
+    if (in.steering != nullptr) add_steering(*in.steering, b, t, steer);
+    c10::Dict<std::string, torch::Tensor> capture;
+    for (const auto& [site, pos] : in.capture) {
+      if (!pos.defined() || pos.dim() != 2 || pos.size(0) != b) {
+        throw_input(str("forward: capture '", site_name(site), "': expected positions of shape [", b, ", C]"));
+      }
+      check_index(pos, t, str("forward: capture '", site_name(site), "'"));
+      capture.insert(site_name(site), pos.to(device_));
+    }
+
+    std::vector<torch::jit::IValue> args{in.input_ids.to(device_), in.positions.to(device_),
+                                         in.key_mask.to(device_), in.start, ck, cv,
+                                         in.logits_at.to(device_), steer, capture};
+    torch::NoGradGuard no_grad;
+    torch::jit::IValue result;
+    try {
+      result = module_.forward(args);
+    } catch (const c10::Error& e) {
+      throw_runtime(str("model forward failed: ", first_line(e.what_without_backtrace())));
+    }
+    auto tuple = result.toTuple();
+    ForwardOutput out;
+    out.logits = tuple->elements()[0].toTensor();
+    for (const auto& item : tuple->elements()[1].toGenericDict()) {
+      out.captured[parse_site(item.key().toStringRef())] = item.value().toTensor();
+    }
+    return out;
+  }
+
+ private:
+  void add_steering(const Steering& steering, int64_t b, int64_t t, c10::Dict<std::string, torch::Tensor>& d) {
+    for (const auto& [site, edit] : steering.sites) {
+      const std::string name = site_name(site);
+      const int64_t units = info_.site(site).units;
+      check_shape(edit.at, {b, t}, str("steering '", name, "': at"));
+      check_dtype(edit.at, torch::kBool, str("steering '", name, "': at"));
+      d.insert(name + ".at", edit.at.to(device_));
+      for (const auto& [layer, le] : edit.layers) {
+        if (layer < 0 || layer >= info_.n_layers) {
+          throw_input(str("steering '", name, "': layer ", layer, " out of range [0, ", info_.n_layers, ")"));
+        }
+        const std::string key = str(name, ".", layer, ".");
+        const std::pair<const char*, const torch::Tensor*> parts[] = {
+            {"scale", &le.scale}, {"add", &le.add}, {"set", &le.set}, {"set_mask", &le.set_mask}};
+        for (const auto& [op, tensor] : parts) {
+          if (!tensor->defined()) continue;
+          check_shape(*tensor, {b, units}, str("steering '", name, "' layer ", layer, ": ", op));
+          if (std::string(op) == "set_mask") check_dtype(*tensor, torch::kBool, str("steering '", name, "': set_mask"));
+          d.insert(key + op, tensor->to(device_));
+        }
+        if (le.set_mask.defined() && !le.set.defined()) {
+          throw_input(str("steering '", name, "' layer ", layer, ": set_mask without set"));
+        }
+      }
+    }
+  }
+
+  ModelInfo info_;
+  torch::Device device_;
+  torch::ScalarType dtype_;
+  torch::jit::Module module_;
+};
+
+}  // namespace
+
+KvCache::KvCache(const ModelInfo& info, int64_t batch, int64_t capacity, torch::ScalarType dtype,
+                 torch::Device device)
+    : batch_(batch), capacity_(capacity) {
+  if (batch <= 0 || capacity <= 0) throw_input(str("KV cache: batch and capacity must be positive, found ", batch, " and ", capacity));
+  auto opts = torch::TensorOptions().dtype(dtype).device(device);
+  for (int64_t l = 0; l < info.n_layers; ++l) {
+    k.push_back(torch::zeros({batch, info.n_kv_heads, capacity, info.head_dim}, opts));
+    v.push_back(torch::zeros({batch, info.n_kv_heads, capacity, info.head_dim}, opts));
+  }
+}
+
+std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const LoadOptions& opts) {
+  ModelInfo info = load_manifest(dir);
+  torch::Device device = parse_device(opts.device);
+  torch::ScalarType dtype = parse_dtype(opts.dtype.empty() ? info.dtype : opts.dtype);
+  if (device.is_cpu() && dtype == torch::kFloat16) {
+    throw_usage("--dtype float16 is not supported on CPU (use float32 or bfloat16)");
+  }
+  return std::make_unique<TorchScriptModel>(std::move(info), device, dtype);
+}
+
+}  // namespace sadi
