@@ -36,17 +36,25 @@ def train_tokenizer(out_dir: str, vocab: int) -> int:
     """Trains tokenizer.model with spm_train (deterministic: one thread, fixed input)."""
     spm_train = shutil.which("spm_train")
     with tempfile.TemporaryDirectory() as tmp:
+        # The trainer spec stored in the model records these paths: keep them fixed so the same
+        # seed gives byte-identical files wherever the script runs.
         prefix = os.path.join(tmp, "tok")
-        args = [f"--input={CORPUS}", f"--model_prefix={prefix}", f"--vocab_size={vocab}",
+        args = ["--input=tiny_corpus.txt", "--model_prefix=tok", f"--vocab_size={vocab}",
                 "--model_type=bpe", "--byte_fallback=true", "--character_coverage=1.0",
                 "--split_digits=true", "--num_threads=1", "--unk_id=0", "--bos_id=1", "--eos_id=2",
                 "--pad_id=-1", "--add_dummy_prefix=true", "--hard_vocab_limit=false", "--minloglevel=2",
                 "--max_sentence_length=100000"]
+        shutil.copyfile(CORPUS, os.path.join(tmp, "tiny_corpus.txt"))
         if spm_train:
-            subprocess.run([spm_train] + args, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([spm_train] + args, check=True, stdout=subprocess.DEVNULL, cwd=tmp)
         else:
             import sentencepiece as spm
-            spm.SentencePieceTrainer.Train(" ".join(args))
+            cwd = os.getcwd()
+            os.chdir(tmp)
+            try:
+                spm.SentencePieceTrainer.Train(" ".join(args))
+            finally:
+                os.chdir(cwd)
         shutil.copyfile(prefix + ".model", os.path.join(out_dir, "tokenizer.model"))
         with open(prefix + ".vocab", encoding="utf-8") as f:
             return sum(1 for _ in f)

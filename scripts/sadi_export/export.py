@@ -250,18 +250,25 @@ def export(hf_dir: str, out: str, dtype_name: str, device: str, force: bool) -> 
     return manifest
 
 
+def default_dtype(hf_dir: str) -> str:
+    source = read_config(hf_dir)["source_dtype"]
+    return source if source in DTYPES else "float32"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="export_hf.py", description=__doc__)
     ap.add_argument("--hf-dir", required=True, help="Hugging Face checkpoint directory")
     ap.add_argument("--out", required=True, help="model directory to write")
-    ap.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="stored weight dtype")
+    ap.add_argument("--dtype", choices=sorted(DTYPES), default=None,
+                    help="stored weight dtype (default: the checkpoint's torch_dtype, else float32)")
     ap.add_argument("--device", choices=["cpu", "cuda"], default=None,
                     help="where the parity check runs (default: cuda if available)")
     ap.add_argument("--force", action="store_true", help="replace an existing output directory")
     a = ap.parse_args(argv)
     device = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        export(a.hf_dir, a.out, a.dtype, device, a.force)
+        dtype = a.dtype or default_dtype(a.hf_dir)
+        export(a.hf_dir, a.out, dtype, device, a.force)
     except (ConfigError, WeightsError, ExportError, OSError) as e:
         print(f"export_hf: error: {e}", file=sys.stderr)
         return 1

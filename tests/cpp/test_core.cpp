@@ -1,0 +1,72 @@
+// Unit tests of lib/core: strings, JSON views with located errors, atomic writes.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
+#include "sadi/core/json.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/model/site.hpp"
+
+using namespace sadi;
+
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Strings, SplitJoinTrim) {
+  EXPECT_EQ(split("a,b,,c", ','), (std::vector<std::string>{"a", "b", "", "c"}));
+  EXPECT_EQ(join({"x", "y"}, ", "), "x, y");
+  EXPECT_EQ(trim("  a b \n"), "a b");
+  EXPECT_EQ(str("k=", 3, "/", 1.5), "k=3/1.5");
+  EXPECT_EQ(list_str(std::vector<int>{1, 2}), "[1, 2]");
+}
+
+TEST(Json, ErrorsNameOriginKeyExpectedAndFound) {
+  Json j = parse_json(R"({"a": {"n": -2, "s": 5}})", "m.json");
+  JsonView v(j, "m.json");
+  auto a = v.object("a");
+  EXPECT_EQ(error_of([&] { a.positive("n"); }), "m.json: key 'a.n': expected a positive integer, found -2");
+  EXPECT_EQ(error_of([&] { a.string("s"); }), "m.json: key 'a.s': expected a string, found 5");
+  EXPECT_EQ(error_of([&] { a.integer("zz"); }), "m.json: key 'a.zz': expected an integer, found nothing (key missing)");
+  auto msg = error_of([] { parse_json("{\"a\": \n oops}", "f.json"); });
+  EXPECT_NE(msg.find("f.json: malformed JSON"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("line 2"), std::string::npos) << msg;
+}
+
+TEST(Fs, AtomicWriteReplacesAndLeavesNoTemp) {
+  auto dir = fs::temp_directory_path() / str("sadi-core-", ::getpid());
+  fs::create_directories(dir);
+  auto target = dir / "out.txt";
+  write_file_atomic(target, "one");
+  write_file_atomic(target, "two");
+  EXPECT_EQ(read_text_file(target), "two");
+  size_t n = 0;
+  for (auto& e : fs::directory_iterator(dir)) n += e.is_regular_file();
+  EXPECT_EQ(n, 1u);
+  {
+    AtomicOutput out(dir / "never.txt");
+    std::ofstream(out.temp_path()) << "partial";
+  }  // not committed: removed
+  EXPECT_FALSE(fs::exists(dir / "never.txt"));
+  n = 0;
+  for (auto& e : fs::directory_iterator(dir)) n += e.is_regular_file();
+  EXPECT_EQ(n, 1u);
+  auto msg = error_of([&] { write_file_atomic(dir / "missing" / "x.txt", "z"); });
+  EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
+TEST(Sites, ParseNamesAndRejectUnknown) {
+  EXPECT_EQ(parse_sites("head, residual"), (std::vector<Site>{Site::kHead, Site::kResidual}));
+  EXPECT_EQ(error_of([] { parse_site("heads"); }),
+            "unknown site 'heads': expected one of head, neuron, hidden, residual");
+  EXPECT_NE(error_of([] { parse_sites("head,head"); }).find("listed twice"), std::string::npos);
+}

@@ -1,0 +1,208 @@
+// The C++ runtime against the Python module (reference tensors from make_reference.py) and
+// against itself: KV cache vs full recomputation, padded batch vs rows, delta = 0 vs none.
+#include <gtest/gtest.h>
+
+#include "sadi/core/error.hpp"
+#include "sadi/model/batch.hpp"
+#include "sadi/model/model.hpp"
+#include "sadi/model/tokenizer.hpp"
+#include "test_util.hpp"
+
+using namespace sadi;
+using sadi::test::max_abs_diff;
+
+namespace {
+
+struct Case {
+  std::string model;
+  double tol;         // max |logit diff| against the Python module (same kernels)
+  double layout_tol;  // across layouts (padding, cache): bf16 sums in another order move a few ulps
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.model; }
+
+class ModelTest : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    model_ = load_model(test::testdata(GetParam().model), {"cpu", ""});
+    tok_ = load_tokenizer(model_->info());
+    json_ = test::load_reference_json(GetParam().model);
+    ref_ = test::load_reference(GetParam().model);
+    for (const auto& r : json_["ids"]) rows_.push_back(r.get<std::vector<int64_t>>());
+    batch_ = left_pad(rows_, 0, torch::kCPU);
+  }
+
+  // Logits at every column of `b` (no cache).
+  ForwardOutput run(const PaddedBatch& b, const Steering* steer = nullptr,
+                    std::map<Site, torch::Tensor> capture = {}) {
+    auto every = torch::arange(b.width, torch::kInt64).repeat({static_cast<int64_t>(b.lengths.size()), 1});
+    ForwardInput in{b.input_ids, b.positions, b.key_mask, 0, every, steer, std::move(capture)};
+    return model_->forward(in, nullptr);
+  }
+
+  // Head-site SADI steering in `layer` on `heads`, per-row deltas, at column `col`.
+  Steering head_steering(const std::vector<double>& deltas, int64_t layer, std::vector<int64_t> heads, int64_t col) {
+    const auto& info = model_->info();
+    const auto b = static_cast<int64_t>(deltas.size());
+    auto mask = torch::zeros({info.n_heads * info.head_dim});
+    for (auto h : heads) mask.slice(0, h * info.head_dim, (h + 1) * info.head_dim).fill_(1.0);
+    Steering s;
+    auto& edit = s.sites[Site::kHead];
+    edit.at = torch::zeros({b, batch_.width}, torch::kBool);
+    edit.at.select(1, col).fill_(true);
+    edit.layers[layer].scale = torch::tensor(deltas, torch::kFloat32).unsqueeze(1) * mask.unsqueeze(0);
+    return s;
+  }
+
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Tokenizer> tok_;
+  Json json_;
+  std::map<std::string, torch::Tensor> ref_;
+  std::vector<std::vector<int64_t>> rows_;
+  PaddedBatch batch_;
+};
+
+}  // namespace
+
+TEST_P(ModelTest, TokenizerMatchesPythonSentencepiece) {
+  const auto& prompts = json_["prompts"];
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto text = prompts[i].get<std::string>();
+    auto ids = tok_->encode(text, model_->info().tokenizer.add_bos);
+    EXPECT_EQ(ids, rows_[i]) << text;
+    EXPECT_EQ(tok_->decode(std::vector<int64_t>(ids.begin() + 1, ids.end())), text);
+  }
+}
+
+TEST_P(ModelTest, LogitsMatchThePythonModule) {
+  auto out = run(batch_);
+  EXPECT_LE(max_abs_diff(out.logits, ref_.at("logits")), GetParam().tol);
+}
+
+TEST_P(ModelTest, PaddedBatchEqualsRowsOneByOne) {
+  auto all = run(batch_).logits;  // [B, T, V]
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    auto one = run(left_pad({rows_[r]}, 0, torch::kCPU)).logits[0];  // [len, V]
+    auto padded = all[static_cast<int64_t>(r)].slice(0, batch_.width - batch_.lengths[r]);
+    EXPECT_LE(max_abs_diff(one, padded), GetParam().layout_tol) << "row " << r;
+  }
+}
+
+TEST_P(ModelTest, KvCacheDecodeEqualsFullRecomputation) {
+  auto full = run(batch_).logits;  // [B, T, V]
+  const int64_t b = batch_.input_ids.size(0), t = batch_.width, prefill = t - 4;
+  KvCache cache(model_->info(), b, t, model_->dtype(), model_->device());
+  auto last = torch::full({b, 1}, prefill - 1, torch::kInt64);
+  ForwardInput pre{batch_.input_ids.slice(1, 0, prefill), batch_.positions.slice(1, 0, prefill),
+                   batch_.key_mask.slice(1, 0, prefill), 0, last, nullptr, {}};
+  auto out = model_->forward(pre, &cache);
+  EXPECT_LE(max_abs_diff(out.logits.squeeze(1), full.select(1, prefill - 1)), GetParam().layout_tol);
+  for (int64_t c = prefill; c < t; ++c) {
+    ForwardInput step{batch_.input_ids.slice(1, c, c + 1), batch_.positions.slice(1, c, c + 1),
+                      batch_.key_mask.slice(1, 0, c + 1), c, torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
+    out = model_->forward(step, &cache);
+    EXPECT_LE(max_abs_diff(out.logits.squeeze(1), full.select(1, c)), GetParam().layout_tol) << "column " << c;
+  }
+}
+
+TEST_P(ModelTest, DeltaZeroIsBitIdenticalToNoSteering) {
+  auto plain = run(batch_).logits;
+  const auto& info = model_->info();
+  const int64_t b = batch_.input_ids.size(0);
+  Steering zero;
+  for (Site site : kAllSites) {
+    auto& edit = zero.sites[site];
+    edit.at = torch::ones({b, batch_.width}, torch::kBool);
+    for (int64_t l = 0; l < info.n_layers; ++l) {
+      edit.layers[l].scale = torch::zeros({b, info.site(site).units});
+      edit.layers[l].add = torch::zeros({b, info.site(site).units});
+    }
+  }
+  EXPECT_TRUE(torch::equal(run(batch_, &zero).logits, plain));
+  Steering empty;
+  empty.sites[Site::kHead].at = torch::ones({b, batch_.width}, torch::kBool);
+  EXPECT_TRUE(torch::equal(run(batch_, &empty).logits, plain));
+}
+
+TEST_P(ModelTest, SteeringAtPositionTLeavesEarlierPositionsUntouched) {
+  auto plain = run(batch_).logits;
+  const int64_t col = batch_.width - 3;
+  auto steer = head_steering(std::vector<double>(rows_.size(), 4.0), 1, {0, 2}, col);
+  auto steered = run(batch_, &steer).logits;
+  EXPECT_TRUE(torch::equal(steered.slice(1, 0, col), plain.slice(1, 0, col)));
+  EXPECT_GT(max_abs_diff(steered.select(1, col), plain.select(1, col)), 1e-3);
+  EXPECT_GT(max_abs_diff(steered.select(1, col + 1), plain.select(1, col + 1)), 1e-3);
+}
+
+TEST_P(ModelTest, PerRowSteeringMatchesThePythonModule) {
+  std::vector<double> deltas;
+  for (const auto& d : json_["deltas"]) deltas.push_back(d.get<double>());
+  auto steer = head_steering(deltas, json_["layer"].get<int64_t>(), json_["heads"].get<std::vector<int64_t>>(),
+                             batch_.width - 1);
+  auto steered = run(batch_, &steer).logits.slice(1, batch_.width - 1);  // [B, 1, V]
+  EXPECT_LE(max_abs_diff(steered, ref_.at("steered_logits")), GetParam().tol);
+  auto plain = run(batch_).logits.slice(1, batch_.width - 1);
+  EXPECT_TRUE(torch::equal(steered[1], plain[1]));  // the row with delta 0
+  EXPECT_GT(max_abs_diff(steered[0], plain[0]), 1e-3);
+}
+
+TEST_P(ModelTest, CapturesMatchThePythonModule) {
+  const int64_t b = batch_.input_ids.size(0);
+  std::map<Site, torch::Tensor> cap;
+  for (Site s : kAllSites) cap[s] = torch::full({b, 1}, batch_.width - 1, torch::kInt64);
+  auto out = run(batch_, nullptr, cap);
+  for (Site s : kAllSites) {
+    const auto& got = out.captured.at(s);
+    EXPECT_EQ(got.sizes().vec(), (std::vector<int64_t>{b, 1, model_->info().n_layers, model_->info().site(s).units}));
+    EXPECT_LE(max_abs_diff(got, ref_.at(std::string("cap_") + site_name(s))), GetParam().tol) << site_name(s);
+  }
+}
+
+TEST_P(ModelTest, SetToTheCleanValueIsANoOp) {
+  const int64_t b = batch_.input_ids.size(0), col = batch_.width - 1;
+  std::map<Site, torch::Tensor> cap{{Site::kResidual, torch::full({b, 1}, col, torch::kInt64)}};
+  auto clean = run(batch_, nullptr, cap);
+  Steering clamp;
+  auto& edit = clamp.sites[Site::kResidual];
+  edit.at = torch::zeros({b, batch_.width}, torch::kBool);
+  edit.at.select(1, col).fill_(true);
+  for (int64_t l = 0; l < model_->info().n_layers; ++l) {
+    edit.layers[l].set = clean.captured.at(Site::kResidual).select(1, 0).select(1, l);  // [B, U]
+  }
+  EXPECT_TRUE(torch::equal(run(batch_, &clamp).logits, clean.logits));
+  const int64_t last_layer = model_->info().n_layers - 1;  // earlier layers' edits are overwritten by it
+  edit.layers[last_layer].set = edit.layers[last_layer].set + 1.0;
+  EXPECT_GT(max_abs_diff(run(batch_, &clamp).logits.select(1, col), clean.logits.select(1, col)), 1e-3);
+}
+
+TEST_P(ModelTest, ForwardRejectsInconsistentInputsWithClearMessages) {
+  const int64_t b = batch_.input_ids.size(0);
+  auto steer = head_steering(std::vector<double>(rows_.size(), 1.0), 1, {0}, 0);
+  steer.sites[Site::kHead].layers[1].scale = torch::zeros({b, 63});
+  auto expect_error = [&](auto&& f, const std::string& needle) {
+    try {
+      f();
+      ADD_FAILURE() << "no error, expected: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error([&] { run(batch_, &steer); }, "steering 'head' layer 1: scale: expected shape [4, 64], found [4, 63]");
+  steer.sites[Site::kHead].layers.clear();
+  steer.sites[Site::kHead].layers[7].scale = torch::zeros({b, 64});
+  expect_error([&] { run(batch_, &steer); }, "layer 7 out of range [0, 3)");
+  expect_error([&] { run(batch_, nullptr, {{Site::kNeuron, torch::full({b, 1}, 99, torch::kInt64)}}); },
+               "capture 'neuron': positions must lie in [0, ");
+  ForwardInput in{batch_.input_ids, batch_.positions, batch_.key_mask, 2,
+                  torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
+  expect_error([&] { model_->forward(in, nullptr); }, "key_mask: expected shape");
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyModels, ModelTest,
+                         ::testing::Values(Case{"llama", 1e-5, 1e-5}, Case{"qwen2", 1e-5, 1e-5},
+                                           Case{"llama-bf16", 2e-2, 0.125}),
+                         [](const auto& info) {
+                           std::string n = info.param.model;
+                           for (auto& c : n) c = (c == '-') ? '_' : c;
+                           return n;
+                         });

@@ -1,0 +1,98 @@
+"""An independent, deliberately plain Llama/Qwen2 forward pass on the raw HF state dict.
+
+Written from the Hugging Face modeling code's math, one sequence at a time, no cache, no
+batching, no shared code with scripts/sadi_export: the exporter's module is checked against it
+(transformers itself is not installed on the CPU machines).
+
+hooks: {site: fn(layer, value [T, U]) -> value} lets tests apply steering by hand.
+"""
+import math
+from typing import Callable, Dict, List, Optional
+
+import torch
+
+
+def _rms(x, w, eps):
+    v = x.float().pow(2).mean(-1, keepdim=True)
+    return w * (x.float() * torch.rsqrt(v + eps)).to(x.dtype)
+
+
+def _inv_freq(cfg) -> torch.Tensor:
+    dh = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+    base = cfg.get("rope_theta", 10000.0)
+    inv = [1.0 / (base ** (i / dh)) for i in range(0, dh, 2)]
+    inv = torch.tensor(inv, dtype=torch.float64)
+    sc = cfg.get("rope_scaling")
+    if sc:
+        kind = sc.get("rope_type", sc.get("type"))
+        if kind == "linear":
+            inv = inv / sc["factor"]
+        elif kind == "llama3":
+            f, lo, hi, old = sc["factor"], sc["low_freq_factor"], sc["high_freq_factor"], sc["original_max_position_embeddings"]
+            out = []
+            for fr in inv.tolist():
+                wl = 2 * math.pi / fr
+                if wl < old / hi:
+                    out.append(fr)
+                elif wl > old / lo:
+                    out.append(fr / f)
+                else:
+                    s = (old / wl - lo) / (hi - lo)
+                    out.append((1 - s) * fr / f + s * fr)
+            inv = torch.tensor(out, dtype=torch.float64)
+    return inv.float()
+
+
+def forward(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
+            hooks: Optional[Dict[str, Callable]] = None, record: Optional[Dict[str, list]] = None) -> torch.Tensor:
+    """Returns logits [T, V] float32. record[site] gets one [T, U] tensor per layer."""
+    hooks = hooks or {}
+    sd = {k: v.float() for k, v in sd.items()}
+    eps = cfg.get("rms_norm_eps", 1e-6)
+    n_h = cfg["num_attention_heads"]
+    n_kv = cfg.get("num_key_value_heads") or n_h
+    dh = cfg.get("head_dim") or cfg["hidden_size"] // n_h
+    t = len(ids)
+    x = sd["model.embed_tokens.weight"][torch.tensor(ids)]
+    ang = torch.arange(t).float()[:, None] * _inv_freq(cfg)[None, :]
+    cos = torch.cat([ang.cos(), ang.cos()], -1)  # [T, Dh]
+    sin = torch.cat([ang.sin(), ang.sin()], -1)
+
+    def rope(v):  # [T, n, Dh]
+        half = dh // 2
+        rot = torch.cat([-v[..., half:], v[..., :half]], -1)
+        return v * cos[:, None, :] + rot * sin[:, None, :]
+
+    def lin(h, name):
+        y = h @ sd[name + ".weight"].T
+        return y + sd[name + ".bias"] if name + ".bias" in sd else y
+
+    def site(name, layer, v):
+        if name in hooks:
+            v = hooks[name](layer, v)
+        if record is not None and name in record:
+            record[name].append(v.clone())
+        return v
+
+    for layer in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{layer}."
+        h = _rms(x, sd[p + "input_layernorm.weight"], eps)
+        q = rope(lin(h, p + "self_attn.q_proj").view(t, n_h, dh))
+        k = rope(lin(h, p + "self_attn.k_proj").view(t, n_kv, dh))
+        v = lin(h, p + "self_attn.v_proj").view(t, n_kv, dh)
+        heads = []
+        causal = torch.ones(t, t).tril().bool()
+        for hd in range(n_h):
+            kv = hd // (n_h // n_kv)
+            s = (q[:, hd] @ k[:, kv].T) / math.sqrt(dh)
+            s = s.masked_fill(~causal, float("-inf"))
+            heads.append(torch.softmax(s, -1) @ v[:, kv])
+        o = site("head", layer, torch.cat(heads, -1))  # [T, H*Dh]
+        x = x + lin(o, p + "self_attn.o_proj")
+        h2 = _rms(x, sd[p + "post_attention_layernorm.weight"], eps)
+        g = site("neuron", layer, torch.nn.functional.silu(lin(h2, p + "mlp.gate_proj")))
+        y = site("hidden", layer, lin(g * lin(h2, p + "mlp.up_proj"), p + "mlp.down_proj"))
+        x = site("residual", layer, x + y)
+    hf = _rms(x, sd["model.norm.weight"], eps)
+    head = sd.get("lm_head.weight", sd["model.embed_tokens.weight"])
+    return hf @ head.T

@@ -1,0 +1,187 @@
+"""Exporter tests: every supported variant matches the independent naive forward; refusals
+name the offending field; failures leave no output directory."""
+import json
+import os
+
+import pytest
+import torch
+
+from conftest import export, load_cfg, make_hf, run_script
+import naive_llama
+from sadi_export.weights import load_state_dict
+
+TOL = 1e-4  # float32, |logit| ~ 5 on these models
+
+
+def run_module(model_dir, rows, steer=None, capture=None):
+    """Runs model.ts on a left-padded batch; returns per-row logits [len, V] and captures."""
+    m = torch.jit.load(os.path.join(model_dir, "model.ts"))
+    t = max(len(r) for r in rows)
+    ids = torch.zeros(len(rows), t, dtype=torch.long)
+    mask = torch.zeros(len(rows), t, dtype=torch.bool)
+    for i, r in enumerate(rows):
+        ids[i, t - len(r):] = torch.tensor(r)
+        mask[i, t - len(r):] = True
+    pos = (mask.long().cumsum(1) - 1).clamp(min=0)
+    at = torch.arange(t).repeat(len(rows), 1)
+    with torch.no_grad():
+        logits, cap = m(ids, pos, mask, 0, [], [], at, steer or {}, capture or {})
+    return [logits[i, t - len(r):] for i, r in enumerate(rows)], cap
+
+
+ROWS = [[1, 17, 99, 250, 3, 44, 310, 7, 8], [1, 300, 12, 5, 6]]
+
+
+def check_variant(tmp_path, *args):
+    hf = make_hf(tmp_path, "hf", *args)
+    out = str(tmp_path / "m")
+    r = export(hf, out)
+    assert "parity eager_vs_scripted" in r.stderr
+    sd, cfg = load_state_dict(hf), load_cfg(hf)
+    got, _ = run_module(out, ROWS)
+    for row, g in zip(ROWS, got):
+        ref = naive_llama.forward(sd, cfg, row)
+        assert (g - ref).abs().max().item() < TOL
+    return out
+
+
+@pytest.mark.parametrize("args", [
+    ("--seed", "0"),
+    ("--seed", "1", "--format", "sharded"),
+    ("--seed", "2", "--format", "bin"),
+    ("--seed", "3", "--arch", "qwen2"),
+    ("--seed", "4", "--rope-scaling", "llama3"),
+    ("--seed", "5", "--rope-scaling", "linear", "--tie", "yes"),
+    ("--seed", "6", "--kv-heads", "4"),
+])
+def test_variant_matches_naive_reference(tmp_path, args):
+    out = check_variant(tmp_path, *args)
+    with open(os.path.join(out, "manifest.json")) as f:
+        man = json.load(f)
+    assert man["format_version"] == 1
+    assert [s["name"] for s in man["sites"]] == ["head", "neuron", "hidden", "residual"]
+    assert man["weights"]["fingerprint"].startswith("sha256:")
+
+
+def test_reduced_precision_exports(tmp_path):
+    hf = make_hf(tmp_path, "hf", "--seed", "0")
+    sd, cfg = load_state_dict(hf), load_cfg(hf)
+    ref = naive_llama.forward(sd, cfg, ROWS[0])
+    for dtype, tol in (("bfloat16", 0.35), ("float16", 0.05)):
+        out = str(tmp_path / dtype)
+        export(hf, out, "--dtype", dtype, "--device", "cpu")
+        with open(os.path.join(out, "manifest.json")) as f:
+            assert json.load(f)["dtype"] == dtype
+        m = torch.jit.load(os.path.join(out, "model.ts"))
+        assert next(m.parameters()).dtype == getattr(torch, dtype)
+        assert m.inv_freq.dtype == torch.float32
+        if dtype == "bfloat16":  # float16 matmuls do not run on CPU
+            got, _ = run_module(out, ROWS[:1])
+            assert (got[0] - ref).abs().max().item() < tol
+
+
+def test_steering_ops_match_formula(llama):
+    hf, out = llama
+    sd, cfg = load_state_dict(hf), load_cfg(hf)
+    row = ROWS[0]
+    t, dh, n_h = len(row), 16, 4
+    delta = 3.0
+    mask = torch.zeros(n_h * dh)
+    mask[0:dh] = 1.0   # head 0
+    mask[2 * dh:3 * dh] = 1.0  # head 2
+    add = torch.linspace(-1, 1, 160)
+    setv = torch.linspace(0.5, -0.5, 64)
+    setm = torch.arange(64) % 3 == 0
+    last = t - 1
+
+    def at_last(fn):
+        def hook(layer, v):
+            v = v.clone()
+            v[last] = fn(layer, v[last])
+            return v
+        return hook
+
+    hooks = {
+        "head": at_last(lambda l, a: a + delta * a * mask if l == 1 else a),
+        "neuron": at_last(lambda l, a: a + add if l == 0 else a),
+        "residual": at_last(lambda l, a: torch.where(setm, setv, a) if l == 2 else a),
+    }
+    ref = naive_llama.forward(sd, cfg, row, hooks=hooks)
+    at = torch.zeros(1, t, dtype=torch.bool)
+    at[0, last] = True
+    steer = {"head.at": at, "head.1.scale": (delta * mask)[None],
+             "neuron.at": at, "neuron.0.add": add[None],
+             "residual.at": at, "residual.2.set": setv[None], "residual.2.set_mask": setm[None]}
+    got, _ = run_module(out, [row], steer=steer)
+    assert (got[0] - ref).abs().max().item() < TOL
+    plain, _ = run_module(out, [row])
+    assert (plain[0][:last] - got[0][:last]).abs().max().item() == 0.0  # earlier positions untouched
+    assert (plain[0][last] - got[0][last]).abs().max().item() > 1e-3
+
+
+def test_capture_matches_naive(llama):
+    hf, out = llama
+    sd, cfg = load_state_dict(hf), load_cfg(hf)
+    record = {s: [] for s in ("head", "neuron", "hidden", "residual")}
+    naive_llama.forward(sd, cfg, ROWS[1], record=record)
+    pos = torch.tensor([[len(ROWS[1]) - 1, 0, 2]])
+    _, cap = run_module(out, [ROWS[1]], capture={s: pos for s in record})
+    for s, layers in record.items():
+        ref = torch.stack([v[pos[0]] for v in layers], dim=1)  # [C, L, U]
+        assert cap[s].shape == (1, 3, cfg["num_hidden_layers"], ref.shape[-1])
+        assert (cap[s][0] - ref).abs().max().item() < TOL
+
+
+def test_make_tiny_model_is_deterministic(tmp_path):
+    a = make_hf(tmp_path, "a", "--seed", "7")
+    b = make_hf(tmp_path, "b", "--seed", "7")
+    for f in ("model.safetensors", "tokenizer.model", "config.json"):
+        assert open(os.path.join(a, f), "rb").read() == open(os.path.join(b, f), "rb").read()
+
+
+def _edit_config(hf, **changes):
+    cfg = load_cfg(hf)
+    cfg.update(changes)
+    with open(os.path.join(hf, "config.json"), "w") as f:
+        json.dump(cfg, f)
+
+
+@pytest.mark.parametrize("changes,needle", [
+    ({"model_type": "gpt2"}, "'model_type'"),
+    ({"hidden_act": "gelu"}, "'hidden_act'"),
+    ({"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}, "'rope_scaling.rope_type'"),
+    ({"num_key_value_heads": 3}, "'num_key_value_heads'"),
+    ({"architectures": ["GPT2LMHeadModel"]}, "'architectures'"),
+    ({"hidden_size": 32}, "expected shape"),
+])
+def test_refusals_name_the_field(tmp_path, changes, needle):
+    hf = make_hf(tmp_path, "hf", "--seed", "0")
+    _edit_config(hf, **changes)
+    out = str(tmp_path / "m")
+    r = export(hf, out, check=False)
+    assert r.returncode == 1
+    assert needle in r.stderr, r.stderr
+    assert not os.path.exists(out)
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".sadi-export-")]
+
+
+def test_missing_tensor_and_existing_output(tmp_path):
+    hf = make_hf(tmp_path, "hf", "--seed", "0", "--format", "bin")
+    sd = torch.load(os.path.join(hf, "pytorch_model.bin"))
+    del sd["model.layers.1.mlp.up_proj.weight"]
+    torch.save(sd, os.path.join(hf, "pytorch_model.bin"))
+    r = export(hf, str(tmp_path / "m"), check=False)
+    assert r.returncode == 1 and "layers.1.mlp.up_proj.weight" in r.stderr
+    hf2 = make_hf(tmp_path, "hf2", "--seed", "0")
+    os.makedirs(tmp_path / "exists")
+    r = export(hf2, str(tmp_path / "exists"), check=False)
+    assert r.returncode == 1 and "already exists" in r.stderr
+
+
+def test_truncated_safetensors_is_refused(tmp_path):
+    hf = make_hf(tmp_path, "hf", "--seed", "0")
+    p = os.path.join(hf, "model.safetensors")
+    data = open(p, "rb").read()
+    open(p, "wb").write(data[: len(data) // 2])
+    r = export(hf, str(tmp_path / "m"), check=False)
+    assert r.returncode == 1 and "model.safetensors" in r.stderr and "beyond the file" in r.stderr
