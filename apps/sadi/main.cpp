@@ -12,6 +12,8 @@ namespace sadi::app {
 const std::vector<Command>& commands() {
   static const std::vector<Command> cmds = {
       {"info", "print a model directory's architecture, dimensions, sites and tokenizer", cmd_info},
+      {"identify", "contrastive pairs -> ranked elements and masks (HDF5)", cmd_identify},
+      {"inspect", "show a mask file: provenance, top elements, per-layer counts", cmd_inspect},
   };
   return cmds;
 }

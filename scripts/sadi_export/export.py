@@ -84,7 +84,7 @@ def fingerprint(model: CausalLM) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def parity_inputs(vocab: int, n_layers: int, device: str):
+def parity_inputs(vocab: int, device: str):
     """A left-padded batch of two rows (lengths 9 and 6) and its per-row unpadded ids."""
     g = torch.Generator().manual_seed(1234)
     rows = [torch.randint(3, vocab, (n,), generator=g) for n in (9, 6)]
@@ -111,7 +111,7 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def check_parity(eager, scripted, reloaded, arch, hf_dir, dtype_name, device) -> dict:
-    rows, ids, pos, mask = parity_inputs(arch["vocab_size"], arch["n_layers"], device)
+    rows, ids, pos, mask = parity_inputs(arch["vocab_size"], device)
     with torch.no_grad():
         ref = run(eager, ids, pos, mask)
         res = {"eager_vs_scripted": max_diff(ref, run(scripted, ids, pos, mask)),
@@ -137,12 +137,15 @@ def check_parity(eager, scripted, reloaded, arch, hf_dir, dtype_name, device) ->
 def hf_logits(hf_dir: str, rows, dtype_name: str, device: str):
     try:
         import transformers  # noqa: F401
-    except ImportError:
+    except ImportError:  # the CPU machines: the naive reference in tests/python stands in
         log("transformers is not importable: parity against it skipped")
         return None
+    import transformers
     from transformers import AutoModelForCausalLM
-    model = AutoModelForCausalLM.from_pretrained(hf_dir, torch_dtype=DTYPES[dtype_name],
-                                                 attn_implementation="eager").to(device).eval()
+    # transformers 5 renamed torch_dtype to dtype
+    key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+    model = AutoModelForCausalLM.from_pretrained(hf_dir, attn_implementation="eager",
+                                                 **{key: DTYPES[dtype_name]}).to(device).eval()
     out = []
     for r in rows:
         out.append(model(r.unsqueeze(0).to(device)).logits[0].float())

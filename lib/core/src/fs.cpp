@@ -68,3 +68,13 @@ void write_file_atomic(const fs::path& target, const std::string& content) {
 }
 
 }  // namespace sadi
+
+namespace sadi {
+
+void check_writable(const fs::path& target) {
+  AtomicOutput probe(target);
+  std::ofstream f(probe.temp_path(), std::ios::binary);
+  if (!f) throw_io(str(target.string(), ": cannot write: ", std::strerror(errno)));
+}
+
+}  // namespace sadi

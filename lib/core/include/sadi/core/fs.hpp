@@ -35,3 +35,9 @@ class AtomicOutput {
 };
 
 }  // namespace sadi
+
+namespace sadi {
+// Fails early (before a long run) when `target` cannot be written: creates and removes a
+// temporary sibling. Throws sadi::Error (io) naming the path.
+void check_writable(const fs::path& target);
+}  // namespace sadi

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sadi/model/site.hpp"
+#include "sadi/core/site.hpp"
 
 namespace sadi {
 

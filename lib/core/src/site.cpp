@@ -1,4 +1,4 @@
-#include "sadi/model/site.hpp"
+#include "sadi/core/site.hpp"
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"

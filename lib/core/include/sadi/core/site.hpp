@@ -1,5 +1,5 @@
 #pragma once
-// The four SADI sites. The exporter's site table (scripts/sadi_export/sites.py) is the source
+// The four SADI sites (a core vocabulary shared by model, io and identify). The exporter's site table (scripts/sadi_export/sites.py) is the source
 // of truth for their shapes; manifest.json carries it and ModelInfo exposes it.
 #include <array>
 #include <string>

@@ -1,0 +1,143 @@
+// sadi identify: contrastive pairs -> ranked elements and masks in an HDF5 file.
+#include <chrono>
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+
+#include "commands.hpp"
+#include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
+#include "sadi/core/log.hpp"
+#include "sadi/core/sha256.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/core/version.hpp"
+#include "sadi/identify/identify.hpp"
+#include "sadi/io/mask_file.hpp"
+#include "sadi/model/tensor_types.hpp"
+
+namespace sadi::app {
+namespace {
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// Logs progress at most every 2 s: pairs done, pairs/s, time left.
+class Progress {
+ public:
+  void operator()(int64_t done, int64_t total) {
+    auto now = std::chrono::steady_clock::now();
+    double el = std::chrono::duration<double>(now - start_).count();
+    if (done < total && std::chrono::duration<double>(now - last_).count() < 2.0) return;
+    last_ = now;
+    double rate = el > 0 ? static_cast<double>(done) / el : 0;
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(1) << "identify: " << done << "/" << total << " pairs, " << rate
+       << " pairs/s, about " << (rate > 0 ? static_cast<double>(total - done) / rate : 0) << " s left";
+    log::info(os.str());
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
+}  // namespace
+
+int cmd_identify(const Args& args) {
+  cxxopts::Options opts(args[0], "Find the elements that separate right from wrong answers (SADI steps 1-2).");
+  opts.add_options()
+      ("model", "model directory", cxxopts::value<std::string>())
+      ("pairs", "pairs file: JSON Lines with prompt, positive, negative (optional id)", cxxopts::value<std::string>())
+      ("out", "output mask file (HDF5), written atomically", cxxopts::value<std::string>())
+      ("sites", "comma-separated sites", cxxopts::value<std::string>()->default_value("head,neuron,hidden,residual"))
+      ("position", "where activations are read: answer-last (the reference code) or prompt-last",
+       cxxopts::value<std::string>()->default_value("answer-last"))
+      ("rank", "ranking rule: signed (mean difference, descending) or abs (|mean difference|)",
+       cxxopts::value<std::string>()->default_value("signed"))
+      ("top-k", "also store a binary mask of the top K elements per site (0: none)",
+       cxxopts::value<int64_t>()->default_value("0"))
+      ("separator", "text between prompt and answer", cxxopts::value<std::string>()->default_value(" "))
+      ("max-pairs", "use at most N pairs, in file order (0: all)", cxxopts::value<int64_t>()->default_value("0"))
+      ("max-length", "skip pairs longer than N tokens (0: the model's max_positions)",
+       cxxopts::value<int64_t>()->default_value("0"))
+      ("strict", "a pair over the length limit is an error instead of skipped")
+      ("batch-size", "pairs per batch (each pair is two sequences)", cxxopts::value<int64_t>()->default_value("8"))
+      ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
+      ("dtype", "float32, float16 or bfloat16 (default: the model's)", cxxopts::value<std::string>()->default_value(""))
+      ("seed", "random seed (recorded; identification itself is deterministic)",
+       cxxopts::value<int64_t>()->default_value("0"));
+  add_common_options(opts);
+  cxxopts::ParseResult r;
+  if (!parse_common(opts, args, r)) return 0;
+  for (const char* k : {"model", "pairs", "out"}) {
+    if (!r.count(k)) throw_usage(str("sadi identify: missing --", k, " (see sadi identify --help)"));
+  }
+  IdentifyOptions o;
+  o.sites = parse_sites(r["sites"].as<std::string>());
+  o.position = parse_position(r["position"].as<std::string>());
+  o.rank = parse_rank(r["rank"].as<std::string>());
+  o.top_k = r["top-k"].as<int64_t>();
+  if (o.top_k < 0) throw_usage("--top-k: expected 0 or a positive integer");
+  o.separator = r["separator"].as<std::string>();
+  o.batch_size = r["batch-size"].as<int64_t>();
+  o.max_length = r["max-length"].as<int64_t>();
+  o.strict = r.count("strict") > 0;
+  const int64_t max_pairs = r["max-pairs"].as<int64_t>();
+  if (max_pairs < 0) throw_usage("--max-pairs: expected 0 or a positive integer");
+  torch::manual_seed(static_cast<uint64_t>(r["seed"].as<int64_t>()));
+
+  const fs::path out_path = r["out"].as<std::string>();
+  const fs::path pairs_path = r["pairs"].as<std::string>();
+  // Check the output location before the long run.
+  check_writable(out_path);
+  auto pairs = read_pairs(pairs_path);
+  const auto pairs_in_file = static_cast<int64_t>(pairs.size());
+  if (max_pairs > 0 && max_pairs < pairs_in_file) pairs.resize(static_cast<size_t>(max_pairs));
+  auto model = load_model(r["model"].as<std::string>(), {r["device"].as<std::string>(), r["dtype"].as<std::string>()});
+  auto tok = load_tokenizer(model->info());
+  log::info(str("identify: ", pairs.size(), " pairs from ", pairs_path.string(), ", sites ",
+                r["sites"].as<std::string>(), ", batch ", o.batch_size, " on ", model->device().str()));
+  IdentifyStats stats;
+  Progress progress;
+  MaskFile mask;
+  mask.sites = identify(*model, *tok, pairs, o, stats, std::ref(progress));
+
+  const ModelInfo& info = model->info();
+  std::string cmdline = args[0];  // "sadi identify"
+  for (size_t i = 1; i < args.size(); ++i) cmdline += " " + args[i];
+  auto& text = mask.provenance.text;
+  auto& num = mask.provenance.integer;
+  text["model_fingerprint"] = info.fingerprint;
+  text["model_dir"] = fs::absolute(info.dir).string();
+  text["architecture"] = info.architecture;
+  text["pairs_file"] = fs::absolute(pairs_path).string();
+  text["pairs_sha256"] = sha256_file(pairs_path);
+  text["position"] = position_name(o.position);
+  text["rank"] = rank_name(o.rank);
+  text["separator"] = o.separator;
+  text["dtype"] = dtype_name(model->dtype());
+  text["device"] = model->device().str();
+  text["tool_version"] = str("sadi ", version());
+  text["command_line"] = cmdline;
+  text["created"] = utc_now();
+  text["skipped_ids"] = join(stats.skipped_ids, ",");
+  num["n_layers"] = info.n_layers;
+  num["pairs_in_file"] = pairs_in_file;
+  num["pairs_used"] = stats.used;
+  num["pairs_skipped"] = stats.skipped;
+  num["batch_size"] = o.batch_size;
+  num["seed"] = r["seed"].as<int64_t>();
+  num["max_length"] = o.max_length;
+  write_mask_file(out_path, mask);
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(1) << "identify: " << stats.used << " pairs used, " << stats.skipped
+     << " skipped (too long), " << stats.seconds << " s, " << static_cast<double>(stats.used) / stats.seconds
+     << " pairs/s -> " << out_path.string();
+  log::info(os.str());
+  return 0;
+}
+
+}  // namespace sadi::app

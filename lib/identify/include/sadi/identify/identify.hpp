@@ -1,0 +1,51 @@
+#pragma once
+// SADI steps 1-2: contrastive pairs -> mean activation differences -> ranked elements.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sadi/core/site.hpp"
+#include "sadi/data/pairs.hpp"
+#include "sadi/io/mask_file.hpp"
+#include "sadi/model/model.hpp"
+#include "sadi/model/tokenizer.hpp"
+
+namespace sadi {
+
+enum class ReadPosition { kAnswerLast, kPromptLast };
+enum class RankRule { kSigned, kAbs };
+
+ReadPosition parse_position(const std::string& s);  // answer-last | prompt-last
+RankRule parse_rank(const std::string& s);          // signed | abs
+const char* position_name(ReadPosition p);
+const char* rank_name(RankRule r);
+
+struct IdentifyOptions {
+  std::vector<Site> sites{kAllSites.begin(), kAllSites.end()};
+  ReadPosition position = ReadPosition::kAnswerLast;
+  RankRule rank = RankRule::kSigned;
+  std::string separator = " ";  // sequence = prompt + separator + answer
+  int64_t top_k = 0;            // > 0: also store a binary mask of the top K per site
+  int64_t batch_size = 8;       // pairs per batch (2x sequences)
+  int64_t max_length = 0;       // 0: the model's max_positions
+  bool strict = false;          // too-long pairs are an error instead of skipped
+};
+
+struct IdentifyStats {
+  int64_t used = 0;
+  int64_t skipped = 0;
+  std::vector<std::string> skipped_ids;
+  double seconds = 0;
+};
+
+// Called after each batch: (pairs done, pairs total).
+using ProgressFn = std::function<void(int64_t, int64_t)>;
+
+// Runs every pair through the model (both sequences of a pair in one batch, pairs grouped by
+// length), accumulates per-site differences positive - negative at the read position in
+// float32 running statistics on the model's device, and ranks the elements.
+std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::vector<Pair>& pairs,
+                                 const IdentifyOptions& opts, IdentifyStats& stats, const ProgressFn& progress = {});
+
+}  // namespace sadi

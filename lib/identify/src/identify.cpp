@@ -1,0 +1,175 @@
+#include "sadi/identify/identify.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/model/batch.hpp"
+
+namespace sadi {
+namespace {
+
+// Running mean and sum of squared deviations (Chan et al. merge of per-batch statistics),
+// float32 on the model's device: memory does not grow with the number of pairs.
+struct Running {
+  int64_t n = 0;
+  torch::Tensor mean;  // [L, U]
+  torch::Tensor m2;    // [L, U]
+
+  void add(const torch::Tensor& d) {  // d [b, L, U] float32
+    const int64_t nb = d.size(0);
+    auto mean_b = d.mean(0);
+    auto m2_b = (d - mean_b).pow(2).sum(0);
+    if (n == 0) {
+      mean = mean_b;
+      m2 = m2_b;
+    } else {
+      auto delta = mean_b - mean;
+      const double total = static_cast<double>(n + nb);
+      mean = mean + delta * (static_cast<double>(nb) / total);
+      m2 = m2 + m2_b + delta.pow(2) * (static_cast<double>(n) * static_cast<double>(nb) / total);
+    }
+    n += nb;
+  }
+};
+
+struct Prepared {
+  const Pair* pair;
+  std::vector<int64_t> pos, neg;  // token ids of prompt + sep + answer
+  int64_t prompt_len;             // tokens of the prompt alone (with BOS)
+};
+
+std::vector<float> to_vec(const torch::Tensor& t) {
+  auto c = t.to(torch::kCPU, torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+SiteScores finish(Site site, const SiteInfo& info, const Running& r, const torch::Tensor& full_sum,
+                  const IdentifyOptions& opts) {
+  SiteScores s;
+  s.site = site;
+  s.n_layers = r.mean.size(0);
+  s.units = info.score_units;
+  s.group = info.group;
+  s.count = r.n;
+  s.mean_diff = to_vec(r.mean);
+  s.std = to_vec((r.m2 / static_cast<double>(r.n)).sqrt());
+  if (full_sum.defined()) s.mean_diff_full = to_vec(full_sum / static_cast<double>(r.n));
+  auto flat = r.mean.to(torch::kCPU).flatten();                       // [L*U]
+  auto score = opts.rank == RankRule::kAbs ? flat.abs() : flat;
+  auto order = std::get<1>(score.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));  // ties: lower index first
+  auto order_a = order.accessor<int64_t, 1>();
+  auto score_a = score.accessor<float, 1>();
+  const int64_t total = order.size(0);
+  s.ranking.resize(static_cast<size_t>(2 * total));
+  s.ranking_score.resize(static_cast<size_t>(total));
+  for (int64_t i = 0; i < total; ++i) {
+    const int64_t idx = order_a[i];
+    s.ranking[2 * i] = static_cast<int32_t>(idx / s.units);
+    s.ranking[2 * i + 1] = static_cast<int32_t>(idx % s.units);
+    s.ranking_score[i] = score_a[idx];
+  }
+  if (opts.top_k > 0) {
+    s.top_k = std::min(opts.top_k, total);
+    s.mask.assign(static_cast<size_t>(total), 0);
+    for (int64_t i = 0; i < s.top_k; ++i) s.mask[static_cast<size_t>(order_a[i])] = 1;
+  }
+  return s;
+}
+
+}  // namespace
+
+ReadPosition parse_position(const std::string& s) {
+  if (s == "answer-last") return ReadPosition::kAnswerLast;
+  if (s == "prompt-last") return ReadPosition::kPromptLast;
+  throw_usage(str("--position: expected answer-last or prompt-last, found '", s, "'"));
+}
+
+RankRule parse_rank(const std::string& s) {
+  if (s == "signed") return RankRule::kSigned;
+  if (s == "abs") return RankRule::kAbs;
+  throw_usage(str("--rank: expected signed or abs, found '", s, "'"));
+}
+
+const char* position_name(ReadPosition p) { return p == ReadPosition::kAnswerLast ? "answer-last" : "prompt-last"; }
+const char* rank_name(RankRule r) { return r == RankRule::kSigned ? "signed" : "abs"; }
+
+std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::vector<Pair>& pairs,
+                                 const IdentifyOptions& opts, IdentifyStats& stats, const ProgressFn& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const ModelInfo& info = model.info();
+  if (opts.sites.empty()) throw_usage("--sites: no site given");
+  if (opts.batch_size <= 0) throw_usage(str("--batch-size: expected a positive integer, found ", opts.batch_size));
+  const int64_t max_len = opts.max_length > 0 ? std::min(opts.max_length, info.max_positions) : info.max_positions;
+  const bool bos = info.tokenizer.add_bos;
+
+  std::vector<Prepared> prepared;
+  for (const auto& p : pairs) {
+    Prepared pr{&p, tok.encode(p.prompt + opts.separator + p.positive, bos),
+                tok.encode(p.prompt + opts.separator + p.negative, bos),
+                static_cast<int64_t>(tok.encode(p.prompt, bos).size())};
+    const auto longest = static_cast<int64_t>(std::max(pr.pos.size(), pr.neg.size()));
+    if (longest > max_len) {
+      if (opts.strict) {
+        throw_input(str("pair '", p.id, "' (line ", p.line, "): ", longest, " tokens exceed the limit of ", max_len,
+                        " (--strict)"));
+      }
+      ++stats.skipped;
+      stats.skipped_ids.push_back(p.id);
+      continue;
+    }
+    prepared.push_back(std::move(pr));
+  }
+  if (prepared.empty()) throw_input(str("no usable pairs: all ", pairs.size(), " exceed ", max_len, " tokens"));
+  // Group by length so padding stays small; stable, so equal lengths keep file order.
+  std::stable_sort(prepared.begin(), prepared.end(), [](const Prepared& a, const Prepared& b) {
+    return std::max(a.pos.size(), a.neg.size()) < std::max(b.pos.size(), b.neg.size());
+  });
+
+  std::map<Site, Running> running;
+  std::map<Site, torch::Tensor> head_full;  // heads: sum of full-resolution differences [L, H*Dh]
+  const auto total = static_cast<int64_t>(prepared.size());
+  torch::NoGradGuard no_grad;
+  for (int64_t start = 0; start < total; start += opts.batch_size) {
+    const int64_t end = std::min(total, start + opts.batch_size);
+    const int64_t b = end - start;
+    std::vector<std::vector<int64_t>> rows;
+    for (int64_t i = start; i < end; ++i) {
+      rows.push_back(prepared[static_cast<size_t>(i)].pos);
+      rows.push_back(prepared[static_cast<size_t>(i)].neg);
+    }
+    auto batch = left_pad(rows, 0, torch::kCPU);
+    auto read_at = torch::empty({2 * b, 1}, torch::kInt64);  // [2b, 1]
+    for (int64_t r = 0; r < 2 * b; ++r) {
+      const auto& pr = prepared[static_cast<size_t>(start + r / 2)];
+      read_at[r][0] = opts.position == ReadPosition::kAnswerLast ? batch.width - 1
+                                                                  : batch.column(static_cast<size_t>(r), pr.prompt_len - 1);
+    }
+    ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0,
+                    torch::empty({2 * b, 0}, torch::kInt64), nullptr, {}};
+    for (Site s : opts.sites) in.capture[s] = read_at;
+    auto out = model.forward(in, nullptr);
+    for (Site s : opts.sites) {
+      auto a = out.captured.at(s).select(1, 0).to(torch::kFloat32);  // [2b, L, U]
+      auto d = a.slice(0, 0, 2 * b, 2) - a.slice(0, 1, 2 * b, 2);   // [b, L, U] positive - negative
+      if (s == Site::kHead) {
+        auto sum = d.sum(0);
+        head_full[s] = head_full.count(s) ? head_full[s] + sum : sum;
+        d = d.view({b, info.n_layers, info.n_heads, info.head_dim}).mean(-1);  // [b, L, H]
+      }
+      running[s].add(d);
+    }
+    if (progress) progress(end, total);
+  }
+  std::vector<SiteScores> result;
+  for (Site s : opts.sites) {
+    result.push_back(finish(s, info.site(s), running[s], s == Site::kHead ? head_full[s] : torch::Tensor(), opts));
+  }
+  stats.used = total;
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace sadi

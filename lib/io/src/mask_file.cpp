@@ -1,0 +1,215 @@
+#include "sadi/io/mask_file.hpp"
+
+#include <hdf5.h>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
+#include "sadi/core/strings.hpp"
+
+namespace sadi {
+namespace {
+
+// Closes an HDF5 handle on scope exit.
+class H5Handle {
+ public:
+  H5Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~H5Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+struct Silence {  // HDF5 prints its own error stack by default; we report errors ourselves
+  Silence() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+};
+
+hid_t utf8_type() {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
+}
+
+void write_text_attr(hid_t obj, const std::string& name, const std::string& value, const std::string& where) {
+  H5Handle type(utf8_type(), H5Tclose);
+  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Handle attr(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  const char* p = value.c_str();
+  if (!attr.ok() || H5Awrite(attr.get(), type.get(), &p) < 0) throw_io(str(where, ": cannot write attribute '", name, "'"));
+}
+
+void write_int_attr(hid_t obj, const std::string& name, int64_t value, const std::string& where) {
+  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Handle attr(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!attr.ok() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0) {
+    throw_io(str(where, ": cannot write attribute '", name, "'"));
+  }
+}
+
+template <typename T>
+void write_dataset(hid_t group, const std::string& name, const std::vector<T>& data, std::vector<hsize_t> dims,
+                   hid_t file_type, hid_t mem_type, const std::string& where) {
+  H5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  H5Handle ds(H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  if (!ds.ok() || H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0) {
+    throw_io(str(where, ": cannot write dataset '", name, "'"));
+  }
+}
+
+template <typename T>
+std::vector<T> read_dataset(hid_t group, const std::string& name, std::vector<hsize_t> want, hid_t mem_type,
+                            const std::string& where) {
+  H5Handle ds(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.ok()) throw_input(str(where, ": dataset '", name, "' not found"));
+  H5Handle space(H5Dget_space(ds.get()), H5Sclose);
+  int rank = H5Sget_simple_extent_ndims(space.get());
+  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  if (dims != want) {
+    throw_input(str(where, ": dataset '", name, "': expected shape ", list_str(want), ", found ", list_str(dims)));
+  }
+  size_t n = 1;
+  for (auto d : dims) n *= d;
+  std::vector<T> out(n);
+  if (H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
+    throw_input(str(where, ": cannot read dataset '", name, "'"));
+  }
+  return out;
+}
+
+int64_t read_int_attr(hid_t obj, const std::string& name, const std::string& where) {
+  H5Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose);
+  int64_t v = 0;
+  if (!attr.ok() || H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0) {
+    throw_input(str(where, ": attribute '", name, "' missing or not an integer"));
+  }
+  return v;
+}
+
+}  // namespace
+
+const SiteScores* MaskFile::find(Site s) const {
+  for (const auto& site : sites) {
+    if (site.site == s) return &site;
+  }
+  return nullptr;
+}
+
+void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
+  static Silence silence;
+  AtomicOutput out(path);
+  const std::string where = path.string();
+  {
+    H5Handle file(H5Fcreate(out.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    if (!file.ok()) throw_io(str(where, ": cannot create HDF5 file"));
+    write_int_attr(file.get(), "format_version", kMaskFormatVersion, where);
+    for (const auto& [k, v] : mask.provenance.text) write_text_attr(file.get(), k, v, where);
+    for (const auto& [k, v] : mask.provenance.integer) write_int_attr(file.get(), k, v, where);
+    for (const auto& s : mask.sites) {
+      const std::string name = site_name(s.site);
+      H5Handle g(H5Gcreate2(file.get(), ("/" + name).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+      if (!g.ok()) throw_io(str(where, ": cannot create group /", name));
+      const std::string gw = str(where, ": /", name);
+      const auto l = static_cast<hsize_t>(s.n_layers), u = static_cast<hsize_t>(s.units);
+      write_int_attr(g.get(), "n_layers", s.n_layers, gw);
+      write_int_attr(g.get(), "units", s.units, gw);
+      write_int_attr(g.get(), "group", s.group, gw);
+      write_int_attr(g.get(), "count", s.count, gw);
+      write_int_attr(g.get(), "top_k", s.top_k, gw);
+      write_dataset(g.get(), "mean_diff", s.mean_diff, {l, u}, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gw);
+      write_dataset(g.get(), "std", s.std, {l, u}, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gw);
+      write_dataset(g.get(), "ranking", s.ranking, {l * u, 2}, H5T_STD_I32LE, H5T_NATIVE_INT32, gw);
+      write_dataset(g.get(), "ranking_score", s.ranking_score, {l * u}, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gw);
+      if (!s.mean_diff_full.empty()) {
+        write_dataset(g.get(), "mean_diff_full", s.mean_diff_full, {l, u * static_cast<hsize_t>(s.group)},
+                      H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gw);
+      }
+      if (s.top_k > 0) write_dataset(g.get(), "mask", s.mask, {l, u}, H5T_STD_U8LE, H5T_NATIVE_UINT8, gw);
+    }
+    if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) throw_io(str(where, ": flush failed"));
+  }
+  out.commit();
+}
+
+MaskFile read_mask_file(const std::filesystem::path& path) {
+  static Silence silence;
+  const std::string where = path.string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw_io(str(where, ": file not found"));
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw_input(str(where, ": not an HDF5 file"));
+  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok()) throw_input(str(where, ": cannot open HDF5 file"));
+  MaskFile m;
+  const int64_t version = read_int_attr(file.get(), "format_version", where);
+  if (version > kMaskFormatVersion) {
+    throw_input(str(where, ": attribute 'format_version': this sadi reads mask format ", kMaskFormatVersion,
+                    " or below, found ", version, " (written by a newer sadi)"));
+  }
+  // Provenance: every root attribute, by type.
+  H5O_info_t oinfo;
+#if H5_VERSION_GE(1, 12, 0)
+  H5Oget_info3(file.get(), &oinfo, H5O_INFO_NUM_ATTRS);
+#else
+  H5Oget_info(file.get(), &oinfo);
+#endif
+  for (hsize_t i = 0; i < oinfo.num_attrs; ++i) {
+    H5Handle attr(H5Aopen_by_idx(file.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    char name[256];
+    H5Aget_name(attr.get(), sizeof(name), name);
+    H5Handle type(H5Aget_type(attr.get()), H5Tclose);
+    if (H5Tget_class(type.get()) == H5T_STRING && H5Tis_variable_str(type.get()) > 0) {
+      H5Handle mem(utf8_type(), H5Tclose);
+      char* value = nullptr;
+      if (H5Aread(attr.get(), mem.get(), &value) >= 0 && value) {
+        m.provenance.text[name] = value;
+        H5free_memory(value);
+      }
+    } else if (H5Tget_class(type.get()) == H5T_INTEGER) {
+      int64_t v = 0;
+      H5Aread(attr.get(), H5T_NATIVE_INT64, &v);
+      m.provenance.integer[name] = v;
+    }
+  }
+  for (Site site : kAllSites) {
+    const std::string name = site_name(site);
+    if (H5Lexists(file.get(), name.c_str(), H5P_DEFAULT) <= 0) continue;
+    H5Handle g(H5Gopen2(file.get(), name.c_str(), H5P_DEFAULT), H5Gclose);
+    const std::string gw = str(where, ": /", name);
+    SiteScores s;
+    s.site = site;
+    s.n_layers = read_int_attr(g.get(), "n_layers", gw);
+    s.units = read_int_attr(g.get(), "units", gw);
+    s.group = read_int_attr(g.get(), "group", gw);
+    s.count = read_int_attr(g.get(), "count", gw);
+    s.top_k = read_int_attr(g.get(), "top_k", gw);
+    if (s.n_layers <= 0 || s.units <= 0 || s.group <= 0) throw_input(str(gw, ": n_layers, units and group must be positive"));
+    const auto l = static_cast<hsize_t>(s.n_layers), u = static_cast<hsize_t>(s.units);
+    s.mean_diff = read_dataset<float>(g.get(), "mean_diff", {l, u}, H5T_NATIVE_FLOAT, gw);
+    s.std = read_dataset<float>(g.get(), "std", {l, u}, H5T_NATIVE_FLOAT, gw);
+    s.ranking = read_dataset<int32_t>(g.get(), "ranking", {l * u, 2}, H5T_NATIVE_INT32, gw);
+    s.ranking_score = read_dataset<float>(g.get(), "ranking_score", {l * u}, H5T_NATIVE_FLOAT, gw);
+    if (H5Lexists(g.get(), "mean_diff_full", H5P_DEFAULT) > 0) {
+      s.mean_diff_full = read_dataset<float>(g.get(), "mean_diff_full", {l, u * static_cast<hsize_t>(s.group)},
+                                             H5T_NATIVE_FLOAT, gw);
+    }
+    if (s.top_k > 0) s.mask = read_dataset<uint8_t>(g.get(), "mask", {l, u}, H5T_NATIVE_UINT8, gw);
+    for (size_t i = 0; i < s.ranking.size(); i += 2) {
+      if (s.ranking[i] < 0 || s.ranking[i] >= s.n_layers || s.ranking[i + 1] < 0 || s.ranking[i + 1] >= s.units) {
+        throw_input(str(gw, ": dataset 'ranking': entry ", i / 2, " (", s.ranking[i], ", ", s.ranking[i + 1],
+                        ") lies outside [", s.n_layers, ", ", s.units, "]"));
+      }
+    }
+    m.sites.push_back(std::move(s));
+  }
+  if (m.sites.empty()) throw_input(str(where, ": no site groups (/head, /neuron, /hidden, /residual)"));
+  return m;
+}
+
+}  // namespace sadi
