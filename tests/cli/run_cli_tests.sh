@@ -41,5 +41,38 @@ expect info-cuda-absent 2 "CUDA" -- bash -c "if $sadi --version | grep -q CUDA; 
 "$sadi" info --json "$data/llama" 2>/dev/null | "${PYTHON:-/usr/bin/python3}" -c "import json,sys; json.load(sys.stdin)" \
   && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL info-json-parses"; }
 
+# identify / inspect: bad input exits non-zero with a located message and leaves no file
+root=$(cd "$(dirname "$0")/../.." && pwd)
+pairs="$root/tests/data/pairs_small.jsonl"
+m="$data/llama"
+no_output() {  # NAME FILE: the file and no temporary sibling exist
+  if [ -e "$2" ] || ls -a "$(dirname "$2")" | grep -q "^\.$(basename "$2")\.tmp"; then
+    fail=$((fail + 1)); echo "FAIL $1: output left behind"; else pass=$((pass + 1)); fi
+}
+printf '{"prompt": "a", "positive": "b", "negative": "c"}\n{"prompt": "a", oops\n' > "$tmp/bad.jsonl"
+expect identify-malformed 3 "bad.jsonl:2: malformed JSON" -- "$sadi" identify --model "$m" --pairs "$tmp/bad.jsonl" --out "$tmp/o.h5"
+no_output identify-malformed-nofile "$tmp/o.h5"
+printf '{"prompt": "a", "positive": "", "negative": "c"}\n' > "$tmp/empty-field.jsonl"
+expect identify-empty-field 3 "empty-field.jsonl:1: key 'positive': expected a non-empty string" -- "$sadi" identify --model "$m" --pairs "$tmp/empty-field.jsonl" --out "$tmp/o.h5"
+printf '{"prompt": "a", "negative": "c"}\n' > "$tmp/missing.jsonl"
+expect identify-missing-field 3 "missing.jsonl:1: key 'positive'" -- "$sadi" identify --model "$m" --pairs "$tmp/missing.jsonl" --out "$tmp/o.h5"
+: > "$tmp/empty.jsonl"
+expect identify-empty-file 3 "empty.jsonl: no records" -- "$sadi" identify --model "$m" --pairs "$tmp/empty.jsonl" --out "$tmp/o.h5"
+expect identify-missing-pairs 4 "nope.jsonl: file not found" -- "$sadi" identify --model "$m" --pairs "$tmp/nope.jsonl" --out "$tmp/o.h5"
+expect identify-unknown-site 2 "unknown site 'heads'" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/o.h5" --sites heads
+expect identify-unwritable 4 "cannot write" -- "$sadi" identify --model "$m" --pairs "$pairs" --out /nonexistent/dir/o.h5
+expect identify-strict 3 "pair 's000' \(line 1\): [0-9]+ tokens exceed the limit of 20 \(--strict\)" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/o.h5" --max-length 20 --strict
+no_output identify-strict-nofile "$tmp/o.h5"
+expect identify-all-too-long 3 "no usable pairs" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/o.h5" --max-length 20
+expect identify-skips 0 "48 pairs used, 0 skipped" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/ok.h5" --top-k 3
+long=$(printf 'word %.0s' $(seq 80))
+printf '{"id": "short", "prompt": "Hi", "positive": "a", "negative": "b"}\n{"id": "long", "prompt": "%s", "positive": "a", "negative": "b"}\n' "$long" > "$tmp/mixed.jsonl"
+expect identify-skip-counted 0 "1 pairs used, 1 skipped" -- "$sadi" identify --model "$m" --pairs "$tmp/mixed.jsonl" --out "$tmp/mixed.h5" --max-length 60
+expect inspect-skipped-ids 0 "skipped_ids +long" -- "$sadi" inspect "$tmp/mixed.h5"
+expect inspect 0 "per layer in the top 3" -- "$sadi" inspect "$tmp/ok.h5" --site head --top 3
+expect inspect-json 0 '"per_layer_in_top"' -- "$sadi" inspect "$tmp/ok.h5" --json
+expect inspect-not-hdf5 3 "not an HDF5 file" -- "$sadi" inspect "$pairs"
+expect inspect-missing 4 "file not found" -- "$sadi" inspect "$tmp/nope.h5"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,109 @@
+// Mask files: HDF5 round trip, atomic writes, and refusal of a mask made for another model.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/io/mask_check.hpp"
+#include "sadi/io/mask_file.hpp"
+#include "test_util.hpp"
+
+using namespace sadi;
+
+namespace {
+
+MaskFile sample(const ModelInfo& info) {
+  MaskFile m;
+  m.provenance.text["model_fingerprint"] = info.fingerprint;
+  m.provenance.text["note"] = "naïve ✓";
+  m.provenance.integer["pairs_used"] = 7;
+  SiteScores s;
+  s.site = Site::kHead;
+  s.n_layers = info.n_layers;
+  s.units = info.n_heads;
+  s.group = info.head_dim;
+  s.count = 7;
+  const auto n = static_cast<size_t>(s.n_layers * s.units);
+  for (size_t i = 0; i < n; ++i) {
+    s.mean_diff.push_back(static_cast<float>(i) * 0.5f - 1.0f);
+    s.std.push_back(static_cast<float>(i));
+    s.ranking.push_back(static_cast<int32_t>((n - 1 - i) / static_cast<size_t>(s.units)));
+    s.ranking.push_back(static_cast<int32_t>((n - 1 - i) % static_cast<size_t>(s.units)));
+    s.ranking_score.push_back(static_cast<float>(n - i));
+  }
+  s.mean_diff_full.assign(n * static_cast<size_t>(s.group), 0.25f);
+  s.top_k = 2;
+  s.mask.assign(n, 0);
+  s.mask[n - 1] = s.mask[n - 2] = 1;
+  m.sites.push_back(s);
+  return m;
+}
+
+}  // namespace
+
+TEST(MaskFile, RoundTripsEveryDatasetAndAttribute) {
+  auto info = load_manifest(test::testdata("llama"));
+  auto path = fs::temp_directory_path() / str("sadi-mask-", ::getpid(), ".h5");
+  auto m = sample(info);
+  write_mask_file(path, m);
+  auto back = read_mask_file(path);
+  EXPECT_EQ(back.provenance.text.at("note"), "naïve ✓");
+  EXPECT_EQ(back.provenance.integer.at("pairs_used"), 7);
+  EXPECT_EQ(back.provenance.integer.at("format_version"), kMaskFormatVersion);
+  ASSERT_NE(back.find(Site::kHead), nullptr);
+  const auto& a = m.sites[0];
+  const auto& b = *back.find(Site::kHead);
+  EXPECT_EQ(a.mean_diff, b.mean_diff);
+  EXPECT_EQ(a.std, b.std);
+  EXPECT_EQ(a.ranking, b.ranking);
+  EXPECT_EQ(a.ranking_score, b.ranking_score);
+  EXPECT_EQ(a.mean_diff_full, b.mean_diff_full);
+  EXPECT_EQ(a.mask, b.mask);
+  EXPECT_EQ(b.top_k, 2);
+  EXPECT_EQ(back.find(Site::kNeuron), nullptr);
+  EXPECT_NO_THROW(check_mask_matches_model(back, path, info));
+  fs::remove(path);
+}
+
+TEST(MaskFile, MaskForAnotherModelIsRefused) {
+  auto llama = load_manifest(test::testdata("llama"));
+  auto qwen = load_manifest(test::testdata("qwen2"));
+  auto m = sample(llama);
+  try {
+    check_mask_matches_model(m, "mask.h5", qwen);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("mask.h5: made for another model: attribute 'model_fingerprint'"),
+              std::string::npos) << e.what();
+  }
+  m.provenance.text["model_fingerprint"] = qwen.fingerprint;
+  m.sites[0].units = 3;
+  try {
+    check_mask_matches_model(m, "mask.h5", qwen);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/head has 3 layers x 3 units"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MaskFile, WrongShapeAndFailedWriteAreClear) {
+  auto info = load_manifest(test::testdata("llama"));
+  auto dir = fs::temp_directory_path() / str("sadi-maskdir-", ::getpid());
+  fs::create_directories(dir);
+  auto m = sample(info);
+  EXPECT_THROW(write_mask_file(dir / "missing" / "m.h5", m), Error);
+  write_mask_file(dir / "m.h5", m);
+  size_t files = 0;
+  for (auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);  // no temporary left behind
+  std::ofstream(dir / "junk.h5") << "not hdf5";
+  try {
+    read_mask_file(dir / "junk.h5");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("junk.h5: not an HDF5 file"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
