@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev                       # LibTorch 1.13 (CPU)
+  libopenblas0-pthread               # without it libblas.so.3 is the slow reference BLAS
   python3-torch python3-numpy        # /usr/bin/python3: exporter, tiny models, references
   python3-sentencepiece sentencepiece libsentencepiece-dev
   libhdf5-dev python3-h5py

@@ -84,3 +84,14 @@ def test_two_runs_identical_and_abs_rank(tmp_path, reference):
             assert (a[s]["mean_diff"][()] == b[s]["mean_diff"][()]).all()
             scores = a[s]["ranking_score"][()]
             assert (scores[:-1] >= scores[1:]).all() and (scores >= 0).all()
+
+
+def test_plot_mask_writes_a_png(tmp_path):
+    out = str(tmp_path / "mask.h5")
+    assert sadi("identify", "--model", os.path.join(DATA, "llama"), "--pairs", PAIRS, "--out", out,
+                "--top-k", "3").returncode == 0
+    png = str(tmp_path / "heads.png")
+    r = subprocess.run([os.sys.executable, os.path.join(ROOT, "scripts", "plot_mask.py"), out, "--out", png],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"

@@ -1,5 +1,6 @@
 // The TorchScript backend: model.ts written by scripts/export_hf.py, called through the
 // forward contract documented in scripts/sadi_export/modeling.py and docs/model-directory.md.
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 #include "sadi/core/error.hpp"
@@ -57,6 +58,10 @@ class TorchScriptModel final : public Model {
                       "...' (model.ts and manifest.json come from different exports)"));
     }
     module_.eval();
+    // The profiling executor re-specialises the graph for new input shapes, and every batch
+    // has another sequence length. Unoptimised it is faster here (identify, small CPU model,
+    // batch 1: 22.9 vs 18.7 pairs/s; see docs/benchmarks.md). Process-wide setting.
+    torch::jit::setGraphExecutorOptimize(false);
     // Parameters only: the rotary frequency buffer stays float32 (as in the exporter).
     for (auto p : module_.parameters()) {
       if (p.scalar_type() != dtype_) p.set_data(p.to(dtype_));
