@@ -79,7 +79,11 @@ int cmd_inspect(const Args& args) {
     return 0;
   }
   std::cout << "provenance:\n";
-  for (const auto& [k, v] : mask.provenance.text) std::cout << "  " << std::left << std::setw(18) << k << v << "\n";
+  for (const auto& [k, v] : mask.provenance.text) {
+    // Quote values whose whitespace would be invisible (the separator, empty lists).
+    const bool quote = v.empty() || trim(v) != v || v.find('\n') != std::string::npos;
+    std::cout << "  " << std::left << std::setw(18) << k << (quote ? Json(v).dump() : v) << "\n";
+  }
   for (const auto& [k, v] : mask.provenance.integer) std::cout << "  " << std::left << std::setw(18) << k << v << "\n";
   for (const auto* s : sites) {
     const char* unit_name = s->site == Site::kHead ? "head" : "unit";
