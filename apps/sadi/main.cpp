@@ -14,6 +14,7 @@ const std::vector<Command>& commands() {
       {"info", "print a model directory's architecture, dimensions, sites and tokenizer", cmd_info},
       {"identify", "contrastive pairs -> ranked elements and masks (HDF5)", cmd_identify},
       {"inspect", "show a mask file: provenance, top elements, per-layer counts", cmd_inspect},
+      {"generate", "generate text, optionally steered (sadi, fixed, random, caa; live or clamp)", cmd_generate},
   };
   return cmds;
 }

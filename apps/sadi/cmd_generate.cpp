@@ -1,0 +1,183 @@
+// sadi generate: text generation with optional SADI (or baseline) steering.
+#include <fstream>
+#include <iostream>
+
+#include "commands.hpp"
+#include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
+#include "sadi/core/json.hpp"
+#include "sadi/core/log.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/data/jsonl.hpp"
+#include "sadi/generate/generate.hpp"
+#include "sadi/io/mask_check.hpp"
+
+namespace sadi::app {
+namespace {
+
+std::vector<Prompt> read_prompts(const fs::path& path) {
+  std::vector<Prompt> out;
+  for_each_jsonl(path, [&](const JsonView& v, int64_t line) {
+    Prompt p;
+    p.text = required_text(v, "prompt");
+    if (v.has("id")) {
+      const Json& id = v.raw("id");
+      if (id.is_string()) {
+        p.id = id.get<std::string>();
+      } else if (id.is_number_integer()) {
+        p.id = std::to_string(id.get<int64_t>());
+      } else {
+        v.fail("id", "a string or an integer");
+      }
+    } else {
+      p.id = str("line ", line);
+    }
+    p.index = static_cast<int64_t>(out.size());
+    out.push_back(std::move(p));
+  });
+  return out;
+}
+
+std::vector<int64_t> parse_layers(const std::string& s) {
+  std::vector<int64_t> out;
+  if (s.empty()) return out;
+  for (const auto& part : split(s, ',')) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stoll(trim(part), &used));
+      if (used != trim(part).size()) throw std::invalid_argument(part);
+    } catch (const std::exception&) {
+      throw_usage(str("--layers: expected comma-separated layer numbers, found '", s, "'"));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int cmd_generate(const Args& args) {
+  cxxopts::Options opts(args[0], "Generate text, optionally steered with a mask from sadi identify.");
+  opts.add_options()
+      ("model", "model directory", cxxopts::value<std::string>())
+      ("prompt", "one prompt; its tokens stream to stdout", cxxopts::value<std::string>())
+      ("input", "prompts file: JSON Lines with prompt (optional id)", cxxopts::value<std::string>())
+      ("out", "output JSON Lines file for --input (default stdout); written atomically", cxxopts::value<std::string>())
+      ("max-new-tokens", "tokens to generate at most", cxxopts::value<int64_t>()->default_value("64"))
+      ("temperature", "0 = greedy", cxxopts::value<double>()->default_value("0"))
+      ("top-p", "nucleus sampling threshold", cxxopts::value<double>()->default_value("1"))
+      ("top-k-sampling", "sample from the K most likely tokens (0: all)", cxxopts::value<int64_t>()->default_value("0"))
+      ("seed", "sampling seed (each prompt gets its own stream, so batching never changes it)",
+       cxxopts::value<uint64_t>()->default_value("0"))
+      ("stop", "stop when this string appears (repeatable); the output ends before it",
+       cxxopts::value<std::vector<std::string>>())
+      ("ignore-eos", "do not stop at the end-of-sequence token")
+      ("batch-size", "prompts per batch", cxxopts::value<int64_t>()->default_value("8"))
+      ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
+      ("dtype", "float32, float16 or bfloat16 (default: the model's)", cxxopts::value<std::string>()->default_value(""));
+  opts.add_options("steering")
+      ("mask", "mask file from sadi identify", cxxopts::value<std::string>())
+      ("site", "head, neuron, hidden or residual", cxxopts::value<std::string>()->default_value("head"))
+      ("top-k", "steer the K top-ranked elements of the site", cxxopts::value<int64_t>()->default_value("0"))
+      ("delta", "strength: A' = A + delta * (A * M)", cxxopts::value<double>()->default_value("0"))
+      ("method", "sadi, fixed (A + delta * Delta*M), random (K random elements), caa (add delta * Delta_residual)",
+       cxxopts::value<std::string>()->default_value("sadi"))
+      ("layers", "caa: comma-separated layers (default: all)", cxxopts::value<std::string>()->default_value(""))
+      ("mode", "live (one pass) or clamp (clean pass, then overwrite the site; the reference code)",
+       cxxopts::value<std::string>()->default_value("live"))
+      ("steer-positions", "prompt-last, prompt-all, or all (also every generated token)",
+       cxxopts::value<std::string>()->default_value("prompt-last"))
+      ("random-seed", "seed of the random method's element choice", cxxopts::value<uint64_t>()->default_value("0"));
+  add_common_options(opts);
+  cxxopts::ParseResult r;
+  if (!parse_common(opts, args, r)) return 0;
+  if (!r.count("model")) throw_usage("sadi generate: missing --model (see sadi generate --help)");
+  if (r.count("prompt") == r.count("input")) throw_usage("sadi generate: give exactly one of --prompt and --input");
+  GenerateOptions g;
+  g.max_new_tokens = r["max-new-tokens"].as<int64_t>();
+  g.temperature = r["temperature"].as<double>();
+  g.top_p = r["top-p"].as<double>();
+  g.top_k = r["top-k-sampling"].as<int64_t>();
+  g.seed = r["seed"].as<uint64_t>();
+  if (r.count("stop")) g.stop = r["stop"].as<std::vector<std::string>>();
+  g.ignore_eos = r.count("ignore-eos") > 0;
+  if (!(g.temperature >= 0) || !std::isfinite(g.temperature)) throw_usage("--temperature: expected a number >= 0");
+  if (!(g.top_p > 0 && g.top_p <= 1)) throw_usage("--top-p: expected a number in (0, 1]");
+  const int64_t batch_size = r["batch-size"].as<int64_t>();
+  if (batch_size <= 0) throw_usage("--batch-size: expected a positive integer");
+
+  std::vector<Prompt> prompts;
+  if (r.count("prompt")) {
+    prompts.push_back({"prompt", r["prompt"].as<std::string>(), 0});
+  } else {
+    prompts = read_prompts(r["input"].as<std::string>());
+  }
+  std::unique_ptr<AtomicOutput> out_file;
+  if (r.count("out")) {
+    check_writable(r["out"].as<std::string>());
+    out_file = std::make_unique<AtomicOutput>(r["out"].as<std::string>());
+  }
+  auto model = load_model(r["model"].as<std::string>(), {r["device"].as<std::string>(), r["dtype"].as<std::string>()});
+  auto tok = load_tokenizer(model->info());
+
+  SteerConfig sc;
+  RowSteer row_steer;
+  BatchSteer bs;
+  Json steering = nullptr;
+  if (r.count("mask")) {
+    const fs::path mask_path = r["mask"].as<std::string>();
+    MaskFile mask = read_mask_file(mask_path);
+    check_mask_matches_model(mask, mask_path, model->info());
+    sc.method = parse_method(r["method"].as<std::string>());
+    sc.mode = parse_mode(r["mode"].as<std::string>());
+    sc.site = parse_site(r["site"].as<std::string>());
+    sc.top_k = r["top-k"].as<int64_t>();
+    sc.delta = r["delta"].as<double>();
+    sc.layers = parse_layers(r["layers"].as<std::string>());
+    sc.positions = parse_steer_positions(r["steer-positions"].as<std::string>());
+    sc.seed = r["random-seed"].as<uint64_t>();
+    row_steer = resolve_steer(sc, mask, mask_path, model->info());
+    bs = {&row_steer, sc.mode, sc.positions};
+    steering = {{"mask", mask_path.string()}, {"method", method_name(sc.method)}, {"mode", mode_name(sc.mode)},
+                {"site", site_name(row_steer.site)}, {"top_k", sc.top_k}, {"delta", sc.delta},
+                {"steer_positions", steer_positions_name(sc.positions)}, {"layers", row_steer.layers}};
+    log::info(str("steering: ", steering.dump()));
+  } else if (r.count("delta") || r.count("top-k")) {
+    throw_usage("--delta and --top-k need --mask");
+  }
+
+  if (r.count("prompt")) {
+    auto stream = [](size_t, const std::string& text) { std::cout << text << std::flush; };
+    auto res = generate_batch(*model, *tok, prompts, g, bs, stream);
+    std::cout << "\n";
+    log::info(str("generated ", res[0].tokens.size(), " tokens (", res[0].stop_reason, ")"));
+    return 0;
+  }
+  std::ofstream file;
+  if (out_file) {
+    file.open(out_file->temp_path(), std::ios::binary);
+    if (!file) throw_io(str(out_file->target().string(), ": cannot write"));
+  }
+  std::ostream& os = out_file ? static_cast<std::ostream&>(file) : std::cout;
+  for (size_t start = 0; start < prompts.size(); start += static_cast<size_t>(batch_size)) {
+    std::vector<Prompt> chunk(prompts.begin() + static_cast<long>(start),
+                              prompts.begin() + static_cast<long>(std::min(prompts.size(), start + static_cast<size_t>(batch_size))));
+    auto res = generate_batch(*model, *tok, chunk, g, bs);
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      Json line{{"id", chunk[i].id}, {"prompt", chunk[i].text}, {"output", res[i].output},
+                {"prompt_tokens", res[i].prompt_tokens}, {"output_tokens", res[i].tokens.size()},
+                {"output_ids", res[i].tokens},
+                {"stop_reason", res[i].stop_reason}, {"steering", steering}};
+      os << line.dump() << "\n";
+    }
+    os.flush();
+    log::info(str("generate: ", std::min(prompts.size(), start + static_cast<size_t>(batch_size)), "/", prompts.size(), " prompts"));
+  }
+  if (out_file) {
+    file.close();
+    if (!file) throw_io(str(out_file->target().string(), ": write failed"));
+    out_file->commit();
+  }
+  return 0;
+}
+
+}  // namespace sadi::app

@@ -1,0 +1,59 @@
+#pragma once
+// Steered text generation with a KV cache: batched prompts (left-padded), greedy or seeded
+// sampling, stop strings, streaming. Which tokens are steered and what the cache then holds is
+// documented in docs/generate.md.
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sadi/model/model.hpp"
+#include "sadi/model/tokenizer.hpp"
+#include "sadi/steer/steer.hpp"
+
+namespace sadi {
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 64;
+  double temperature = 0.0;  // 0: greedy
+  double top_p = 1.0;
+  int64_t top_k = 0;         // 0: no top-k filter
+  uint64_t seed = 0;
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+};
+
+struct Prompt {
+  std::string id;
+  std::string text;
+  int64_t index = 0;  // position in the input: seeds this prompt's sampler, so batching never changes it
+};
+
+struct Generation {
+  std::string output;
+  std::vector<int64_t> tokens;  // generated ids (the EOS that ended it excluded)
+  int64_t prompt_tokens = 0;
+  std::string stop_reason;      // eos | stop | length
+};
+
+// Receives each row's newly final text as it is produced.
+using StreamFn = std::function<void(size_t row, const std::string& text)>;
+
+// Steering for one batch: `steer` (may be null: no steering) applies to every row.
+struct BatchSteer {
+  const RowSteer* steer = nullptr;
+  Mode mode = Mode::kLive;
+  StepPositions positions = StepPositions::kPromptLast;
+};
+
+// Checks every prompt's length first and throws sadi::Error (input) naming the prompt.
+std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
+                                       const GenerateOptions& opts, const BatchSteer& steer,
+                                       const StreamFn& stream = {});
+
+// Picks the next token from logits [V] (float32, CPU): argmax when temperature is 0, else
+// temperature, top-k and top-p filtering and a draw from `rng`.
+int64_t sample_token(const torch::Tensor& logits, const GenerateOptions& opts, std::mt19937_64& rng);
+
+}  // namespace sadi

@@ -1,0 +1,154 @@
+#include "sadi/generate/generate.hpp"
+
+#include <algorithm>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/model/batch.hpp"
+
+namespace sadi {
+namespace {
+
+// Per-row decoding state: tokens, text already streamed, why it ended.
+struct Row {
+  std::vector<int64_t> tokens;
+  size_t streamed = 0;  // bytes of the decoded text already handed to the stream
+  bool done = false;
+  std::string stop_reason = "length";
+  size_t cut = std::string::npos;  // output ends here when a stop string was found
+};
+
+size_t find_stop(const std::string& text, const std::vector<std::string>& stops) {
+  size_t best = std::string::npos;
+  for (const auto& s : stops) {
+    if (s.empty()) continue;
+    size_t at = text.find(s);
+    if (at != std::string::npos) best = std::min(best, at);
+  }
+  return best;
+}
+
+size_t longest(const std::vector<std::string>& stops) {
+  size_t n = 0;
+  for (const auto& s : stops) n = std::max(n, s.size());
+  return n;
+}
+
+// Bytes of `text` that can be streamed now: everything except a tail that could still become a
+// stop string or is an incomplete UTF-8 sequence.
+size_t stream_limit(const std::string& text, size_t hold) {
+  size_t n = text.size() > hold ? text.size() - hold : 0;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;  // not inside a character
+  return n;
+}
+
+}  // namespace
+
+std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
+                                       const GenerateOptions& opts, const BatchSteer& steer, const StreamFn& stream) {
+  const ModelInfo& info = model.info();
+  if (prompts.empty()) return {};
+  if (opts.max_new_tokens <= 0) throw_usage("--max-new-tokens: expected a positive integer");
+  if (steer.steer && steer.mode == Mode::kClamp && steer.positions != StepPositions::kPromptLast) {
+    throw_usage("--mode clamp works with --steer-positions prompt-last only");
+  }
+  std::vector<std::vector<int64_t>> ids;
+  for (const auto& p : prompts) {
+    ids.push_back(tok.encode(p.text, info.tokenizer.add_bos));
+    const auto n = static_cast<int64_t>(ids.back().size());
+    if (n + opts.max_new_tokens > info.max_positions) {
+      throw_input(str("prompt '", p.id, "': ", n, " tokens + --max-new-tokens ", opts.max_new_tokens,
+                      " exceed the model's maximum of ", info.max_positions, " positions"));
+    }
+  }
+  const int64_t pad = info.eos_ids.empty() ? 0 : info.eos_ids.front();
+  const auto b = static_cast<int64_t>(prompts.size());
+  PaddedBatch batch = left_pad(ids, pad, torch::kCPU);
+  const int64_t width = batch.width, capacity = width + opts.max_new_tokens;
+  KvCache cache(info, b, capacity, model.dtype(), model.device());
+  auto key_mask = torch::zeros({b, capacity}, torch::kBool);  // [B, capacity]
+  key_mask.slice(1, 0, width).copy_(batch.key_mask);
+  std::vector<const RowSteer*> row_steer(static_cast<size_t>(b), steer.steer);
+
+  // Prefill. Steered positions: the last prompt token, or every real prompt token.
+  auto at = torch::zeros({b, width}, torch::kBool);  // [B, T]
+  if (steer.positions == StepPositions::kPromptLast) {
+    at.select(1, width - 1).fill_(true);
+  } else {
+    at.copy_(batch.key_mask);
+  }
+  Steering steering;
+  auto last = torch::full({b, 1}, width - 1, torch::kInt64);
+  if (steer.steer && steer.mode == Mode::kClamp) {
+    // Clean pass: read the site at the last prompt token, then overwrite it there in every layer.
+    ForwardInput clean{batch.input_ids, batch.positions, batch.key_mask, 0, torch::empty({b, 0}, torch::kInt64),
+                       nullptr, {{steer.steer->site, last}}};
+    auto captured = model.forward(clean, nullptr).captured.at(steer.steer->site).select(1, 0);  // [B, L, U]
+    steering = clamp_steering(row_steer, captured, at, info);
+  } else if (steer.steer) {
+    steering = live_steering(row_steer, at, info);
+  }
+  ForwardInput pre{batch.input_ids, batch.positions, batch.key_mask, 0, last,
+                   steering.empty() ? nullptr : &steering, {}};
+  torch::Tensor logits = model.forward(pre, &cache).logits.select(1, 0).to(torch::kCPU);  // [B, V]
+
+  std::vector<Row> rows(static_cast<size_t>(b));
+  std::vector<std::mt19937_64> rngs;
+  for (const auto& p : prompts) rngs.emplace_back(opts.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p.index));
+  const size_t hold = opts.stop.empty() ? 0 : longest(opts.stop) - 1;
+  Steering every_token;  // --steer-positions all: steer each generated token too
+  if (steer.steer && steer.positions == StepPositions::kAll) {
+    every_token = live_steering(row_steer, torch::ones({b, 1}, torch::kBool), info);
+  }
+  for (int64_t step = 0;; ++step) {
+    auto next = torch::full({b, 1}, pad, torch::kInt64);  // [B, 1]
+    bool all_done = true;
+    for (int64_t i = 0; i < b; ++i) {
+      Row& row = rows[static_cast<size_t>(i)];
+      if (row.done) continue;
+      const int64_t t = sample_token(logits[i], opts, rngs[static_cast<size_t>(i)]);
+      const bool eos = !opts.ignore_eos && std::find(info.eos_ids.begin(), info.eos_ids.end(), t) != info.eos_ids.end();
+      if (eos) {
+        row.done = true;
+        row.stop_reason = "eos";
+      } else {
+        row.tokens.push_back(t);
+        next[i][0] = t;
+      }
+      const std::string text = tok.decode(row.tokens);
+      const size_t cut = find_stop(text, opts.stop);
+      if (cut != std::string::npos) {
+        row.done = true;
+        row.stop_reason = "stop";
+        row.cut = cut;
+      } else if (!row.done && static_cast<int64_t>(row.tokens.size()) >= opts.max_new_tokens) {
+        row.done = true;
+      }
+      if (stream) {
+        const size_t upto = row.done ? std::min(cut, text.size()) : stream_limit(text, hold);
+        if (upto > row.streamed) {
+          stream(static_cast<size_t>(i), text.substr(row.streamed, upto - row.streamed));
+          row.streamed = upto;
+        }
+      }
+      all_done = all_done && row.done;
+    }
+    if (all_done) break;
+    const int64_t slot = width + step;
+    key_mask.select(1, slot).fill_(true);
+    ForwardInput in{next, next_positions(batch, step), key_mask.slice(1, 0, slot + 1), slot,
+                    torch::zeros({b, 1}, torch::kInt64), every_token.empty() ? nullptr : &every_token, {}};
+    logits = model.forward(in, &cache).logits.select(1, 0).to(torch::kCPU);
+  }
+
+  std::vector<Generation> out;
+  for (int64_t i = 0; i < b; ++i) {
+    Row& row = rows[static_cast<size_t>(i)];
+    std::string text = tok.decode(row.tokens);
+    if (row.cut != std::string::npos) text.resize(row.cut);
+    out.push_back({text, row.tokens, batch.lengths[static_cast<size_t>(i)], row.stop_reason});
+  }
+  return out;
+}
+
+}  // namespace sadi
