@@ -1,5 +1,7 @@
 // sadi generate: text generation with optional SADI (or baseline) steering.
+#include <chrono>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 
 #include "commands.hpp"
@@ -36,6 +38,17 @@ std::vector<Prompt> read_prompts(const fs::path& path) {
     out.push_back(std::move(p));
   });
   return out;
+}
+
+// Parses a number (also "inf" and "nan", so that resolve_steer can name them in its error).
+double parse_number(const std::string& flag, const std::string& s) {
+  try {
+    size_t used = 0;
+    double v = std::stod(s, &used);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw_usage(str(flag, ": expected a number, found '", s, "'"));
 }
 
 std::vector<int64_t> parse_layers(const std::string& s) {
@@ -78,7 +91,7 @@ int cmd_generate(const Args& args) {
       ("mask", "mask file from sadi identify", cxxopts::value<std::string>())
       ("site", "head, neuron, hidden or residual", cxxopts::value<std::string>()->default_value("head"))
       ("top-k", "steer the K top-ranked elements of the site", cxxopts::value<int64_t>()->default_value("0"))
-      ("delta", "strength: A' = A + delta * (A * M)", cxxopts::value<double>()->default_value("0"))
+      ("delta", "strength: A' = A + delta * (A * M)", cxxopts::value<std::string>()->default_value("0"))
       ("method", "sadi, fixed (A + delta * Delta*M), random (K random elements), caa (add delta * Delta_residual)",
        cxxopts::value<std::string>()->default_value("sadi"))
       ("layers", "caa: comma-separated layers (default: all)", cxxopts::value<std::string>()->default_value(""))
@@ -131,7 +144,7 @@ int cmd_generate(const Args& args) {
     sc.mode = parse_mode(r["mode"].as<std::string>());
     sc.site = parse_site(r["site"].as<std::string>());
     sc.top_k = r["top-k"].as<int64_t>();
-    sc.delta = r["delta"].as<double>();
+    sc.delta = parse_number("--delta", r["delta"].as<std::string>());
     sc.layers = parse_layers(r["layers"].as<std::string>());
     sc.positions = parse_steer_positions(r["steer-positions"].as<std::string>());
     sc.seed = r["random-seed"].as<uint64_t>();
@@ -145,11 +158,22 @@ int cmd_generate(const Args& args) {
     throw_usage("--delta and --top-k need --mask");
   }
 
+  const auto t0 = std::chrono::steady_clock::now();
+  int64_t generated = 0;
+  auto report = [&] {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(2) << "generate: " << generated << " tokens for " << prompts.size()
+       << " prompts in " << secs << " s, " << static_cast<double>(generated) / secs << " tokens/s";
+    log::info(os.str());
+  };
   if (r.count("prompt")) {
     auto stream = [](size_t, const std::string& text) { std::cout << text << std::flush; };
     auto res = generate_batch(*model, *tok, prompts, g, bs, stream);
     std::cout << "\n";
-    log::info(str("generated ", res[0].tokens.size(), " tokens (", res[0].stop_reason, ")"));
+    generated = static_cast<int64_t>(res[0].tokens.size());
+    report();
+    log::info(str("stop reason: ", res[0].stop_reason));
     return 0;
   }
   std::ofstream file;
@@ -168,10 +192,12 @@ int cmd_generate(const Args& args) {
                 {"output_ids", res[i].tokens},
                 {"stop_reason", res[i].stop_reason}, {"steering", steering}};
       os << line.dump() << "\n";
+      generated += static_cast<int64_t>(res[i].tokens.size());
     }
     os.flush();
     log::info(str("generate: ", std::min(prompts.size(), start + static_cast<size_t>(batch_size)), "/", prompts.size(), " prompts"));
   }
+  report();
   if (out_file) {
     file.close();
     if (!file) throw_io(str(out_file->target().string(), ": write failed"));

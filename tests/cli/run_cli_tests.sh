@@ -74,5 +74,25 @@ expect inspect-json 0 '"per_layer_in_top"' -- "$sadi" inspect "$tmp/ok.h5" --jso
 expect inspect-not-hdf5 3 "not an HDF5 file" -- "$sadi" inspect "$pairs"
 expect inspect-missing 4 "file not found" -- "$sadi" inspect "$tmp/nope.h5"
 
+# generate
+prompts="$root/tests/data/prompts_small.jsonl"
+expect generate-stream 0 "." -- "$sadi" generate --model "$m" --prompt "The movie was" --max-new-tokens 4
+expect generate-jsonl 0 '"stop_reason":"length"' -- "$sadi" generate --model "$m" --input "$prompts" --max-new-tokens 3 --ignore-eos
+[ "$("$sadi" generate --model "$m" --input "$prompts" --max-new-tokens 2 2>/dev/null | wc -l)" = 3 ] \
+  && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL generate-three-lines"; }
+expect generate-both-inputs 2 "exactly one of --prompt and --input" -- "$sadi" generate --model "$m" --prompt a --input "$prompts"
+expect generate-too-long 3 "prompt 'prompt': [0-9]+ tokens \\+ --max-new-tokens 250 exceed the model's maximum of 256" -- "$sadi" generate --model "$m" --prompt "$long" --max-new-tokens 250
+expect generate-delta-nan 2 "--delta: expected a finite number" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --top-k 2 --delta inf
+expect generate-k-too-large 2 "--top-k 99: the head site has 12 elements" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --top-k 99 --delta 1
+expect generate-other-model 3 "made for another model" -- "$sadi" generate --model "$data/qwen2" --prompt a --mask "$tmp/ok.h5" --top-k 2 --delta 1
+"$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/heads-only.h5" --sites head 2>/dev/null
+expect generate-missing-site 3 "no /neuron group" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/heads-only.h5" --site neuron --top-k 2 --delta 1
+expect generate-clamp-all 2 "clamp" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --top-k 2 --delta 1 --mode clamp --steer-positions all
+expect generate-delta-no-mask 2 "need --mask" -- "$sadi" generate --model "$m" --prompt a --delta 1
+expect generate-unwritable 4 "cannot write" -- "$sadi" generate --model "$m" --input "$prompts" --out /nonexistent/x.jsonl
+printf '{"id": 1}\n' > "$tmp/noprompt.jsonl"
+expect generate-no-prompt-key 3 "noprompt.jsonl:1: key 'prompt'" -- "$sadi" generate --model "$m" --input "$tmp/noprompt.jsonl" --out "$tmp/g.jsonl"
+no_output generate-no-prompt-key-nofile "$tmp/g.jsonl"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
