@@ -15,6 +15,7 @@ const std::vector<Command>& commands() {
       {"identify", "contrastive pairs -> ranked elements and masks (HDF5)", cmd_identify},
       {"inspect", "show a mask file: provenance, top elements, per-layer counts", cmd_inspect},
       {"generate", "generate text, optionally steered (sadi, fixed, random, caa; live or clamp)", cmd_generate},
+      {"eval", "score a task over a K x delta grid and baselines; select on dev, report on test", cmd_eval},
   };
   return cmds;
 }

@@ -1,0 +1,242 @@
+// sadi eval: score a task without and with steering over a K x delta grid and baselines, all
+// configurations sharing batches; select on dev, report on test (docs/eval.md).
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+
+#include "commands.hpp"
+#include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
+#include "sadi/core/json.hpp"
+#include "sadi/core/log.hpp"
+#include "sadi/core/sha256.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/core/version.hpp"
+#include "sadi/eval/eval.hpp"
+#include "sadi/io/mask_check.hpp"
+
+namespace sadi::app {
+namespace {
+
+template <typename T>
+std::vector<T> parse_list(const std::string& flag, const std::string& s) {
+  std::vector<T> out;
+  for (const auto& part : split(s, ',')) {
+    const std::string p = trim(part);
+    try {
+      size_t used = 0;
+      T v;
+      if constexpr (std::is_same_v<T, double>) {
+        v = std::stod(p, &used);
+      } else {
+        v = std::stoll(p, &used);
+      }
+      if (used != p.size()) throw std::invalid_argument(p);
+      out.push_back(v);
+    } catch (const std::exception&) {
+      throw_usage(str(flag, ": expected a comma-separated list of numbers, found '", s, "'"));
+    }
+  }
+  return out;
+}
+
+struct Scored {
+  EvalPoint point;
+  PointScore dev, test;
+};
+
+Json point_json(const Scored& s, bool has_dev, uint64_t seed, Metric metric) {
+  auto acc = [&](const PointScore& p) {
+    Interval ci = bootstrap_interval(p.correct, seed);
+    Json j{{"accuracy", accuracy(p.correct)}, {"n", p.correct.size()}, {"ci95", {ci.lo, ci.hi}}, {"seconds", p.seconds}};
+    if (metric == Metric::kChoice) j["accuracy_length_normalised"] = accuracy(p.correct_norm);
+    return j;
+  };
+  Json j{{"method", s.point.method}, {"top_k", s.point.top_k}, {"delta", s.point.delta}, {"test", acc(s.test)}};
+  if (has_dev) j["dev"] = acc(s.dev);
+  return j;
+}
+
+// Best point of `method` by dev accuracy (ties: the first in grid order). Reads dev scores only.
+const Scored* select_on_dev(const std::vector<Scored>& all, const std::string& method) {
+  const Scored* best = nullptr;
+  for (const auto& s : all) {
+    if (s.point.method != method) continue;
+    if (!best || accuracy(s.dev.correct) > accuracy(best->dev.correct)) best = &s;
+  }
+  return best;
+}
+
+}  // namespace
+
+int cmd_eval(const Args& args) {
+  cxxopts::Options opts(args[0], "Score a task with and without steering: K x delta grid, baselines, dev selection.");
+  opts.add_options()
+      ("model", "model directory", cxxopts::value<std::string>())
+      ("task", "task file: JSON Lines with prompt, answer, optional choices and id (the test split)",
+       cxxopts::value<std::string>())
+      ("dev", "dev split file (same format); selection uses only its labels", cxxopts::value<std::string>())
+      ("dev-fraction", "take a seeded dev split of this fraction from --task instead", cxxopts::value<double>())
+      ("seed", "seed of the dev split, the random baseline and the bootstrap", cxxopts::value<uint64_t>()->default_value("0"))
+      ("metric", "exact-match (the reference code's teacher-forced greedy match) or choice (log-likelihood)",
+       cxxopts::value<std::string>()->default_value("exact-match"))
+      ("mask", "mask file from sadi identify", cxxopts::value<std::string>())
+      ("site", "head, neuron, hidden or residual", cxxopts::value<std::string>()->default_value("head"))
+      ("top-k", "comma-separated K values", cxxopts::value<std::string>()->default_value("1,2,4"))
+      ("delta", "comma-separated delta values", cxxopts::value<std::string>()->default_value("4,9,19"))
+      ("baselines", "comma-separated: none, fixed, random, caa", cxxopts::value<std::string>()->default_value("none"))
+      ("caa-layers", "caa: comma-separated layers (default: all)", cxxopts::value<std::string>()->default_value(""))
+      ("mode", "live or clamp", cxxopts::value<std::string>()->default_value("live"))
+      ("separator", "text between prompt and answer", cxxopts::value<std::string>()->default_value(" "))
+      ("batch-size", "rows (item x configuration [x choice]) per forward pass", cxxopts::value<int64_t>()->default_value("32"))
+      ("out", "results JSON (written atomically)", cxxopts::value<std::string>())
+      ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
+      ("dtype", "float32, float16 or bfloat16 (default: the model's)", cxxopts::value<std::string>()->default_value(""));
+  add_common_options(opts);
+  cxxopts::ParseResult r;
+  if (!parse_common(opts, args, r)) return 0;
+  for (const char* k : {"model", "task"}) {
+    if (!r.count(k)) throw_usage(str("sadi eval: missing --", k, " (see sadi eval --help)"));
+  }
+  if (r.count("dev") && r.count("dev-fraction")) throw_usage("give at most one of --dev and --dev-fraction");
+  EvalRun run;
+  run.metric = parse_metric(r["metric"].as<std::string>());
+  run.mode = parse_mode(r["mode"].as<std::string>());
+  run.batch_size = r["batch-size"].as<int64_t>();
+  run.separator = r["separator"].as<std::string>();
+  const uint64_t seed = r["seed"].as<uint64_t>();
+  if (r.count("out")) check_writable(r["out"].as<std::string>());
+
+  const fs::path task_path = r["task"].as<std::string>();
+  std::vector<TaskItem> test = read_task(task_path), dev;
+  if (r.count("dev")) {
+    dev = read_task(r["dev"].as<std::string>());
+  } else if (r.count("dev-fraction")) {
+    std::vector<TaskItem> all = std::move(test);
+    test.clear();
+    split_dev(all, r["dev-fraction"].as<double>(), seed, dev, test);
+  }
+  const bool has_dev = !dev.empty();
+  auto model = load_model(r["model"].as<std::string>(), {r["device"].as<std::string>(), r["dtype"].as<std::string>()});
+  auto tok = load_tokenizer(model->info());
+
+  std::vector<std::string> baselines = split(r["baselines"].as<std::string>(), ',');
+  for (auto& b : baselines) {
+    b = trim(b);
+    if (b != "none" && b != "fixed" && b != "random" && b != "caa") {
+      throw_usage(str("--baselines: expected none, fixed, random or caa, found '", b, "'"));
+    }
+  }
+  std::vector<RowSteer> steers;  // owned here; points refer to them
+  std::vector<EvalPoint> points{{"none", 0, 0.0, nullptr}};
+  MaskFile mask;
+  Json mask_json = nullptr;
+  const auto ks = parse_list<int64_t>("--top-k", r["top-k"].as<std::string>());
+  const auto deltas = parse_list<double>("--delta", r["delta"].as<std::string>());
+  if (r.count("mask")) {
+    const fs::path mask_path = r["mask"].as<std::string>();
+    mask = read_mask_file(mask_path);
+    check_mask_matches_model(mask, mask_path, model->info());
+    mask_json = {{"file", fs::absolute(mask_path).string()}};
+    for (const auto& [k, v] : mask.provenance.text) mask_json[k] = v;
+    for (const auto& [k, v] : mask.provenance.integer) mask_json[k] = v;
+    std::vector<std::string> methods{"sadi"};
+    for (const auto& b : baselines) {
+      if (b != "none") methods.push_back(b);
+    }
+    steers.reserve(methods.size() * ks.size() * deltas.size());
+    for (const auto& m : methods) {
+      for (int64_t k : (m == "caa" ? std::vector<int64_t>{0} : ks)) {
+        for (double d : deltas) {
+          SteerConfig sc;
+          sc.method = parse_method(m);
+          sc.mode = run.mode;
+          sc.site = parse_site(r["site"].as<std::string>());
+          sc.top_k = k;
+          sc.delta = d;
+          sc.seed = seed;
+          if (m == "caa" && !r["caa-layers"].as<std::string>().empty()) {
+            sc.layers = parse_list<int64_t>("--caa-layers", r["caa-layers"].as<std::string>());
+          }
+          steers.push_back(resolve_steer(sc, mask, mask_path, model->info()));
+          points.push_back({m, k, d, &steers.back()});
+        }
+      }
+    }
+  } else if (baselines != std::vector<std::string>{"none"}) {
+    throw_usage("--baselines other than none need --mask");
+  }
+  log::info(str("eval: ", points.size(), " configurations x ", test.size(), " test items",
+                has_dev ? str(" + ", dev.size(), " dev items") : std::string(), ", metric ", metric_name(run.metric)));
+  auto progress = [](int64_t done, int64_t total) {
+    if (done == total || done % 512 < 32) log::debug(str("eval: ", done, "/", total, " rows"));
+  };
+  std::vector<PointScore> dev_scores, test_scores = evaluate(*model, *tok, test, points, run, progress);
+  if (has_dev) dev_scores = evaluate(*model, *tok, dev, points, run, progress);
+  std::vector<Scored> scored;
+  for (size_t p = 0; p < points.size(); ++p) {
+    scored.push_back({points[p], has_dev ? dev_scores[p] : PointScore{}, test_scores[p]});
+  }
+
+  Json results{{"tool_version", str("sadi ", version())}, {"metric", metric_name(run.metric)},
+               {"mode", mode_name(run.mode)}, {"site", r["site"].as<std::string>()},
+               {"model", {{"dir", fs::absolute(model->info().dir).string()}, {"fingerprint", model->info().fingerprint}}},
+               {"task", {{"file", fs::absolute(task_path).string()}, {"sha256", sha256_file(task_path)}, {"n_test", test.size()}}},
+               {"mask", mask_json}, {"grid", {{"top_k", ks}, {"delta", deltas}}}, {"seed", seed}};
+  if (r.count("dev")) {
+    results["dev"] = {{"file", fs::absolute(r["dev"].as<std::string>()).string()},
+                      {"sha256", sha256_file(r["dev"].as<std::string>())}, {"n", dev.size()}};
+  } else if (has_dev) {
+    results["dev"] = {{"fraction", r["dev-fraction"].as<double>()}, {"seed", seed}, {"n", dev.size()}};
+  }
+  Json pts = Json::array();
+  for (const auto& s : scored) pts.push_back(point_json(s, has_dev, seed, run.metric));
+  results["points"] = pts;
+  // Selection: dev labels only. The oracle (best on test) is reported too, and labelled.
+  std::cout << std::left << std::setw(8) << "method" << std::setw(6) << "K" << std::setw(8) << "delta"
+            << (has_dev ? "dev     " : "") << "test    95% CI\n";
+  for (const auto& s : scored) {
+    Interval ci = bootstrap_interval(s.test.correct, seed);
+    std::cout << std::left << std::setw(8) << s.point.method << std::setw(6)
+              << (s.point.method == "none" || s.point.method == "caa" ? "-" : std::to_string(s.point.top_k))
+              << std::setw(8) << (s.point.method == "none" ? std::string("-") : str(s.point.delta)) << std::fixed
+              << std::setprecision(3);
+    if (has_dev) std::cout << std::setw(8) << accuracy(s.dev.correct);
+    std::cout << accuracy(s.test.correct) << "   [" << ci.lo << ", " << ci.hi << "]\n" << std::defaultfloat;
+  }
+  Json selected = Json::object();
+  for (const std::string m : {"none", "sadi", "fixed", "random", "caa"}) {
+    if (!has_dev) break;
+    const Scored* best = select_on_dev(scored, m);
+    if (!best) continue;
+    Interval ci = bootstrap_interval(best->test.correct, seed);
+    selected[m] = {{"top_k", best->point.top_k}, {"delta", best->point.delta}, {"dev_accuracy", accuracy(best->dev.correct)},
+                   {"test_accuracy", accuracy(best->test.correct)}, {"test_ci95", {ci.lo, ci.hi}}};
+    std::cout << "selected on dev: " << m << " K=" << best->point.top_k << " delta=" << best->point.delta << " -> test "
+              << std::fixed << std::setprecision(3) << accuracy(best->test.correct) << " [" << ci.lo << ", " << ci.hi
+              << "]\n" << std::defaultfloat;
+  }
+  results["selected"] = selected;
+  const Scored* oracle = nullptr;
+  for (const auto& s : scored) {
+    if (s.point.method == "sadi" && (!oracle || accuracy(s.test.correct) > accuracy(oracle->test.correct))) oracle = &s;
+  }
+  if (oracle) {
+    results["oracle"] = {{"label", "best SADI point chosen on the test split itself (optimistic; not a result)"},
+                         {"top_k", oracle->point.top_k}, {"delta", oracle->point.delta},
+                         {"test_accuracy", accuracy(oracle->test.correct)}};
+    std::cout << "oracle (chosen on test, optimistic): sadi K=" << oracle->point.top_k << " delta=" << oracle->point.delta
+              << " -> " << std::fixed << std::setprecision(3) << accuracy(oracle->test.correct) << "\n" << std::defaultfloat;
+  }
+  std::string cmdline = args[0];
+  for (size_t i = 1; i < args.size(); ++i) cmdline += " " + args[i];
+  results["command_line"] = cmdline;
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  results["created"] = buf;
+  if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), results.dump(2) + "\n");
+  return 0;
+}
+
+}  // namespace sadi::app

@@ -1,0 +1,58 @@
+#pragma once
+// Scoring a task under many steering configurations at once: every (item, configuration) pair
+// is one batch row with its own steering, so a K x delta grid and its baselines share batches.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sadi/eval/task.hpp"
+#include "sadi/model/model.hpp"
+#include "sadi/model/tokenizer.hpp"
+#include "sadi/steer/steer.hpp"
+
+namespace sadi {
+
+enum class Metric { kExactMatch, kChoice };
+Metric parse_metric(const std::string& s);  // exact-match | choice
+const char* metric_name(Metric m);
+
+// One configuration: no steering (steer == nullptr) or a resolved steering.
+struct EvalPoint {
+  std::string method;  // none | sadi | fixed | random | caa
+  int64_t top_k = 0;
+  double delta = 0;
+  const RowSteer* steer = nullptr;
+};
+
+struct PointScore {
+  std::vector<uint8_t> correct;       // per item
+  std::vector<uint8_t> correct_norm;  // choice: length-normalised log-likelihood; else empty
+  std::vector<std::vector<double>> loglik;  // choice: [item][choice] summed log-probability
+  double seconds = 0;                 // share of the run's time (rows of this point / all rows)
+};
+
+struct EvalRun {
+  Metric metric = Metric::kExactMatch;
+  Mode mode = Mode::kLive;
+  int64_t batch_size = 32;  // rows per forward pass
+  std::string separator = " ";
+};
+
+using EvalProgress = std::function<void(int64_t rows_done, int64_t rows_total)>;
+
+// Scores every item under every point. Throws sadi::Error (input) naming an item whose answer
+// adds no token after the prompt, or that exceeds the model's length.
+std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                                 const std::vector<EvalPoint>& points, const EvalRun& run,
+                                 const EvalProgress& progress = {});
+
+struct Interval {
+  double lo = 0, hi = 0;
+};
+double accuracy(const std::vector<uint8_t>& correct);
+// 95% percentile bootstrap interval of the accuracy (seeded, 1000 resamples).
+Interval bootstrap_interval(const std::vector<uint8_t>& correct, uint64_t seed, int resamples = 1000);
+
+}  // namespace sadi

@@ -1,0 +1,191 @@
+#include "sadi/eval/eval.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/eval/scoring.hpp"
+#include "sadi/model/batch.hpp"
+
+namespace sadi {
+namespace {
+
+// One forward row: an item, a configuration and (choice metric) one candidate answer.
+struct RowJob {
+  size_t item;
+  size_t point;
+  size_t choice;                // index into choices (choice metric), else 0
+  std::vector<int64_t> ids;     // prompt + separator + answer
+  int64_t n_prompt;             // tokens of the prompt alone
+};
+
+}  // namespace
+
+Metric parse_metric(const std::string& s) {
+  if (s == "exact-match") return Metric::kExactMatch;
+  if (s == "choice") return Metric::kChoice;
+  throw_usage(str("--metric: expected exact-match or choice, found '", s, "'"));
+}
+
+const char* metric_name(Metric m) { return m == Metric::kExactMatch ? "exact-match" : "choice"; }
+
+double accuracy(const std::vector<uint8_t>& correct) {
+  if (correct.empty()) return 0;
+  double s = 0;
+  for (auto c : correct) s += c;
+  return s / static_cast<double>(correct.size());
+}
+
+Interval bootstrap_interval(const std::vector<uint8_t>& correct, uint64_t seed, int resamples) {
+  if (correct.empty()) return {};
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, correct.size() - 1);
+  std::vector<double> accs;
+  for (int r = 0; r < resamples; ++r) {
+    size_t hits = 0;
+    for (size_t i = 0; i < correct.size(); ++i) hits += correct[pick(rng)];
+    accs.push_back(static_cast<double>(hits) / static_cast<double>(correct.size()));
+  }
+  std::sort(accs.begin(), accs.end());
+  auto at = [&](double q) { return accs[static_cast<size_t>(q * (resamples - 1))]; };
+  return {at(0.025), at(0.975)};
+}
+
+std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                                 const std::vector<EvalPoint>& points, const EvalRun& run,
+                                 const EvalProgress& progress) {
+  const ModelInfo& info = model.info();
+  const bool bos = info.tokenizer.add_bos;
+  if (run.batch_size <= 0) throw_usage("--batch-size: expected a positive integer");
+  // Tokenize each (item, candidate) once; rows for every point share it.
+  std::vector<std::vector<std::pair<std::vector<int64_t>, int64_t>>> seqs(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const TaskItem& it = items[i];
+    const auto n_prompt = static_cast<int64_t>(tok.encode(it.prompt, bos).size());
+    std::vector<std::string> cands = run.metric == Metric::kChoice ? it.choices : std::vector<std::string>{it.answer};
+    if (run.metric == Metric::kChoice && cands.empty()) {
+      throw_input(str("item '", it.id, "' (line ", it.line, "): --metric choice needs \"choices\""));
+    }
+    for (const auto& c : cands) {
+      auto ids = tok.encode(it.prompt + run.separator + c, bos);
+      if (static_cast<int64_t>(ids.size()) <= n_prompt) {
+        throw_input(str("item '", it.id, "' (line ", it.line, "): the answer \"", c, "\" adds no token after the prompt"));
+      }
+      if (static_cast<int64_t>(ids.size()) > info.max_positions) {
+        throw_input(str("item '", it.id, "' (line ", it.line, "): ", ids.size(), " tokens exceed the model's maximum of ",
+                        info.max_positions));
+      }
+      seqs[i].emplace_back(std::move(ids), n_prompt);
+    }
+  }
+  std::vector<RowJob> jobs;
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (size_t p = 0; p < points.size(); ++p) {
+      for (size_t c = 0; c < seqs[i].size(); ++c) jobs.push_back({i, p, c, seqs[i][c].first, seqs[i][c].second});
+    }
+  }
+  // Group rows of similar length (stable: deterministic), then score batch by batch.
+  std::stable_sort(jobs.begin(), jobs.end(), [](const RowJob& a, const RowJob& b) { return a.ids.size() < b.ids.size(); });
+  // loglik[point][item][choice] (choice metric), predicted-correct flags (exact match)
+  std::vector<std::vector<std::vector<double>>> ll(points.size(), std::vector<std::vector<double>>(items.size()));
+  std::vector<std::vector<std::vector<double>>> ll_norm = ll;
+  std::vector<PointScore> scores(points.size());
+  for (auto& s : scores) s.correct.assign(items.size(), 0);
+  for (size_t p = 0; p < points.size(); ++p) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      ll[p][i].assign(seqs[i].size(), 0.0);
+      ll_norm[p][i].assign(seqs[i].size(), 0.0);
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto total = static_cast<int64_t>(jobs.size());
+  torch::NoGradGuard no_grad;
+  for (int64_t start = 0; start < total; start += run.batch_size) {
+    const int64_t end = std::min(total, start + run.batch_size);
+    const int64_t b = end - start;
+    std::vector<std::vector<int64_t>> rows;
+    std::vector<const RowSteer*> steers;
+    for (int64_t r = start; r < end; ++r) {
+      rows.push_back(jobs[static_cast<size_t>(r)].ids);
+      steers.push_back(points[jobs[static_cast<size_t>(r)].point].steer);
+    }
+    auto batch = left_pad(rows, 0, torch::kCPU);
+    int64_t n_max = 0;
+    for (int64_t r = 0; r < b; ++r) {
+      const auto& j = jobs[static_cast<size_t>(start + r)];
+      n_max = std::max<int64_t>(n_max, static_cast<int64_t>(j.ids.size()) - j.n_prompt);
+    }
+    auto at = torch::zeros({b, batch.width}, torch::kBool);        // [B, T] the last prompt token
+    auto prompt_last = torch::zeros({b, 1}, torch::kInt64);         // [B, 1]
+    auto logits_at = torch::zeros({b, n_max}, torch::kInt64);       // [B, N] positions predicting answer tokens
+    for (int64_t r = 0; r < b; ++r) {
+      const auto& j = jobs[static_cast<size_t>(start + r)];
+      const int64_t last = batch.column(static_cast<size_t>(r), j.n_prompt - 1);
+      at[r][last] = true;
+      prompt_last[r][0] = last;
+      const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
+      for (int64_t k = 0; k < n_max; ++k) logits_at[r][k] = last + std::min(k, n_ans - 1);
+    }
+    Steering steering;
+    bool any = std::any_of(steers.begin(), steers.end(), [](const RowSteer* s) { return s != nullptr; });
+    if (any && run.mode == Mode::kClamp) {
+      Site site = Site::kHead;
+      for (const auto* s : steers) {
+        if (s) site = s->site;
+      }
+      ForwardInput clean{batch.input_ids, batch.positions, batch.key_mask, 0, torch::empty({b, 0}, torch::kInt64),
+                         nullptr, {{site, prompt_last}}};
+      auto captured = model.forward(clean, nullptr).captured.at(site).select(1, 0);  // [B, L, U]
+      steering = clamp_steering(steers, captured, at, info);
+    } else if (any) {
+      steering = live_steering(steers, at, info);
+    }
+    ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, logits_at,
+                    steering.empty() ? nullptr : &steering, {}};
+    auto logits = model.forward(in, nullptr).logits.to(torch::kCPU);  // [B, N, V]
+    if (run.metric == Metric::kExactMatch) {
+      auto pred_t = logits.argmax(-1);  // [B, N]
+      auto pred = pred_t.accessor<int64_t, 2>();
+      for (int64_t r = 0; r < b; ++r) {
+        const auto& j = jobs[static_cast<size_t>(start + r)];
+        const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
+        std::vector<int64_t> ids;
+        for (int64_t k = 0; k < n_ans; ++k) ids.push_back(pred[r][k]);
+        scores[j.point].correct[j.item] = exact_match(tok.decode(ids), items[j.item].answer) ? 1 : 0;
+      }
+    } else {
+      auto logp_t = torch::log_softmax(logits, -1);  // [B, N, V]
+      auto logp = logp_t.accessor<float, 3>();
+      for (int64_t r = 0; r < b; ++r) {
+        const auto& j = jobs[static_cast<size_t>(start + r)];
+        const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
+        double sum = 0;
+        for (int64_t k = 0; k < n_ans; ++k) sum += logp[r][k][j.ids[static_cast<size_t>(j.n_prompt + k)]];
+        ll[j.point][j.item][j.choice] = sum;
+        ll_norm[j.point][j.item][j.choice] = sum / static_cast<double>(n_ans);
+      }
+    }
+    if (progress) progress(end, total);
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t p = 0; p < points.size(); ++p) {
+    scores[p].seconds = secs / static_cast<double>(points.size());
+    if (run.metric != Metric::kChoice) continue;
+    scores[p].correct_norm.assign(items.size(), 0);
+    scores[p].loglik = ll[p];
+    for (size_t i = 0; i < items.size(); ++i) {
+      const auto gold = static_cast<size_t>(
+          std::find(items[i].choices.begin(), items[i].choices.end(), items[i].answer) - items[i].choices.begin());
+      auto best = [](const std::vector<double>& v) {
+        return static_cast<size_t>(std::max_element(v.begin(), v.end()) - v.begin());  // first max
+      };
+      scores[p].correct[i] = best(ll[p][i]) == gold;
+      scores[p].correct_norm[i] = best(ll_norm[p][i]) == gold;
+    }
+  }
+  return scores;
+}
+
+}  // namespace sadi

@@ -1,0 +1,71 @@
+#include "sadi/eval/task.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/data/jsonl.hpp"
+
+namespace sadi {
+
+std::vector<TaskItem> read_task(const std::filesystem::path& path) {
+  std::vector<TaskItem> out;
+  for_each_jsonl(path, [&](const JsonView& v, int64_t line) {
+    TaskItem t;
+    t.prompt = required_text(v, "prompt");
+    t.answer = required_text(v, "answer");
+    t.line = line;
+    if (v.has("choices")) {
+      const Json& c = v.raw("choices");
+      if (!c.is_array() || c.size() < 2) v.fail("choices", "a list of at least two strings");
+      for (const auto& x : c) {
+        if (!x.is_string() || trim(x.get<std::string>()).empty()) v.fail("choices", "a list of non-empty strings");
+        t.choices.push_back(x.get<std::string>());
+      }
+      if (std::find(t.choices.begin(), t.choices.end(), t.answer) == t.choices.end()) {
+        throw_input(str(path.string(), ":", line, ": key 'choices': does not contain the answer \"", t.answer, "\""));
+      }
+    }
+    if (v.has("id")) {
+      const Json& id = v.raw("id");
+      if (id.is_string()) {
+        t.id = id.get<std::string>();
+      } else if (id.is_number_integer()) {
+        t.id = std::to_string(id.get<int64_t>());
+      } else {
+        v.fail("id", "a string or an integer");
+      }
+    } else {
+      t.id = str("line ", line);
+    }
+    out.push_back(std::move(t));
+  });
+  return out;
+}
+
+void split_dev(const std::vector<TaskItem>& all, double fraction, uint64_t seed, std::vector<TaskItem>& dev,
+               std::vector<TaskItem>& test) {
+  if (!(fraction > 0 && fraction < 1)) throw_usage(str("--dev-fraction: expected a number in (0, 1), found ", fraction));
+  std::vector<size_t> idx(all.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::mt19937_64 rng(seed);
+  for (size_t i = idx.size(); i > 1; --i) {  // Fisher-Yates
+    std::uniform_int_distribution<size_t> pick(0, i - 1);
+    std::swap(idx[i - 1], idx[pick(rng)]);
+  }
+  const auto n_dev = static_cast<size_t>(std::llround(fraction * static_cast<double>(all.size())));
+  if (n_dev == 0 || n_dev >= all.size()) {
+    throw_input(str("--dev-fraction ", fraction, " of ", all.size(), " items leaves an empty dev or test split"));
+  }
+  std::vector<size_t> d(idx.begin(), idx.begin() + static_cast<long>(n_dev));
+  std::vector<size_t> t(idx.begin() + static_cast<long>(n_dev), idx.end());
+  std::sort(d.begin(), d.end());
+  std::sort(t.begin(), t.end());
+  for (size_t i : d) dev.push_back(all[i]);
+  for (size_t i : t) test.push_back(all[i]);
+}
+
+}  // namespace sadi

@@ -1,0 +1,64 @@
+// lib/eval: the reference exact-match normalisation on crafted cases (shared with the Python
+// port in tests/python/test_eval.py), and a whole grid in shared batches equal to each point alone.
+#include <gtest/gtest.h>
+
+#include "sadi/core/fs.hpp"
+#include "sadi/core/json.hpp"
+#include "sadi/eval/eval.hpp"
+#include "sadi/eval/scoring.hpp"
+#include "sadi/identify/identify.hpp"
+#include "test_util.hpp"
+
+using namespace sadi;
+
+TEST(ExactMatch, CraftedCasesAgreeWithTheExpectedTable) {
+  const auto path = std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/em_cases.json";
+  Json cases = parse_json(read_text_file(path), path.string());
+  ASSERT_GT(cases.size(), 10u);
+  for (const auto& c : cases) {
+    EXPECT_EQ(exact_match(c["pred"].get<std::string>(), c["gold"].get<std::string>()), c["match"].get<bool>())
+        << c.dump();
+  }
+}
+
+TEST(Eval, GridInSharedBatchesEqualsEachPointAlone) {
+  auto model = load_model(test::testdata("llama"), {"cpu", ""});
+  auto tok = load_tokenizer(model->info());
+  auto items = read_task(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/task_small.jsonl");
+  items.resize(10);
+  auto pairs = read_pairs(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/pairs_small.jsonl");
+  IdentifyStats stats;
+  MaskFile mask;
+  mask.sites = identify(*model, *tok, pairs, IdentifyOptions{}, stats);
+  std::vector<RowSteer> steers;
+  steers.reserve(8);
+  std::vector<EvalPoint> points{{"none", 0, 0, nullptr}};
+  for (int64_t k : {1, 3}) {
+    for (double d : {0.0, 6.0, 30.0}) {
+      SteerConfig sc;
+      sc.top_k = k;
+      sc.delta = d;
+      steers.push_back(resolve_steer(sc, mask, "mask", model->info()));
+      points.push_back({"sadi", k, d, &steers.back()});
+    }
+  }
+  EvalRun run;
+  run.metric = Metric::kChoice;
+  run.batch_size = 13;  // rows of different points and items mix in each batch
+  auto all = evaluate(*model, *tok, items, points, run);
+  bool moved = false;
+  for (size_t p = 0; p < points.size(); ++p) {
+    auto alone = evaluate(*model, *tok, items, {points[p]}, run)[0];
+    for (size_t i = 0; i < items.size(); ++i) {
+      for (size_t c = 0; c < alone.loglik[i].size(); ++c) {
+        EXPECT_NEAR(all[p].loglik[i][c], alone.loglik[i][c], 1e-4) << "point " << p << " item " << i;
+        moved = moved || std::abs(all[p].loglik[i][c] - all[0].loglik[i][c]) > 1e-3;
+      }
+    }
+    EXPECT_EQ(all[p].correct, alone.correct);
+  }
+  EXPECT_TRUE(moved);  // steering changes the scores
+  // delta = 0 scores exactly like no steering (same batch composition: bit-identical)
+  EXPECT_EQ(evaluate(*model, *tok, items, {points[1]}, run)[0].loglik,
+            evaluate(*model, *tok, items, {points[0]}, run)[0].loglik);
+}
