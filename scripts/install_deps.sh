@@ -13,7 +13,7 @@ PKGS=(
   libcxxopts-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev
-  python3-pytest python3-matplotlib
+  python3-pytest python3-matplotlib python3-jsonschema
 )
 
 missing=()

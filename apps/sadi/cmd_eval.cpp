@@ -48,7 +48,8 @@ struct Scored {
 Json point_json(const Scored& s, bool has_dev, uint64_t seed, Metric metric) {
   auto acc = [&](const PointScore& p) {
     Interval ci = bootstrap_interval(p.correct, seed);
-    Json j{{"accuracy", accuracy(p.correct)}, {"n", p.correct.size()}, {"ci95", {ci.lo, ci.hi}}, {"seconds", p.seconds}};
+    Json j{{"accuracy", accuracy(p.correct)}, {"n", p.correct.size()}, {"ci95", {ci.lo, ci.hi}}, {"seconds", p.seconds},
+           {"correct", p.correct}};
     if (metric == Metric::kChoice) j["accuracy_length_normalised"] = accuracy(p.correct_norm);
     return j;
   };

@@ -94,5 +94,21 @@ printf '{"id": 1}\n' > "$tmp/noprompt.jsonl"
 expect generate-no-prompt-key 3 "noprompt.jsonl:1: key 'prompt'" -- "$sadi" generate --model "$m" --input "$tmp/noprompt.jsonl" --out "$tmp/g.jsonl"
 no_output generate-no-prompt-key-nofile "$tmp/g.jsonl"
 
+# eval
+task="$root/tests/data/task_small.jsonl"
+expect eval-grid 0 "selected on dev: sadi" -- "$sadi" eval --model "$m" --task "$task" --dev-fraction 0.5 --mask "$tmp/ok.h5" --top-k 1,2 --delta 4,9 --baselines none,random --metric choice --out "$tmp/res.json"
+printf '{"prompt": "a"}\n' > "$tmp/noanswer.jsonl"
+expect eval-no-answer 3 "noanswer.jsonl:1: key 'answer': expected a non-empty string" -- "$sadi" eval --model "$m" --task "$tmp/noanswer.jsonl" --out "$tmp/r.json"
+printf '{"prompt": "a", "answer": "x", "choices": ["y", "z"]}\n' > "$tmp/badchoice.jsonl"
+expect eval-choice-missing-answer 3 "badchoice.jsonl:1: key 'choices': does not contain the answer \"x\"" -- "$sadi" eval --model "$m" --task "$tmp/badchoice.jsonl" --out "$tmp/r.json"
+expect eval-empty-dev 3 "leaves an empty dev or test split" -- "$sadi" eval --model "$m" --task "$task" --dev-fraction 0.001 --out "$tmp/r.json"
+: > "$tmp/emptydev.jsonl"
+expect eval-empty-dev-file 3 "emptydev.jsonl: no records" -- "$sadi" eval --model "$m" --task "$task" --dev "$tmp/emptydev.jsonl" --out "$tmp/r.json"
+expect eval-other-model 3 "made for another model" -- "$sadi" eval --model "$data/qwen2" --task "$task" --mask "$tmp/ok.h5" --out "$tmp/r.json"
+printf '{"prompt": "a", "answer": "b"}\n' > "$tmp/nochoices.jsonl"
+expect eval-choice-needs-choices 3 "needs \"choices\"" -- "$sadi" eval --model "$m" --task "$tmp/nochoices.jsonl" --metric choice --out "$tmp/r.json"
+expect eval-bad-list 2 "--delta: expected a comma-separated list of numbers" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --delta 4,x
+no_output eval-no-partial "$tmp/r.json"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
