@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "options.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/json.hpp"
@@ -17,28 +18,6 @@
 
 namespace sadi::app {
 namespace {
-
-template <typename T>
-std::vector<T> parse_list(const std::string& flag, const std::string& s) {
-  std::vector<T> out;
-  for (const auto& part : split(s, ',')) {
-    const std::string p = trim(part);
-    try {
-      size_t used = 0;
-      T v;
-      if constexpr (std::is_same_v<T, double>) {
-        v = std::stod(p, &used);
-      } else {
-        v = std::stoll(p, &used);
-      }
-      if (used != p.size()) throw std::invalid_argument(p);
-      out.push_back(v);
-    } catch (const std::exception&) {
-      throw_usage(str(flag, ": expected a comma-separated list of numbers, found '", s, "'"));
-    }
-  }
-  return out;
-}
 
 struct Scored {
   EvalPoint point;
@@ -156,9 +135,7 @@ int cmd_eval(const Args& args) {
           sc.top_k = k;
           sc.delta = d;
           sc.seed = seed;
-          if (m == "caa" && !r["caa-layers"].as<std::string>().empty()) {
-            sc.layers = parse_list<int64_t>("--caa-layers", r["caa-layers"].as<std::string>());
-          }
+          if (m == "caa") sc.layers = parse_list<int64_t>("--caa-layers", r["caa-layers"].as<std::string>());
           steers.push_back(resolve_steer(sc, mask, mask_path, model->info()));
           points.push_back({m, k, d, &steers.back()});
         }
@@ -229,13 +206,8 @@ int cmd_eval(const Args& args) {
     std::cout << "oracle (chosen on test, optimistic): sadi K=" << oracle->point.top_k << " delta=" << oracle->point.delta
               << " -> " << std::fixed << std::setprecision(3) << accuracy(oracle->test.correct) << "\n" << std::defaultfloat;
   }
-  std::string cmdline = args[0];
-  for (size_t i = 1; i < args.size(); ++i) cmdline += " " + args[i];
-  results["command_line"] = cmdline;
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  results["created"] = buf;
+  results["command_line"] = command_line(args);
+  results["created"] = utc_timestamp();
   if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), results.dump(2) + "\n");
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "options.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/json.hpp"
@@ -22,47 +23,10 @@ std::vector<Prompt> read_prompts(const fs::path& path) {
   for_each_jsonl(path, [&](const JsonView& v, int64_t line) {
     Prompt p;
     p.text = required_text(v, "prompt");
-    if (v.has("id")) {
-      const Json& id = v.raw("id");
-      if (id.is_string()) {
-        p.id = id.get<std::string>();
-      } else if (id.is_number_integer()) {
-        p.id = std::to_string(id.get<int64_t>());
-      } else {
-        v.fail("id", "a string or an integer");
-      }
-    } else {
-      p.id = str("line ", line);
-    }
+    p.id = record_id(v, line);
     p.index = static_cast<int64_t>(out.size());
     out.push_back(std::move(p));
   });
-  return out;
-}
-
-// Parses a number (also "inf" and "nan", so that resolve_steer can name them in its error).
-double parse_number(const std::string& flag, const std::string& s) {
-  try {
-    size_t used = 0;
-    double v = std::stod(s, &used);
-    if (used == s.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw_usage(str(flag, ": expected a number, found '", s, "'"));
-}
-
-std::vector<int64_t> parse_layers(const std::string& s) {
-  std::vector<int64_t> out;
-  if (s.empty()) return out;
-  for (const auto& part : split(s, ',')) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stoll(trim(part), &used));
-      if (used != trim(part).size()) throw std::invalid_argument(part);
-    } catch (const std::exception&) {
-      throw_usage(str("--layers: expected comma-separated layer numbers, found '", s, "'"));
-    }
-  }
   return out;
 }
 
@@ -145,7 +109,7 @@ int cmd_generate(const Args& args) {
     sc.site = parse_site(r["site"].as<std::string>());
     sc.top_k = r["top-k"].as<int64_t>();
     sc.delta = parse_number("--delta", r["delta"].as<std::string>());
-    sc.layers = parse_layers(r["layers"].as<std::string>());
+    sc.layers = parse_list<int64_t>("--layers", r["layers"].as<std::string>());
     sc.positions = parse_steer_positions(r["steer-positions"].as<std::string>());
     sc.seed = r["random-seed"].as<uint64_t>();
     row_steer = resolve_steer(sc, mask, mask_path, model->info());

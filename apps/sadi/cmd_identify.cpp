@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "options.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/log.hpp"
@@ -17,13 +18,6 @@
 
 namespace sadi::app {
 namespace {
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 // Logs progress at most every 2 s: pairs done, pairs/s, time left.
 class Progress {
@@ -106,8 +100,6 @@ int cmd_identify(const Args& args) {
   mask.sites = identify(*model, *tok, pairs, o, stats, std::ref(progress));
 
   const ModelInfo& info = model->info();
-  std::string cmdline = args[0];  // "sadi identify"
-  for (size_t i = 1; i < args.size(); ++i) cmdline += " " + args[i];
   auto& text = mask.provenance.text;
   auto& num = mask.provenance.integer;
   text["model_fingerprint"] = info.fingerprint;
@@ -121,8 +113,8 @@ int cmd_identify(const Args& args) {
   text["dtype"] = dtype_name(model->dtype());
   text["device"] = model->device().str();
   text["tool_version"] = str("sadi ", version());
-  text["command_line"] = cmdline;
-  text["created"] = utc_now();
+  text["command_line"] = command_line(args);
+  text["created"] = utc_timestamp();
   text["skipped_ids"] = join(stats.skipped_ids, ",");
   num["n_layers"] = info.n_layers;
   num["pairs_in_file"] = pairs_in_file;

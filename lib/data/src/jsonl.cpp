@@ -33,4 +33,12 @@ std::string required_text(const JsonView& v, const std::string& key) {
   return v.raw(key).get<std::string>();
 }
 
+std::string record_id(const JsonView& v, int64_t line) {
+  if (!v.has("id")) return str("line ", line);
+  const Json& id = v.raw("id");
+  if (id.is_string()) return id.get<std::string>();
+  if (id.is_number_integer()) return std::to_string(id.get<int64_t>());
+  v.fail("id", "a string or an integer");
+}
+
 }  // namespace sadi

@@ -12,18 +12,7 @@ std::vector<Pair> read_pairs(const std::filesystem::path& path) {
     p.prompt = required_text(v, "prompt");
     p.positive = required_text(v, "positive");
     p.negative = required_text(v, "negative");
-    if (v.has("id")) {
-      const Json& id = v.raw("id");
-      if (id.is_string()) {
-        p.id = id.get<std::string>();
-      } else if (id.is_number_integer()) {
-        p.id = std::to_string(id.get<int64_t>());
-      } else {
-        v.fail("id", "a string or an integer");
-      }
-    } else {
-      p.id = str("line ", line);
-    }
+    p.id = record_id(v, line);
     p.line = line;
     out.push_back(std::move(p));
   });

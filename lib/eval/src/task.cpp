@@ -29,18 +29,7 @@ std::vector<TaskItem> read_task(const std::filesystem::path& path) {
         throw_input(str(path.string(), ":", line, ": key 'choices': does not contain the answer \"", t.answer, "\""));
       }
     }
-    if (v.has("id")) {
-      const Json& id = v.raw("id");
-      if (id.is_string()) {
-        t.id = id.get<std::string>();
-      } else if (id.is_number_integer()) {
-        t.id = std::to_string(id.get<int64_t>());
-      } else {
-        v.fail("id", "a string or an integer");
-      }
-    } else {
-      t.id = str("line ", line);
-    }
+    t.id = record_id(v, line);
     out.push_back(std::move(t));
   });
   return out;

@@ -18,4 +18,7 @@ void for_each_jsonl(const std::filesystem::path& path,
 // A required non-empty string field of a JSON Lines record.
 std::string required_text(const JsonView& v, const std::string& key);
 
+// The record's optional "id" (a string or an integer), or "line N" when absent.
+std::string record_id(const JsonView& v, int64_t line);
+
 }  // namespace sadi

@@ -1,0 +1,53 @@
+#pragma once
+// Parsing helpers shared by the subcommands' options.
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "commands.hpp"
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
+
+namespace sadi::app {
+
+// "1,2,4" -> {1, 2, 4}; "" -> {}. Doubles accept "inf" and "nan" so later checks can name them.
+// Throws sadi::Error (usage) naming the flag.
+template <typename T>
+std::vector<T> parse_list(const std::string& flag, const std::string& s) {
+  std::vector<T> out;
+  if (trim(s).empty()) return out;
+  for (const auto& part : split(s, ',')) {
+    const std::string p = trim(part);
+    try {
+      size_t used = 0;
+      T v;
+      if constexpr (std::is_same_v<T, double>) {
+        v = std::stod(p, &used);
+      } else {
+        v = std::stoll(p, &used);
+      }
+      if (used != p.size()) throw std::invalid_argument(p);
+      out.push_back(v);
+    } catch (const std::exception&) {
+      throw_usage(str(flag, ": expected a comma-separated list of numbers, found '", s, "'"));
+    }
+  }
+  return out;
+}
+
+// One number (see parse_list).
+inline double parse_number(const std::string& flag, const std::string& s) {
+  auto v = parse_list<double>(flag, s);
+  if (v.size() != 1) throw_usage(str(flag, ": expected a number, found '", s, "'"));
+  return v[0];
+}
+
+// The command as typed, for provenance: "sadi identify --model ...".
+inline std::string command_line(const Args& args) {
+  std::string out = args[0];
+  for (size_t i = 1; i < args.size(); ++i) out += " " + args[i];
+  return out;
+}
+
+}  // namespace sadi::app
