@@ -117,3 +117,11 @@ def test_plot_sweep_writes_a_png(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_reference_grids_config_is_consistent():
+    grids = json.load(open(os.path.join(ROOT, "configs", "reference_grids.json")))
+    for site in ("head", "neuron", "hidden"):
+        g = grids[site]
+        assert g["delta"] == [s - 1 for s in g["strength"]], site
+        assert all(isinstance(k, int) and k > 0 for k in g["top_k"])
