@@ -14,41 +14,10 @@
 #include "sadi/core/strings.hpp"
 #include "sadi/core/version.hpp"
 #include "sadi/eval/eval.hpp"
+#include "sadi/eval/report.hpp"
 #include "sadi/io/mask_check.hpp"
 
 namespace sadi::app {
-namespace {
-
-struct Scored {
-  EvalPoint point;
-  PointScore dev, test;
-};
-
-Json point_json(const Scored& s, bool has_dev, uint64_t seed, Metric metric) {
-  auto acc = [&](const PointScore& p) {
-    Interval ci = bootstrap_interval(p.correct, seed);
-    Json j{{"accuracy", accuracy(p.correct)}, {"n", p.correct.size()}, {"ci95", {ci.lo, ci.hi}}, {"seconds", p.seconds},
-           {"correct", p.correct}};
-    if (metric == Metric::kChoice) j["accuracy_length_normalised"] = accuracy(p.correct_norm);
-    return j;
-  };
-  Json j{{"method", s.point.method}, {"top_k", s.point.top_k}, {"delta", s.point.delta}, {"test", acc(s.test)}};
-  if (has_dev) j["dev"] = acc(s.dev);
-  return j;
-}
-
-// Best point of `method` by dev accuracy (ties: the first in grid order). Reads dev scores only.
-const Scored* select_on_dev(const std::vector<Scored>& all, const std::string& method) {
-  const Scored* best = nullptr;
-  for (const auto& s : all) {
-    if (s.point.method != method) continue;
-    if (!best || accuracy(s.dev.correct) > accuracy(best->dev.correct)) best = &s;
-  }
-  return best;
-}
-
-}  // namespace
-
 int cmd_eval(const Args& args) {
   cxxopts::Options opts(args[0], "Score a task with and without steering: K x delta grid, baselines, dev selection.");
   opts.add_options()
@@ -151,7 +120,7 @@ int cmd_eval(const Args& args) {
   };
   std::vector<PointScore> dev_scores, test_scores = evaluate(*model, *tok, test, points, run, progress);
   if (has_dev) dev_scores = evaluate(*model, *tok, dev, points, run, progress);
-  std::vector<Scored> scored;
+  std::vector<ScoredPoint> scored;
   for (size_t p = 0; p < points.size(); ++p) {
     scored.push_back({points[p], has_dev ? dev_scores[p] : PointScore{}, test_scores[p]});
   }
@@ -167,45 +136,8 @@ int cmd_eval(const Args& args) {
   } else if (has_dev) {
     results["dev"] = {{"fraction", r["dev-fraction"].as<double>()}, {"seed", seed}, {"n", dev.size()}};
   }
-  Json pts = Json::array();
-  for (const auto& s : scored) pts.push_back(point_json(s, has_dev, seed, run.metric));
-  results["points"] = pts;
-  // Selection: dev labels only. The oracle (best on test) is reported too, and labelled.
-  std::cout << std::left << std::setw(8) << "method" << std::setw(6) << "K" << std::setw(8) << "delta"
-            << (has_dev ? "dev     " : "") << "test    95% CI\n";
-  for (const auto& s : scored) {
-    Interval ci = bootstrap_interval(s.test.correct, seed);
-    std::cout << std::left << std::setw(8) << s.point.method << std::setw(6)
-              << (s.point.method == "none" || s.point.method == "caa" ? "-" : std::to_string(s.point.top_k))
-              << std::setw(8) << (s.point.method == "none" ? std::string("-") : str(s.point.delta)) << std::fixed
-              << std::setprecision(3);
-    if (has_dev) std::cout << std::setw(8) << accuracy(s.dev.correct);
-    std::cout << accuracy(s.test.correct) << "   [" << ci.lo << ", " << ci.hi << "]\n" << std::defaultfloat;
-  }
-  Json selected = Json::object();
-  for (const std::string m : {"none", "sadi", "fixed", "random", "caa"}) {
-    if (!has_dev) break;
-    const Scored* best = select_on_dev(scored, m);
-    if (!best) continue;
-    Interval ci = bootstrap_interval(best->test.correct, seed);
-    selected[m] = {{"top_k", best->point.top_k}, {"delta", best->point.delta}, {"dev_accuracy", accuracy(best->dev.correct)},
-                   {"test_accuracy", accuracy(best->test.correct)}, {"test_ci95", {ci.lo, ci.hi}}};
-    std::cout << "selected on dev: " << m << " K=" << best->point.top_k << " delta=" << best->point.delta << " -> test "
-              << std::fixed << std::setprecision(3) << accuracy(best->test.correct) << " [" << ci.lo << ", " << ci.hi
-              << "]\n" << std::defaultfloat;
-  }
-  results["selected"] = selected;
-  const Scored* oracle = nullptr;
-  for (const auto& s : scored) {
-    if (s.point.method == "sadi" && (!oracle || accuracy(s.test.correct) > accuracy(oracle->test.correct))) oracle = &s;
-  }
-  if (oracle) {
-    results["oracle"] = {{"label", "best SADI point chosen on the test split itself (optimistic; not a result)"},
-                         {"top_k", oracle->point.top_k}, {"delta", oracle->point.delta},
-                         {"test_accuracy", accuracy(oracle->test.correct)}};
-    std::cout << "oracle (chosen on test, optimistic): sadi K=" << oracle->point.top_k << " delta=" << oracle->point.delta
-              << " -> " << std::fixed << std::setprecision(3) << accuracy(oracle->test.correct) << "\n" << std::defaultfloat;
-  }
+  add_scores(results, scored, has_dev, seed, run.metric);
+  print_table(std::cout, scored, has_dev, seed);
   results["command_line"] = command_line(args);
   results["created"] = utc_timestamp();
   if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), results.dump(2) + "\n");
