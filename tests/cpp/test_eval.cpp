@@ -62,3 +62,40 @@ TEST(Eval, GridInSharedBatchesEqualsEachPointAlone) {
   EXPECT_EQ(evaluate(*model, *tok, items, {points[1]}, run)[0].loglik,
             evaluate(*model, *tok, items, {points[0]}, run)[0].loglik);
 }
+
+TEST(Eval, ClampRowsOfDifferentSitesShareBatchesCorrectly) {
+  // sadi (head) and caa (residual) rows in one clamp batch: each must be clamped with its own
+  // site's clean values, so the shared run equals each point alone.
+  auto model = load_model(test::testdata("llama"), {"cpu", ""});
+  auto tok = load_tokenizer(model->info());
+  auto items = read_task(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/task_small.jsonl");
+  items.resize(6);
+  auto pairs = read_pairs(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/pairs_small.jsonl");
+  IdentifyStats stats;
+  MaskFile mask;
+  mask.sites = identify(*model, *tok, pairs, IdentifyOptions{}, stats);
+  SteerConfig head;
+  head.mode = Mode::kClamp;
+  head.top_k = 2;
+  head.delta = 20.0;
+  SteerConfig caa = head;
+  caa.method = Method::kCaa;
+  caa.delta = 30.0;
+  std::vector<RowSteer> steers{resolve_steer(head, mask, "mask", model->info()),
+                               resolve_steer(caa, mask, "mask", model->info())};
+  std::vector<EvalPoint> points{{"none", 0, 0, nullptr}, {"sadi", 2, 20.0, &steers[0]}, {"caa", 0, 30.0, &steers[1]}};
+  EvalRun run;
+  run.metric = Metric::kChoice;
+  run.mode = Mode::kClamp;
+  run.batch_size = 36;  // every batch holds rows of all three points
+  auto all = evaluate(*model, *tok, items, points, run);
+  for (size_t p = 0; p < points.size(); ++p) {
+    auto alone = evaluate(*model, *tok, items, {points[p]}, run)[0];
+    for (size_t i = 0; i < items.size(); ++i) {
+      for (size_t c = 0; c < alone.loglik[i].size(); ++c) {
+        EXPECT_NEAR(all[p].loglik[i][c], alone.loglik[i][c], 1e-4) << "point " << p << " item " << i;
+      }
+    }
+  }
+  EXPECT_GT(std::abs(all[2].loglik[0][0] - all[0].loglik[0][0]), 1e-3);  // caa does something
+}

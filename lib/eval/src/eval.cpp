@@ -131,14 +131,7 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
     Steering steering;
     bool any = std::any_of(steers.begin(), steers.end(), [](const RowSteer* s) { return s != nullptr; });
     if (any && run.mode == Mode::kClamp) {
-      Site site = Site::kHead;
-      for (const auto* s : steers) {
-        if (s) site = s->site;
-      }
-      ForwardInput clean{batch.input_ids, batch.positions, batch.key_mask, 0, torch::empty({b, 0}, torch::kInt64),
-                         nullptr, {{site, prompt_last}}};
-      auto captured = model.forward(clean, nullptr).captured.at(site).select(1, 0);  // [B, L, U]
-      steering = clamp_steering(steers, captured, at, info);
+      steering = clamp_steering(steers, capture_clean(model, batch, prompt_last, steers), at, info);
     } else if (any) {
       steering = live_steering(steers, at, info);
     }

@@ -81,10 +81,7 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   auto last = torch::full({b, 1}, width - 1, torch::kInt64);
   if (steer.steer && steer.mode == Mode::kClamp) {
     // Clean pass: read the site at the last prompt token, then overwrite it there in every layer.
-    ForwardInput clean{batch.input_ids, batch.positions, batch.key_mask, 0, torch::empty({b, 0}, torch::kInt64),
-                       nullptr, {{steer.steer->site, last}}};
-    auto captured = model.forward(clean, nullptr).captured.at(steer.steer->site).select(1, 0);  // [B, L, U]
-    steering = clamp_steering(row_steer, captured, at, info);
+    steering = clamp_steering(row_steer, capture_clean(model, batch, last, row_steer), at, info);
   } else if (steer.steer) {
     steering = live_steering(row_steer, at, info);
   }

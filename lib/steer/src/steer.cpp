@@ -14,6 +14,14 @@ torch::Tensor from_vec(const std::vector<float>& v, int64_t rows, int64_t cols) 
   return torch::from_blob(const_cast<float*>(v.data()), {rows, cols}, torch::kFloat32).clone();
 }
 
+std::set<Site> steered_sites(const std::vector<const RowSteer*>& rows) {
+  std::set<Site> sites;
+  for (const auto* r : rows) {
+    if (r) sites.insert(r->site);
+  }
+  return sites;
+}
+
 std::vector<int64_t> active_layers(const torch::Tensor& t) {  // t [L, U]
   std::vector<int64_t> out;
   auto any = t.ne(0).any(1);
@@ -159,19 +167,27 @@ Steering live_steering(const std::vector<const RowSteer*>& rows, const torch::Te
   return out;
 }
 
-Steering clamp_steering(const std::vector<const RowSteer*>& rows, const torch::Tensor& clean, const torch::Tensor& at,
-                        const ModelInfo& info) {
+std::map<Site, torch::Tensor> capture_clean(Model& model, const PaddedBatch& batch, const torch::Tensor& col,
+                                            const std::vector<const RowSteer*>& rows) {
+  const int64_t b = batch.input_ids.size(0);
+  ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, torch::empty({b, 0}, torch::kInt64), nullptr, {}};
+  for (Site s : steered_sites(rows)) in.capture[s] = col;
+  std::map<Site, torch::Tensor> out;
+  for (const auto& [site, values] : model.forward(in, nullptr).captured) out[site] = values.select(1, 0);  // [B, L, U]
+  return out;
+}
+
+Steering clamp_steering(const std::vector<const RowSteer*>& rows, const std::map<Site, torch::Tensor>& clean,
+                        const torch::Tensor& at, const ModelInfo& info) {
   Steering out;
   const auto b = static_cast<int64_t>(rows.size());
-  std::set<Site> sites;
-  for (const auto* r : rows) {
-    if (r) sites.insert(r->site);
-  }
-  for (Site site : sites) {
+  for (Site site : steered_sites(rows)) {
     const int64_t units = info.site(site).units;
     SiteEdit& edit = out.sites[site];
     edit.at = at.clone();
-    auto c = clean.to(torch::kCPU, torch::kFloat32);  // [B, L, U]
+    auto it = clean.find(site);
+    if (it == clean.end()) throw_runtime(str("clamp: no clean values captured for site '", site_name(site), "'"));
+    auto c = it->second.to(torch::kCPU, torch::kFloat32);  // [B, L, U]
     auto set_mask = torch::zeros({b, units}, torch::kBool);
     for (int64_t i = 0; i < b; ++i) {
       const RowSteer* r = rows[static_cast<size_t>(i)];

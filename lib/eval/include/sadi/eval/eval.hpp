@@ -3,7 +3,6 @@
 // is one batch row with its own steering, so a K x delta grid and its baselines share batches.
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 

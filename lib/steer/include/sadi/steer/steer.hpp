@@ -12,6 +12,7 @@
 
 #include "sadi/core/site.hpp"
 #include "sadi/io/mask_file.hpp"
+#include "sadi/model/batch.hpp"
 #include "sadi/model/model.hpp"
 
 namespace sadi {
@@ -57,8 +58,14 @@ RowSteer resolve_steer(const SteerConfig& cfg, const MaskFile& mask, const std::
 Steering live_steering(const std::vector<const RowSteer*>& rows, const torch::Tensor& at, const ModelInfo& info);
 
 // Clamp mode: overwrite the whole site at `at` with the edited clean values.
-// clean: [B, L, U] the site's clean activations at the steered position of each row.
-Steering clamp_steering(const std::vector<const RowSteer*>& rows, const torch::Tensor& clean,
+// clean: per site used by any row, [B, L, U] its clean activations at each row's steered
+// position (from capture_clean()).
+Steering clamp_steering(const std::vector<const RowSteer*>& rows, const std::map<Site, torch::Tensor>& clean,
                         const torch::Tensor& at, const ModelInfo& info);
+
+// Clamp mode's clean pass: runs `batch` without steering and returns, for every site any row
+// steers, its values at each row's column `col` ([B, 1] int64): site -> [B, L, U].
+std::map<Site, torch::Tensor> capture_clean(Model& model, const PaddedBatch& batch, const torch::Tensor& col,
+                                            const std::vector<const RowSteer*>& rows);
 
 }  // namespace sadi
