@@ -18,6 +18,41 @@
 #include "sadi/io/mask_check.hpp"
 
 namespace sadi::app {
+namespace {
+
+struct Shard {
+  int64_t index = 1, count = 1;
+};
+
+Shard parse_shard(const std::string& s) {
+  const auto parts = split(s, '/');
+  Shard sh;
+  try {
+    if (parts.size() != 2) throw std::invalid_argument(s);
+    size_t a = 0, b = 0;
+    sh.index = std::stoll(parts[0], &a);
+    sh.count = std::stoll(parts[1], &b);
+    if (a != parts[0].size() || b != parts[1].size()) throw std::invalid_argument(s);
+  } catch (const std::exception&) {
+    throw_usage(str("--shard: expected I/N (e.g. 2/8), found '", s, "'"));
+  }
+  if (sh.count < 1 || sh.index < 1 || sh.index > sh.count) {
+    throw_usage(str("--shard: expected 1 <= I <= N, found '", s, "'"));
+  }
+  return sh;
+}
+
+// Items at positions p with p % N == I - 1 (their index keeps the position in the whole split).
+std::vector<TaskItem> take_shard(const std::vector<TaskItem>& items, const Shard& sh) {
+  std::vector<TaskItem> out;
+  for (const auto& it : items) {
+    if (it.index % sh.count == sh.index - 1) out.push_back(it);
+  }
+  return out;
+}
+
+}  // namespace
+
 int cmd_eval(const Args& args) {
   cxxopts::Options opts(args[0], "Score a task with and without steering: K x delta grid, baselines, dev selection.");
   opts.add_options()
@@ -27,8 +62,14 @@ int cmd_eval(const Args& args) {
       ("dev", "dev split file (same format); selection uses only its labels", cxxopts::value<std::string>())
       ("dev-fraction", "take a seeded dev split of this fraction from --task instead", cxxopts::value<double>())
       ("seed", "seed of the dev split, the random baseline and the bootstrap", cxxopts::value<uint64_t>()->default_value("0"))
-      ("metric", "exact-match (the reference code's teacher-forced greedy match) or choice (log-likelihood)",
+      ("metric", "exact-match (the reference code's teacher-forced greedy match), choice (log-likelihood) "
+       "or generate-em (greedy generation, TriviaQA-normalised match)",
        cxxopts::value<std::string>()->default_value("exact-match"))
+      ("max-new-tokens", "generate-em: tokens to generate at most", cxxopts::value<int64_t>()->default_value("16"))
+      ("stop", "generate-em: the answer ends before this string (repeatable; default: newline; '' for none)",
+       cxxopts::value<std::vector<std::string>>())
+      ("shard", "run shard I of N (1-based) of the items of each split; combine with sadi merge",
+       cxxopts::value<std::string>())
       ("mask", "mask file from sadi identify", cxxopts::value<std::string>())
       ("site", "head, neuron, hidden or residual", cxxopts::value<std::string>()->default_value("head"))
       ("top-k", "comma-separated K values", cxxopts::value<std::string>()->default_value("1,2,4"))
@@ -53,6 +94,10 @@ int cmd_eval(const Args& args) {
   run.mode = parse_mode(r["mode"].as<std::string>());
   run.batch_size = r["batch-size"].as<int64_t>();
   run.separator = r["separator"].as<std::string>();
+  run.max_new_tokens = r["max-new-tokens"].as<int64_t>();
+  if (r.count("stop")) run.stop = r["stop"].as<std::vector<std::string>>();
+  if (run.max_new_tokens <= 0) throw_usage("--max-new-tokens: expected a positive integer");
+  const Shard shard = r.count("shard") ? parse_shard(r["shard"].as<std::string>()) : Shard{};
   const uint64_t seed = r["seed"].as<uint64_t>();
   if (r.count("out")) check_writable(r["out"].as<std::string>());
 
@@ -66,6 +111,19 @@ int cmd_eval(const Args& args) {
     split_dev(all, r["dev-fraction"].as<double>(), seed, dev, test);
   }
   const bool has_dev = !dev.empty();
+  const size_t n_test_all = test.size(), n_dev_all = dev.size();
+  if (shard.count > 1) {
+    test = take_shard(test, shard);
+    dev = take_shard(dev, shard);
+    if (test.empty()) {
+      throw_input(str("--shard ", shard.index, "/", shard.count, ": the test split has only ", n_test_all,
+                      " items, so this shard would be empty (use at most ", n_test_all, " shards)"));
+    }
+    if (has_dev && dev.empty()) {
+      throw_input(str("--shard ", shard.index, "/", shard.count, ": the dev split has only ", n_dev_all,
+                      " items, so this shard's dev part would be empty (use at most ", n_dev_all, " shards)"));
+    }
+  }
   auto model = load_model(r["model"].as<std::string>(), {r["device"].as<std::string>(), r["dtype"].as<std::string>()});
   auto tok = load_tokenizer(model->info());
 
@@ -136,11 +194,15 @@ int cmd_eval(const Args& args) {
   } else if (has_dev) {
     results["dev"] = {{"fraction", r["dev-fraction"].as<double>()}, {"seed", seed}, {"n", dev.size()}};
   }
-  add_scores(results, scored, has_dev, seed, run.metric);
-  print_table(std::cout, scored, has_dev, seed);
+  const bool whole = shard.count <= 1;
+  if (!whole) {
+    results["shard"] = {{"index", shard.index}, {"count", shard.count}, {"n_test", n_test_all}, {"n_dev", n_dev_all}};
+  }
+  add_scores(results, scored, has_dev, seed, run.metric, whole);
+  print_table(std::cout, scored, has_dev, seed, whole);
   results["command_line"] = command_line(args);
   results["created"] = utc_timestamp();
-  if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), results.dump(2) + "\n");
+  if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), dump_json(results, 2) + "\n");
   return 0;
 }
 

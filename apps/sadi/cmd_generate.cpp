@@ -113,7 +113,7 @@ int cmd_generate(const Args& args) {
     sc.positions = parse_steer_positions(r["steer-positions"].as<std::string>());
     sc.seed = r["random-seed"].as<uint64_t>();
     row_steer = resolve_steer(sc, mask, mask_path, model->info());
-    bs = {&row_steer, sc.mode, sc.positions};
+    bs = {&row_steer, sc.mode, sc.positions, {}};
     steering = {{"mask", mask_path.string()}, {"method", method_name(sc.method)}, {"mode", mode_name(sc.mode)},
                 {"site", site_name(row_steer.site)}, {"top_k", sc.top_k}, {"delta", sc.delta},
                 {"steer_positions", steer_positions_name(sc.positions)}, {"layers", row_steer.layers}};
@@ -155,7 +155,7 @@ int cmd_generate(const Args& args) {
                 {"prompt_tokens", res[i].prompt_tokens}, {"output_tokens", res[i].tokens.size()},
                 {"output_ids", res[i].tokens},
                 {"stop_reason", res[i].stop_reason}, {"steering", steering}};
-      os << line.dump() << "\n";
+      os << dump_json(line) << "\n";
       generated += static_cast<int64_t>(res[i].tokens.size());
     }
     os.flush();

@@ -16,6 +16,7 @@ const std::vector<Command>& commands() {
       {"inspect", "show a mask file: provenance, top elements, per-layer counts", cmd_inspect},
       {"generate", "generate text, optionally steered (sadi, fixed, random, caa; live or clamp)", cmd_generate},
       {"eval", "score a task over a K x delta grid and baselines; select on dev, report on test", cmd_eval},
+      {"merge", "combine the shard results of sadi eval --shard I/N into one result", cmd_merge},
   };
   return cmds;
 }

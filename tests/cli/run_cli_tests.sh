@@ -109,6 +109,15 @@ printf '{"prompt": "a", "answer": "b"}\n' > "$tmp/nochoices.jsonl"
 expect eval-choice-needs-choices 3 "needs \"choices\"" -- "$sadi" eval --model "$m" --task "$tmp/nochoices.jsonl" --metric choice --out "$tmp/r.json"
 expect eval-bad-list 2 "--delta: expected a comma-separated list of numbers" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --delta 4,x
 no_output eval-no-partial "$tmp/r.json"
+expect eval-shard-syntax 2 "--shard: expected I/N" -- "$sadi" eval --model "$m" --task "$task" --shard 2-3
+expect eval-shard-range 2 "--shard: expected 1 <= I <= N, found '4/3'" -- "$sadi" eval --model "$m" --task "$task" --shard 4/3
+head -n 2 "$task" > "$tmp/two.jsonl"
+expect eval-shard-too-many 3 "the test split has only 2 items" -- "$sadi" eval --model "$m" --task "$tmp/two.jsonl" --shard 3/3 --out "$tmp/r.json"
+expect eval-generate-em 0 "none +- +- +[01]\\.[0-9]{3}" -- "$sadi" eval --model "$m" --task "$tmp/two.jsonl" --metric generate-em --max-new-tokens 3
+expect eval-bad-metric 2 "expected exact-match, choice or generate-em" -- "$sadi" eval --model "$m" --task "$task" --metric bleu
+expect merge-not-a-shard 3 "res.json: key 'shard'" -- "$sadi" merge "$tmp/res.json"
+expect merge-no-files 2 "give the shard results files" -- "$sadi" merge
+no_output eval-shard-no-partial "$tmp/r.json"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -6,6 +6,7 @@
 #include "sadi/core/json.hpp"
 #include "sadi/eval/eval.hpp"
 #include "sadi/eval/scoring.hpp"
+#include "sadi/generate/generate.hpp"
 #include "sadi/identify/identify.hpp"
 #include "test_util.hpp"
 
@@ -98,4 +99,64 @@ TEST(Eval, ClampRowsOfDifferentSitesShareBatchesCorrectly) {
     }
   }
   EXPECT_GT(std::abs(all[2].loglik[0][0] - all[0].loglik[0][0]), 1e-3);  // caa does something
+}
+
+TEST(TriviaQaMatch, CraftedCasesAgreeWithTheExpectedTable) {
+  const auto path = std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/triviaqa_cases.json";
+  Json cases = parse_json(read_text_file(path), path.string());
+  ASSERT_GT(cases.size(), 10u);
+  for (const auto& c : cases) {
+    EXPECT_EQ(normalize_triviaqa(c["pred"].get<std::string>()), c["normalized"].get<std::string>()) << c.dump();
+    EXPECT_EQ(triviaqa_match(c["pred"].get<std::string>(), c["golds"].get<std::vector<std::string>>()),
+              c["match"].get<bool>())
+        << c.dump();
+  }
+}
+
+TEST(Eval, GenerateEmGridInSharedBatchesEqualsEachPointAlone) {
+  auto model = load_model(test::testdata("llama"), {"cpu", ""});
+  auto tok = load_tokenizer(model->info());
+  auto items = read_task(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/task_small.jsonl");
+  items.resize(6);
+  auto pairs = read_pairs(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/pairs_small.jsonl");
+  IdentifyStats stats;
+  MaskFile mask;
+  mask.sites = identify(*model, *tok, pairs, IdentifyOptions{}, stats);
+  std::vector<RowSteer> steers;
+  steers.reserve(2);
+  std::vector<EvalPoint> points{{"none", 0, 0, nullptr}};
+  for (double d : {0.0, 40.0}) {
+    SteerConfig sc;
+    sc.top_k = 4;
+    sc.delta = d;
+    steers.push_back(resolve_steer(sc, mask, "mask", model->info()));
+    points.push_back({"sadi", 4, d, &steers.back()});
+  }
+  EvalRun run;
+  run.metric = Metric::kGenerateEm;
+  run.max_new_tokens = 6;
+  run.stop = {};
+  run.batch_size = 5;  // rows of different points and items mix in each batch
+  auto all = evaluate(*model, *tok, items, points, run);
+  for (size_t p = 0; p < points.size(); ++p) {
+    auto alone = evaluate(*model, *tok, items, {points[p]}, run)[0];
+    EXPECT_EQ(all[p].predictions, alone.predictions) << "point " << p;
+    EXPECT_EQ(all[p].correct, alone.correct) << "point " << p;
+  }
+  EXPECT_EQ(all[1].predictions, all[0].predictions);  // delta = 0 is no steering
+  EXPECT_NE(all[2].predictions, all[0].predictions);  // a strong delta changes the text
+  // Scoring: with each item's answer set to the unsteered output, none scores 1 on every item
+  // whose output normalises to something, and each generation equals generate_batch alone.
+  auto own = items;
+  for (size_t i = 0; i < own.size(); ++i) own[i].answer = all[0].predictions[i] + ".";
+  auto rescored = evaluate(*model, *tok, own, {points[0]}, run)[0];
+  for (size_t i = 0; i < own.size(); ++i) {
+    if (!normalize_triviaqa(own[i].answer).empty()) {
+      EXPECT_EQ(rescored.correct[i], 1) << i;
+    }
+    GenerateOptions g;
+    g.max_new_tokens = 6;
+    auto one = generate_batch(*model, *tok, {{items[i].id, items[i].prompt, 0}}, g, BatchSteer{});
+    EXPECT_EQ(one[0].output, all[0].predictions[i]) << i;
+  }
 }

@@ -29,6 +29,24 @@ def test_python_port_agrees_with_the_crafted_table():
         assert (reference_normalize(c["pred"]) == reference_normalize(c["gold"])) == c["match"], c
 
 
+def triviaqa_normalize(text):
+    """TriviaQA's official normalisation, ported here: '_' to space, lowercase, punctuation and
+    the quotes U+2018 U+2019 U+00B4 to spaces, articles dropped, whitespace collapsed."""
+    import re
+    import string
+    text = text.replace("_", " ").lower()
+    exclude = set(string.punctuation + "\u2018\u2019\u00b4`")
+    text = "".join(" " if ch in exclude else ch for ch in text)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split()).strip()
+
+
+def test_triviaqa_port_agrees_with_the_crafted_table():
+    for c in json.load(open(os.path.join(ROOT, "tests", "data", "triviaqa_cases.json"), encoding="utf-8")):
+        assert triviaqa_normalize(c["pred"]) == c["normalized"], c
+        assert any(triviaqa_normalize(g) == triviaqa_normalize(c["pred"]) for g in c["golds"]) == c["match"], c
+
+
 def sadi(*args, check=True):
     r = subprocess.run([BIN, *args], capture_output=True, text=True)
     if check:
@@ -125,3 +143,45 @@ def test_reference_grids_config_is_consistent():
         g = grids[site]
         assert g["delta"] == [s - 1 for s in g["strength"]], site
         assert all(isinstance(k, int) and k > 0 for k in g["top_k"])
+
+
+def _without_timings(results):
+    for p in results["points"]:
+        for split in ("test", "dev"):
+            p.get(split, {}).pop("seconds", None)
+    return {k: results.get(k) for k in ("points", "selected", "oracle", "metric", "grid", "seed")}
+
+
+@needs_bin
+@pytest.mark.parametrize("metric", ["choice", "generate-em"])
+def test_shards_merge_into_the_unsharded_result(tmp_path, metric):
+    import jsonschema
+    model = os.path.join(DATA, "llama")
+    mask = str(tmp_path / "mask.h5")
+    sadi("identify", "--model", model, "--pairs", PAIRS, "--out", mask)
+    common = ["eval", "--model", model, "--task", TASK, "--dev-fraction", "0.25", "--mask", mask, "--top-k", "1,3",
+              "--delta", "5,40", "--metric", metric, "--baselines", "none,random", "--max-new-tokens", "4"]
+    full = str(tmp_path / "full.json")
+    sadi(*common, "--out", full)
+    shards = []
+    for i in (1, 2, 3):
+        shards.append(str(tmp_path / f"shard{i}.json"))
+        sadi(*common, "--shard", f"{i}/3", "--out", shards[-1])
+        assert json.load(open(shards[-1]))["selected"] == {}
+    merged = str(tmp_path / "merged.json")
+    sadi("merge", shards[2], shards[0], shards[1], "--out", merged)
+    schema = json.load(open(os.path.join(ROOT, "docs", "results.schema.json")))
+    a, b = json.load(open(full)), json.load(open(merged))
+    jsonschema.validate(b, schema)
+    assert _without_timings(a) == _without_timings(b)
+    assert b["task"]["n_test"] == a["task"]["n_test"] and b["dev"]["n"] == a["dev"]["n"]
+    # a missing shard, a shard given twice and a shard of another run are refused, naming the file
+    bad = sadi("merge", shards[0], shards[1], "--out", str(tmp_path / "bad.json"), check=False)
+    assert bad.returncode == 3 and "shard.count" in bad.stderr
+    bad = sadi("merge", shards[0], shards[0], shards[1], check=False)
+    assert bad.returncode == 3 and "given twice" in bad.stderr
+    other = str(tmp_path / "other.json")
+    sadi(*[x if x != "5,40" else "5,41" for x in common], "--shard", "2/3", "--out", other)
+    bad = sadi("merge", shards[0], other, shards[2], check=False)
+    assert bad.returncode == 3 and "other.json" in bad.stderr and "grid" in bad.stderr
+    assert not os.path.exists(tmp_path / "bad.json")

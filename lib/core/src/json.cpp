@@ -5,6 +5,8 @@
 
 namespace sadi {
 
+std::string dump_json(const Json& j, int indent) { return j.dump(indent, ' ', false, Json::error_handler_t::replace); }
+
 Json parse_json(const std::string& text, const std::string& origin) {
   try {
     return Json::parse(text);

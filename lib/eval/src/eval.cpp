@@ -7,6 +7,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/eval/scoring.hpp"
+#include "sadi/generate/generate.hpp"
 #include "sadi/model/batch.hpp"
 
 namespace sadi {
@@ -26,10 +27,18 @@ struct RowJob {
 Metric parse_metric(const std::string& s) {
   if (s == "exact-match") return Metric::kExactMatch;
   if (s == "choice") return Metric::kChoice;
-  throw_usage(str("--metric: expected exact-match or choice, found '", s, "'"));
+  if (s == "generate-em") return Metric::kGenerateEm;
+  throw_usage(str("--metric: expected exact-match, choice or generate-em, found '", s, "'"));
 }
 
-const char* metric_name(Metric m) { return m == Metric::kExactMatch ? "exact-match" : "choice"; }
+const char* metric_name(Metric m) {
+  switch (m) {
+    case Metric::kExactMatch: return "exact-match";
+    case Metric::kChoice: return "choice";
+    case Metric::kGenerateEm: return "generate-em";
+  }
+  return "?";
+}
 
 double accuracy(const std::vector<uint8_t>& correct) {
   if (correct.empty()) return 0;
@@ -53,12 +62,67 @@ Interval bootstrap_interval(const std::vector<uint8_t>& correct, uint64_t seed, 
   return {at(0.025), at(0.975)};
 }
 
+namespace {
+
+// generate-em: every (item, point) is one greedy generation row; rows of similar prompt length
+// share a batch whatever their steering.
+std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                                          const std::vector<EvalPoint>& points, const EvalRun& run,
+                                          const EvalProgress& progress) {
+  const bool bos = model.info().tokenizer.add_bos;
+  std::vector<size_t> n_prompt;
+  for (const auto& it : items) n_prompt.push_back(tok.encode(it.prompt, bos).size());
+  std::vector<std::pair<size_t, size_t>> jobs;  // (item, point)
+  for (size_t i = 0; i < items.size(); ++i) {
+    for (size_t p = 0; p < points.size(); ++p) jobs.emplace_back(i, p);
+  }
+  std::stable_sort(jobs.begin(), jobs.end(), [&](const auto& a, const auto& b) { return n_prompt[a.first] < n_prompt[b.first]; });
+  std::vector<PointScore> scores(points.size());
+  for (auto& s : scores) {
+    s.correct.assign(items.size(), 0);
+    s.predictions.assign(items.size(), "");
+  }
+  GenerateOptions opts;
+  opts.max_new_tokens = run.max_new_tokens;
+  opts.stop = run.stop;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto total = static_cast<int64_t>(jobs.size());
+  torch::NoGradGuard no_grad;
+  for (int64_t start = 0; start < total; start += run.batch_size) {
+    const int64_t end = std::min(total, start + run.batch_size);
+    std::vector<Prompt> prompts;
+    BatchSteer steer;
+    steer.mode = run.mode;
+    for (int64_t r = start; r < end; ++r) {
+      const auto [i, p] = jobs[static_cast<size_t>(r)];
+      prompts.push_back({items[i].id, items[i].prompt, static_cast<int64_t>(i)});
+      steer.rows.push_back(points[p].steer);
+    }
+    const auto gens = generate_batch(model, tok, prompts, opts, steer);
+    for (int64_t r = start; r < end; ++r) {
+      const auto [i, p] = jobs[static_cast<size_t>(r)];
+      const std::string& text = gens[static_cast<size_t>(r - start)].output;
+      std::vector<std::string> golds{items[i].answer};
+      golds.insert(golds.end(), items[i].aliases.begin(), items[i].aliases.end());
+      scores[p].predictions[i] = text;
+      scores[p].correct[i] = triviaqa_match(text, golds) ? 1 : 0;
+    }
+    if (progress) progress(end, total);
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (auto& s : scores) s.seconds = secs / static_cast<double>(points.size());
+  return scores;
+}
+
+}  // namespace
+
 std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
                                  const std::vector<EvalPoint>& points, const EvalRun& run,
                                  const EvalProgress& progress) {
   const ModelInfo& info = model.info();
-  const bool bos = info.tokenizer.add_bos;
   if (run.batch_size <= 0) throw_usage("--batch-size: expected a positive integer");
+  if (run.metric == Metric::kGenerateEm) return evaluate_generate(model, tok, items, points, run, progress);
+  const bool bos = info.tokenizer.add_bos;
   // Tokenize each (item, candidate) once; rows for every point share it.
   std::vector<std::vector<std::pair<std::vector<int64_t>, int64_t>>> seqs(items.size());
   for (size_t i = 0; i < items.size(); ++i) {

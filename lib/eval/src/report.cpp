@@ -13,7 +13,11 @@ Json split_json(const PointScore& p, uint64_t seed, Metric metric) {
   Interval ci = bootstrap_interval(p.correct, seed);
   Json j{{"accuracy", accuracy(p.correct)}, {"n", p.correct.size()}, {"ci95", {ci.lo, ci.hi}},
          {"seconds", p.seconds}, {"correct", p.correct}};
-  if (metric == Metric::kChoice) j["accuracy_length_normalised"] = accuracy(p.correct_norm);
+  if (metric == Metric::kChoice) {
+    j["accuracy_length_normalised"] = accuracy(p.correct_norm);
+    j["correct_length_normalised"] = p.correct_norm;
+  }
+  if (metric == Metric::kGenerateEm) j["predictions"] = p.predictions;
   return j;
 }
 
@@ -42,7 +46,8 @@ const ScoredPoint* oracle_on_test(const std::vector<ScoredPoint>& all) {
   return best;
 }
 
-void add_scores(Json& results, const std::vector<ScoredPoint>& all, bool has_dev, uint64_t seed, Metric metric) {
+void add_scores(Json& results, const std::vector<ScoredPoint>& all, bool has_dev, uint64_t seed, Metric metric,
+                bool select) {
   Json pts = Json::array();
   for (const auto& s : all) {
     Json j{{"method", s.point.method}, {"top_k", s.point.top_k}, {"delta", s.point.delta},
@@ -51,6 +56,8 @@ void add_scores(Json& results, const std::vector<ScoredPoint>& all, bool has_dev
     pts.push_back(j);
   }
   results["points"] = pts;
+  results["selected"] = Json::object();
+  if (!select) return;
   Json selected = Json::object();
   for (const char* m : kMethods) {
     const ScoredPoint* best = has_dev ? select_on_dev(all, m) : nullptr;
@@ -68,7 +75,7 @@ void add_scores(Json& results, const std::vector<ScoredPoint>& all, bool has_dev
   }
 }
 
-void print_table(std::ostream& os, const std::vector<ScoredPoint>& all, bool has_dev, uint64_t seed) {
+void print_table(std::ostream& os, const std::vector<ScoredPoint>& all, bool has_dev, uint64_t seed, bool select) {
   os << std::left << std::setw(8) << "method" << std::setw(6) << "K" << std::setw(8) << "delta"
      << (has_dev ? "dev     " : "") << "test    95% CI\n";
   auto acc = [](const PointScore& p) { return str(std::fixed, std::setprecision(3), accuracy(p.correct)); };
@@ -80,6 +87,10 @@ void print_table(std::ostream& os, const std::vector<ScoredPoint>& all, bool has
     os << std::left << std::setw(8) << s.point.method << std::setw(6) << cell(s, true) << std::setw(8) << cell(s, false);
     if (has_dev) os << std::setw(8) << acc(s.dev);
     os << acc(s.test) << "   " << interval(s.test) << "\n";
+  }
+  if (!select) {
+    os << "(one shard: no selection; combine the shards with sadi merge)\n";
+    return;
   }
   for (const char* m : kMethods) {
     const ScoredPoint* best = has_dev ? select_on_dev(all, m) : nullptr;

@@ -26,4 +26,44 @@ bool exact_match(const std::string& predicted, const std::string& gold) {
   return normalize_answer(predicted) == normalize_answer(gold);
 }
 
+std::string normalize_triviaqa(const std::string& text) {
+  static const std::vector<std::string> quotes = {"\u2018", "\u2019", "\u00b4"};
+  std::string s;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    bool quote = false;
+    for (const auto& q : quotes) {
+      if (text.compare(i, q.size(), q) == 0) {
+        s += ' ';
+        i += q.size();
+        quote = true;
+        break;
+      }
+    }
+    if (quote) continue;
+    if (c == '_' || (c < 0x80 && std::ispunct(c))) {
+      s += ' ';
+    } else {
+      s += static_cast<char>(std::tolower(c));
+    }
+    ++i;
+  }
+  std::vector<std::string> words;  // split on ASCII whitespace
+  std::string w;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) {
+      w += s[i];
+      continue;
+    }
+    if (!w.empty() && w != "a" && w != "an" && w != "the") words.push_back(w);
+    w.clear();
+  }
+  return join(words, " ");
+}
+
+bool triviaqa_match(const std::string& predicted, const std::vector<std::string>& golds) {
+  const std::string p = normalize_triviaqa(predicted);
+  return std::any_of(golds.begin(), golds.end(), [&](const std::string& g) { return normalize_triviaqa(g) == p; });
+}
+
 }  // namespace sadi

@@ -29,7 +29,16 @@ std::vector<TaskItem> read_task(const std::filesystem::path& path) {
         throw_input(str(path.string(), ":", line, ": key 'choices': does not contain the answer \"", t.answer, "\""));
       }
     }
+    if (v.has("aliases")) {
+      const Json& a = v.raw("aliases");
+      if (!a.is_array()) v.fail("aliases", "a list of strings");
+      for (const auto& x : a) {
+        if (!x.is_string() || trim(x.get<std::string>()).empty()) v.fail("aliases", "a list of non-empty strings");
+        t.aliases.push_back(x.get<std::string>());
+      }
+    }
     t.id = record_id(v, line);
+    t.index = static_cast<int64_t>(out.size());
     out.push_back(std::move(t));
   });
   return out;
@@ -53,8 +62,14 @@ void split_dev(const std::vector<TaskItem>& all, double fraction, uint64_t seed,
   std::vector<size_t> t(idx.begin() + static_cast<long>(n_dev), idx.end());
   std::sort(d.begin(), d.end());
   std::sort(t.begin(), t.end());
-  for (size_t i : d) dev.push_back(all[i]);
-  for (size_t i : t) test.push_back(all[i]);
+  for (size_t i : d) {
+    dev.push_back(all[i]);
+    dev.back().index = static_cast<int64_t>(dev.size() - 1);
+  }
+  for (size_t i : t) {
+    test.push_back(all[i]);
+    test.back().index = static_cast<int64_t>(test.size() - 1);
+  }
 }
 
 }  // namespace sadi

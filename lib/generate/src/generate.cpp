@@ -49,7 +49,13 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   const ModelInfo& info = model.info();
   if (prompts.empty()) return {};
   if (opts.max_new_tokens <= 0) throw_usage("--max-new-tokens: expected a positive integer");
-  if (steer.steer && steer.mode == Mode::kClamp && steer.positions != StepPositions::kPromptLast) {
+  if (!steer.rows.empty() && steer.rows.size() != prompts.size()) {
+    throw_runtime(str("generate_batch: ", steer.rows.size(), " row steerings for ", prompts.size(), " prompts"));
+  }
+  std::vector<const RowSteer*> row_steer = steer.rows.empty() ? std::vector<const RowSteer*>(prompts.size(), steer.steer)
+                                                              : steer.rows;
+  const bool any = std::any_of(row_steer.begin(), row_steer.end(), [](const RowSteer* s) { return s != nullptr; });
+  if (any && steer.mode == Mode::kClamp && steer.positions != StepPositions::kPromptLast) {
     throw_usage("--mode clamp works with --steer-positions prompt-last only");
   }
   std::vector<std::vector<int64_t>> ids;
@@ -68,7 +74,6 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   KvCache cache(info, b, capacity, model.dtype(), model.device());
   auto key_mask = torch::zeros({b, capacity}, torch::kBool);  // [B, capacity]
   key_mask.slice(1, 0, width).copy_(batch.key_mask);
-  std::vector<const RowSteer*> row_steer(static_cast<size_t>(b), steer.steer);
 
   // Prefill. Steered positions: the last prompt token, or every real prompt token.
   auto at = torch::zeros({b, width}, torch::kBool);  // [B, T]
@@ -79,10 +84,10 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   }
   Steering steering;
   auto last = torch::full({b, 1}, width - 1, torch::kInt64);
-  if (steer.steer && steer.mode == Mode::kClamp) {
+  if (any && steer.mode == Mode::kClamp) {
     // Clean pass: read the site at the last prompt token, then overwrite it there in every layer.
     steering = clamp_steering(row_steer, capture_clean(model, batch, last, row_steer), at, info);
-  } else if (steer.steer) {
+  } else if (any) {
     steering = live_steering(row_steer, at, info);
   }
   ForwardInput pre{batch.input_ids, batch.positions, batch.key_mask, 0, last,
@@ -94,7 +99,7 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   for (const auto& p : prompts) rngs.emplace_back(opts.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p.index));
   const size_t hold = opts.stop.empty() ? 0 : longest(opts.stop) - 1;
   Steering every_token;  // --steer-positions all: steer each generated token too
-  if (steer.steer && steer.positions == StepPositions::kAll) {
+  if (any && steer.positions == StepPositions::kAll) {
     every_token = live_steering(row_steer, torch::ones({b, 1}, torch::kBool), info);
   }
   for (int64_t step = 0;; ++step) {

@@ -11,6 +11,10 @@ namespace sadi {
 
 using Json = nlohmann::json;
 
+// Serialises `j` (indent < 0: one line); invalid UTF-8 in strings (model output) becomes U+FFFD
+// instead of an exception.
+std::string dump_json(const Json& j, int indent = -1);
+
 // Parses `text` read from `origin` (a file name, or "file:line" for JSON Lines).
 Json parse_json(const std::string& text, const std::string& origin);
 

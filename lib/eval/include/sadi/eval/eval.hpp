@@ -13,8 +13,8 @@
 
 namespace sadi {
 
-enum class Metric { kExactMatch, kChoice };
-Metric parse_metric(const std::string& s);  // exact-match | choice
+enum class Metric { kExactMatch, kChoice, kGenerateEm };
+Metric parse_metric(const std::string& s);  // exact-match | choice | generate-em
 const char* metric_name(Metric m);
 
 // One configuration: no steering (steer == nullptr) or a resolved steering.
@@ -29,6 +29,7 @@ struct PointScore {
   std::vector<uint8_t> correct;       // per item
   std::vector<uint8_t> correct_norm;  // choice: length-normalised log-likelihood; else empty
   std::vector<std::vector<double>> loglik;  // choice: [item][choice] summed log-probability
+  std::vector<std::string> predictions;     // generate-em: each item's generated text
   double seconds = 0;                 // share of the run's time (rows of this point / all rows)
 };
 
@@ -37,6 +38,9 @@ struct EvalRun {
   Mode mode = Mode::kLive;
   int64_t batch_size = 32;  // rows per forward pass
   std::string separator = " ";
+  // generate-em: greedy decoding of at most max_new_tokens, cut at the first stop string.
+  int64_t max_new_tokens = 16;
+  std::vector<std::string> stop{"\n"};
 };
 
 using EvalProgress = std::function<void(int64_t rows_done, int64_t rows_total)>;

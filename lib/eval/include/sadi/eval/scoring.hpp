@@ -1,5 +1,5 @@
 #pragma once
-// The reference code's exact-match normalisation (docs/eval.md).
+// Answer normalisation: the reference code's exact match and TriviaQA's (docs/eval.md).
 #include <string>
 #include <vector>
 
@@ -13,5 +13,13 @@ const std::vector<std::string>& reference_punctuation();
 std::string normalize_answer(const std::string& text);
 
 bool exact_match(const std::string& predicted, const std::string& gold);
+
+// TriviaQA's answer normalisation (its official evaluation script): '_' -> space, lowercase
+// (ASCII), every ASCII punctuation character and the quotes U+2018, U+2019, U+00B4 -> space,
+// the words a/an/the dropped, whitespace collapsed.
+std::string normalize_triviaqa(const std::string& text);
+
+// True when the normalised prediction equals any normalised gold answer.
+bool triviaqa_match(const std::string& predicted, const std::vector<std::string>& golds);
 
 }  // namespace sadi

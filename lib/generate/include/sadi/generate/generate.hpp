@@ -40,11 +40,13 @@ struct Generation {
 // Receives each row's newly final text as it is produced.
 using StreamFn = std::function<void(size_t row, const std::string& text)>;
 
-// Steering for one batch: `steer` (may be null: no steering) applies to every row.
+// Steering for one batch: `steer` (may be null: no steering) applies to every row, unless
+// `rows` is given: then row i gets rows[i] (null: unsteered), one entry per prompt.
 struct BatchSteer {
   const RowSteer* steer = nullptr;
   Mode mode = Mode::kLive;
   StepPositions positions = StepPositions::kPromptLast;
+  std::vector<const RowSteer*> rows;
 };
 
 // Checks every prompt's length first and throws sadi::Error (input) naming the prompt.

@@ -1,0 +1,44 @@
+// sadi merge: combine the shards of one `sadi eval --shard I/N` run into the results of the whole
+// run (same fields, selection, oracle and intervals as an unsharded run; docs/eval.md).
+#include <iostream>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
+#include "sadi/core/json.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/eval/report.hpp"
+
+namespace sadi::app {
+
+int cmd_merge(const Args& args) {
+  cxxopts::Options opts(args[0], "Combine the shard results of sadi eval --shard I/N into one results JSON.");
+  opts.add_options()
+      ("out", "merged results JSON (written atomically)", cxxopts::value<std::string>())
+      ("shards", "shard results files", cxxopts::value<std::vector<std::string>>());
+  opts.parse_positional({"shards"});
+  opts.positional_help("SHARD.json...");
+  add_common_options(opts);
+  cxxopts::ParseResult r;
+  if (!parse_common(opts, args, r)) return 0;
+  if (!r.count("shards")) throw_usage("sadi merge: give the shard results files (see sadi merge --help)");
+  if (r.count("out")) check_writable(r["out"].as<std::string>());
+  std::vector<ShardResult> shards;
+  for (const auto& path : r["shards"].as<std::vector<std::string>>()) {
+    shards.push_back({path, parse_json(read_text_file(path), path)});
+  }
+  std::vector<ScoredPoint> scored;
+  bool has_dev = false;
+  uint64_t seed = 0;
+  Metric metric = Metric::kExactMatch;
+  Json results = merge_shards(shards, scored, has_dev, seed, metric);
+  add_scores(results, scored, has_dev, seed, metric);
+  print_table(std::cout, scored, has_dev, seed);
+  results["command_line"] = command_line(args);
+  results["created"] = utc_timestamp();
+  if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), dump_json(results, 2) + "\n");
+  return 0;
+}
+
+}  // namespace sadi::app
