@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""Run identify + eval for every model x task x site of a suite config and write a Table-1-style
+summary (markdown and CSV): the unsteered baseline, SADI at each site and each baseline method,
+each at its dev-selected K and delta, reported on test.
+
+    /usr/bin/python3 scripts/eval_suite.py --config configs/suites/samples.json --out-dir out/suite \\
+        [--sadi build/apps/sadi] [--model NAME=DIR ...] [--resume] [--dry-run]
+
+Per model and task: the raw file is converted (scripts/convert_task.py with configs/tasks/*.json);
+pairs for identification come from `identify_raw` when given, otherwise from a seeded
+`identify_fraction` of the records, which are then left out of the task (no item is used both
+to find the mask and to score it). One `sadi identify` per model and task covers every site; one
+`sadi eval` per site runs its grid, `none` and the baselines (caa is site-independent and run
+with the first site). Files: OUT/data, OUT/runs/MODEL/TASK/{mask.h5,SITE.json}, OUT/logs,
+OUT/summary.md, OUT/summary.csv. With --resume, result files already there are reused (they are
+written atomically, so one that exists is complete). docs/eval-suite.md describes the config.
+"""
+import argparse
+import csv
+import io
+import json
+import os
+import random
+import shlex
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import convert_task  # noqa: E402
+
+FORMAT_VERSION = 1
+SITE_LABEL = {"head": "SADI-head", "neuron": "SADI-neuron", "hidden": "SADI-hidden", "residual": "SADI-residual"}
+
+
+class SuiteError(Exception):
+    pass
+
+
+def bad(where, key, expected, found):
+    raise SuiteError(f"{where}: key '{key}': expected {expected}, found {json.dumps(found)}")
+
+
+def load_suite(path, overrides):
+    try:
+        cfg = json.load(open(path, encoding="utf-8"))
+    except OSError as e:
+        raise SuiteError(f"{path}: cannot read: {e.strerror}")
+    except json.JSONDecodeError as e:
+        raise SuiteError(f"{path}:{e.lineno}: not valid JSON: {e.msg}")
+    if cfg.get("format_version") != FORMAT_VERSION:
+        bad(path, "format_version", FORMAT_VERSION, cfg.get("format_version"))
+    for key, kind in (("models", list), ("tasks", list), ("sites", list)):
+        if not isinstance(cfg.get(key), kind) or not cfg[key]:
+            bad(path, key, f"a non-empty {kind.__name__}", cfg.get(key))
+    models = {}
+    for i, m in enumerate(cfg["models"]):
+        if not isinstance(m, dict) or not isinstance(m.get("name"), str) or not isinstance(m.get("dir"), str):
+            bad(path, f"models[{i}]", '{"name": ..., "dir": ...}', m)
+        models[m["name"]] = m["dir"]
+    for o in overrides:
+        name, sep, d = o.partition("=")
+        if not sep or name not in models:
+            raise SuiteError(f"--model {o}: expected NAME=DIR with NAME one of {sorted(models)}")
+        models[name] = d
+    cfg["models"] = [{"name": n, "dir": d} for n, d in models.items()]
+    for i, t in enumerate(cfg["tasks"]):
+        if not isinstance(t, dict) or not all(isinstance(t.get(k), str) for k in ("name", "config", "raw")):
+            bad(path, f"tasks[{i}]", '{"name", "config", "raw"[, "identify_raw" | "identify_fraction"]}', t)
+        frac = t.get("identify_fraction", cfg.get("identify_fraction", 0.5))
+        if "identify_raw" not in t and not (isinstance(frac, (int, float)) and 0 < frac < 1):
+            bad(path, f"tasks[{i}].identify_fraction", "a number in (0, 1)", frac)
+    grids = cfg.get("grids")
+    if isinstance(grids, str):
+        grids = json.load(open(grids, encoding="utf-8"))
+    for s in cfg["sites"]:
+        if s not in SITE_LABEL:
+            bad(path, "sites", "head, neuron, hidden or residual", s)
+        g = (grids or {}).get(s)
+        if not isinstance(g, dict) or not g.get("top_k") or not g.get("delta"):
+            bad(path, f"grids.{s}", "{\"top_k\": [...], \"delta\": [...]}", g)
+    cfg["grids"] = grids
+    for b in cfg.get("baselines", []):
+        if b not in ("fixed", "random", "caa"):
+            bad(path, "baselines", "fixed, random or caa", b)
+    return cfg
+
+
+def write_atomic(path, text):
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def jsonl(records):
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def prepare_task(cfg, task, data_dir):
+    """Writes DATA/TASK.pairs.jsonl and DATA/TASK.task.jsonl; returns their paths."""
+    seed = cfg.get("seed", 0)
+    tcfg = convert_task.load_config(task["config"])
+    pairs, items = convert_task.convert(tcfg, task["raw"], seed, task.get("limit", 0))
+    if "identify_raw" in task:
+        pairs, _ = convert_task.convert(tcfg, task["identify_raw"], seed, task.get("identify_limit", 0))
+    else:
+        frac = task.get("identify_fraction", cfg.get("identify_fraction", 0.5))
+        order = list(range(len(items)))
+        random.Random(seed).shuffle(order)
+        n_id = round(frac * len(items))
+        if n_id < 1 or n_id >= len(items):
+            raise SuiteError(f"task {task['name']}: identify_fraction {frac} of {len(items)} records leaves no "
+                             "pairs or no items to score")
+        chosen = set(order[:n_id])
+        pairs = [p for i, p in enumerate(pairs) if i in chosen]
+        items = [t for i, t in enumerate(items) if i not in chosen]
+    p = os.path.join(data_dir, f"{task['name']}.pairs.jsonl")
+    t = os.path.join(data_dir, f"{task['name']}.task.jsonl")
+    write_atomic(p, jsonl(pairs))
+    write_atomic(t, jsonl(items))
+    return p, t
+
+
+class Runner:
+    def __init__(self, sadi, log_dir, dry_run):
+        self.sadi, self.log_dir, self.dry_run = sadi, log_dir, dry_run
+
+    def __call__(self, name, args):
+        cmd = [self.sadi, *args]
+        print("+ " + " ".join(shlex.quote(c) for c in cmd), file=sys.stderr)
+        if self.dry_run:
+            return
+        log = os.path.join(self.log_dir, name + ".log")
+        with open(log, "w", encoding="utf-8") as f:
+            r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            tail = open(log, encoding="utf-8", errors="replace").read()[-2000:]
+            raise SuiteError(f"{' '.join(shlex.quote(c) for c in cmd)} failed with exit code {r.returncode} "
+                             f"(log {log}):\n{tail}")
+
+
+def run_suite(cfg, out, sadi, resume, dry_run):
+    """Runs everything; returns the summary rows (dicts)."""
+    for d in ("data", "runs", "logs"):
+        os.makedirs(os.path.join(out, d), exist_ok=True)
+    run = Runner(sadi, os.path.join(out, "logs"), dry_run)
+    rows = []
+    seed = str(cfg.get("seed", 0))
+    common = ["--seed", seed, "--metric", cfg.get("metric", "exact-match"), "--mode", cfg.get("mode", "live"),
+              "--batch-size", str(cfg.get("batch_size", 32))]
+    identify_sites = sorted(set(cfg["sites"]) | ({"residual"} if "caa" in cfg.get("baselines", []) else set()))
+    for model in cfg["models"]:
+        for task in cfg["tasks"]:
+            pairs, items = prepare_task(cfg, task, os.path.join(out, "data"))
+            rdir = os.path.join(out, "runs", model["name"], task["name"])
+            os.makedirs(rdir, exist_ok=True)
+            mask = os.path.join(rdir, "mask.h5")
+            tag = f"{model['name']}.{task['name']}"
+            if not (resume and os.path.exists(mask)):
+                extra = [str(x) for x in cfg.get("identify_args", [])]
+                run(f"{tag}.identify", ["identify", "--model", model["dir"], "--pairs", pairs, "--out", mask,
+                                        "--sites", ",".join(identify_sites), *extra])
+            for n, site in enumerate(cfg["sites"]):
+                res = os.path.join(rdir, f"{site}.json")
+                baselines = ["none"] + [b for b in cfg.get("baselines", []) if b != "caa" or n == 0]
+                g = cfg["grids"][site]
+                if not (resume and os.path.exists(res)):
+                    run(f"{tag}.{site}.eval",
+                        ["eval", "--model", model["dir"], "--task", items, "--dev-fraction",
+                         str(cfg.get("dev_fraction", 0.5)), "--mask", mask, "--site", site,
+                         "--top-k", ",".join(map(str, g["top_k"])), "--delta", ",".join(map(str, g["delta"])),
+                         "--baselines", ",".join(baselines), "--out", res, *common,
+                         *[str(x) for x in cfg.get("eval_args", [])]])
+                if dry_run:
+                    continue
+                rows.extend(summary_rows(model["name"], task["name"], site, n == 0, res))
+    return rows
+
+
+def summary_rows(model, task, site, first_site, path):
+    r = json.load(open(path, encoding="utf-8"))
+    out = []
+    for method, sel in r["selected"].items():
+        if method == "none" and not first_site:
+            continue  # the unsteered baseline is the same at every site
+        if method == "caa":
+            label, s = "CAA", "residual"
+        elif method == "none":
+            label, s = "baseline", ""
+        elif method == "sadi":
+            label, s = SITE_LABEL[site], site
+        else:
+            label, s = f"{method}-{site}", site
+        out.append({"model": model, "task": task, "row": label, "method": method, "site": s,
+                    "top_k": sel["top_k"] if method not in ("none", "caa") else "",
+                    "delta": sel["delta"] if method != "none" else "",
+                    "dev_accuracy": sel["dev_accuracy"], "test_accuracy": sel["test_accuracy"],
+                    "ci_lo": sel["test_ci95"][0], "ci_hi": sel["test_ci95"][1], "n_test": r["task"]["n_test"],
+                    "results": os.path.relpath(path)})
+    return out
+
+
+def row_order(label):
+    fixed = ["baseline", "CAA", "SADI-hidden", "SADI-neuron", "SADI-head", "SADI-residual"]
+    return (fixed.index(label), label) if label in fixed else (len(fixed), label)
+
+
+def markdown(rows, cfg):
+    lines = []
+    tasks = [t["name"] for t in cfg["tasks"]]
+    for model in [m["name"] for m in cfg["models"]]:
+        mine = [r for r in rows if r["model"] == model]
+        cells = {(r["row"], r["task"]): r for r in mine}
+        labels = sorted({r["row"] for r in mine}, key=row_order)
+        lines += [f"## {model}", "",
+                  "Test accuracy (%) at the K and delta selected on the dev split "
+                  f"(metric {cfg.get('metric', 'exact-match')}, mode {cfg.get('mode', 'live')}).", "",
+                  "| method | " + " | ".join(tasks) + " | avg |", "|---|" + "---|" * (len(tasks) + 1)]
+        n = [str(next((r["n_test"] for r in mine if r["task"] == t), "-")) for t in tasks]
+        lines.append("| *n test* | " + " | ".join(n) + " | |")
+        for label in labels:
+            accs = [cells[(label, t)]["test_accuracy"] * 100 if (label, t) in cells else None for t in tasks]
+            have = [a for a in accs if a is not None]
+            avg = f"{sum(have) / len(have):.2f}" if len(have) == len(tasks) else "-"
+            lines.append(f"| {label} | " + " | ".join("-" if a is None else f"{a:.2f}" for a in accs) + f" | {avg} |")
+        lines += ["", "Selected on dev (K / delta):", "",
+                  "| method | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+        for label in labels:
+            if label == "baseline":
+                continue
+            sel = []
+            for t in tasks:
+                r = cells.get((label, t))
+                sel.append("-" if r is None else (f"{r['delta']:g}" if r["top_k"] == "" else f"{r['top_k']} / {r['delta']:g}"))
+            lines.append(f"| {label} | " + " | ".join(sel) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_csv(rows):
+    buf = io.StringIO()
+    fields = ["model", "task", "row", "method", "site", "top_k", "delta", "dev_accuracy", "test_accuracy", "ci_lo",
+              "ci_hi", "n_test", "results"]
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for r in sorted(rows, key=lambda r: (r["model"], r["task"], row_order(r["row"]))):
+        w.writerow(r)
+    return buf.getvalue()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", required=True, help="suite config (configs/suites/*.json)")
+    ap.add_argument("--out-dir", required=True, help="where data, runs, logs and the summary go")
+    ap.add_argument("--sadi", default=os.path.join(ROOT, "build", "apps", "sadi"), help="the sadi binary")
+    ap.add_argument("--model", action="append", default=[], help="NAME=DIR: use DIR for the config's model NAME")
+    ap.add_argument("--resume", action="store_true", help="reuse result files already in --out-dir")
+    ap.add_argument("--dry-run", action="store_true", help="print the commands only")
+    args = ap.parse_args(argv)
+    try:
+        cfg = load_suite(args.config, args.model)
+        rows = run_suite(cfg, args.out_dir, args.sadi, args.resume, args.dry_run)
+        if args.dry_run:
+            return 0
+        md = f"# {cfg.get('title', 'sadi eval suite')}\n\nConfig: `{args.config}`\n\n" + markdown(rows, cfg)
+        write_atomic(os.path.join(args.out_dir, "summary.md"), md)
+        write_atomic(os.path.join(args.out_dir, "summary.csv"), to_csv(rows))
+        print(md)
+    except (SuiteError, convert_task.InputError) as e:
+        print(f"eval_suite: error: {e}", file=sys.stderr)
+        return 3
+    except OSError as e:
+        print(f"eval_suite: error: {e}", file=sys.stderr)
+        return 4
+    print(f"eval_suite: wrote {args.out_dir}/summary.md and summary.csv", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

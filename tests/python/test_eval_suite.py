@@ -1,0 +1,74 @@
+"""scripts/eval_suite.py: a two-task suite on the tiny model writes a Table-1-style markdown and
+CSV whose cells are the dev-selected points of the eval results; identification pairs are kept
+out of the scored items; --resume reuses finished results; a failing step names its command."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("SADI_BIN")
+DATA = os.environ.get("SADI_TESTDATA")
+pytestmark = pytest.mark.skipif(not BIN or not DATA, reason="needs SADI_BIN and SADI_TESTDATA (run through ctest)")
+
+
+def suite(tmp_path, cfg, *extra):
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps(cfg))
+    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "eval_suite.py"), "--config", str(path),
+                           "--out-dir", str(tmp_path / "out"), "--sadi", BIN, *extra],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+def small_config():
+    cfg = json.load(open(os.path.join(ROOT, "configs", "suites", "samples.json")))
+    cfg["models"] = [{"name": "tiny", "dir": os.path.join(DATA, "llama")}]
+    cfg["tasks"] = [t for t in cfg["tasks"] if t["name"] in ("copa", "sst2")]
+    cfg["sites"] = ["head", "hidden"]
+    return cfg
+
+
+def test_suite_writes_the_table_from_the_selected_points(tmp_path):
+    r = suite(tmp_path, small_config())
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out"
+    rows = list(csv.DictReader(open(out / "summary.csv")))
+    labels = {(x["task"], x["row"]) for x in rows}
+    for task in ("copa", "sst2"):
+        for label in ("baseline", "SADI-head", "SADI-hidden", "fixed-head", "random-head", "fixed-hidden",
+                      "random-hidden", "CAA"):
+            assert (task, label) in labels, (task, label)
+    assert len(rows) == 16  # none and caa once per task, not once per site
+    for x in rows:
+        res = json.load(open(os.path.join(ROOT, x["results"])))
+        sel = res["selected"][x["method"]]
+        assert float(x["test_accuracy"]) == pytest.approx(sel["test_accuracy"])
+        assert float(x["dev_accuracy"]) == pytest.approx(sel["dev_accuracy"])
+    md = (out / "summary.md").read_text()
+    assert "| method | copa | sst2 | avg |" in md and "| SADI-head |" in md
+    # no scored item was used for identification
+    for task in ("copa", "sst2"):
+        pairs = {json.loads(x)["prompt"] for x in open(out / "data" / f"{task}.pairs.jsonl")}
+        items = {json.loads(x)["prompt"] for x in open(out / "data" / f"{task}.task.jsonl")}
+        assert pairs and items and not pairs & items
+    # --resume reuses what is there
+    before = os.path.getmtime(out / "runs" / "tiny" / "copa" / "head.json")
+    r = suite(tmp_path, small_config(), "--resume")
+    assert r.returncode == 0, r.stderr
+    assert os.path.getmtime(out / "runs" / "tiny" / "copa" / "head.json") == before
+    assert "eval --model" not in r.stderr
+
+
+def test_suite_errors_name_the_key_or_the_command(tmp_path):
+    cfg = small_config()
+    cfg["sites"] = ["head", "elbow"]
+    r = suite(tmp_path, cfg)
+    assert r.returncode == 3 and "key 'sites': expected head, neuron, hidden or residual" in r.stderr
+    cfg = small_config()
+    cfg["models"][0]["dir"] = str(tmp_path / "nomodel")
+    r = suite(tmp_path, cfg)
+    assert r.returncode == 3 and "identify --model" in r.stderr and "failed with exit code 4" in r.stderr
+    assert not (tmp_path / "out" / "summary.md").exists()
