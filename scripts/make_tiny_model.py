@@ -32,8 +32,8 @@ PRESETS = {
 }
 
 
-def train_tokenizer(out_dir: str, vocab: int) -> int:
-    """Trains tokenizer.model with spm_train (deterministic: one thread, fixed input)."""
+def train_tokenizer(out_dir: str, vocab: int, corpus: str = CORPUS) -> int:
+    """Trains tokenizer.model with spm_train on `corpus` (deterministic: one thread, fixed input)."""
     spm_train = shutil.which("spm_train")
     with tempfile.TemporaryDirectory() as tmp:
         # The trainer spec stored in the model records these paths: keep them fixed so the same
@@ -44,7 +44,7 @@ def train_tokenizer(out_dir: str, vocab: int) -> int:
                 "--split_digits=true", "--num_threads=1", "--unk_id=0", "--bos_id=1", "--eos_id=2",
                 "--pad_id=-1", "--add_dummy_prefix=true", "--hard_vocab_limit=false", "--minloglevel=2",
                 "--max_sentence_length=100000"]
-        shutil.copyfile(CORPUS, os.path.join(tmp, "tiny_corpus.txt"))
+        shutil.copyfile(corpus, os.path.join(tmp, "tiny_corpus.txt"))
         if spm_train:
             subprocess.run([spm_train] + args, check=True, stdout=subprocess.DEVNULL, cwd=tmp)
         else:
