@@ -6,6 +6,7 @@ find_package(nlohmann_json 3.9 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(cxxopts REQUIRED)
 find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(ICU 60 REQUIRED COMPONENTS uc i18n)  # tokenizer.json: Unicode regex and NFC
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 

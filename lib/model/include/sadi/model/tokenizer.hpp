@@ -26,4 +26,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const ModelInfo& info);
 // The sentencepiece implementation (tokenizer.model).
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path, std::vector<int64_t> bos_ids);
 
+// Hugging Face tokenizer.json (BPE: byte-level or with byte fallback; lib/model/src/hf_tokenizer.cpp).
+// Throws sadi::Error (input) naming the file and key of anything it does not support.
+std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::string& path, std::vector<int64_t> bos_ids);
+
 }  // namespace sadi

@@ -1,0 +1,55 @@
+// The C++ tokenizer.json implementation vs Hugging Face's own (npm `tokenizers`, Rust) on the
+// published Llama 2, Llama 3 and Qwen3 tokenizer.json files: ids and decoded text of every string
+// of tests/tokenizer/corpus.jsonl (the reference is written by tests/tokenizer/make_reference.sh).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
+#include "sadi/core/json.hpp"
+#include "sadi/model/tokenizer.hpp"
+
+using namespace sadi;
+
+namespace {
+
+class HfTokenizerVsReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HfTokenizerVsReference, IdsAndDecodedTextMatch) {
+  const auto dir = std::filesystem::path(SADI_TOKREF) / "reference";
+  const auto ref_path = dir / (GetParam() + ".json");
+  const Json ref = parse_json(read_text_file(ref_path), ref_path.string());
+  auto tok = load_hf_tokenizer((dir / ref["tokenizer"].get<std::string>()).string(), {});
+  ASSERT_GE(ref["cases"].size(), 30u);
+  for (const auto& c : ref["cases"]) {
+    const std::string text = c["text"].get<std::string>();
+    const auto want = c["ids"].get<std::vector<int64_t>>();
+    EXPECT_EQ(tok->encode(text, false), want) << GetParam() << ": " << dump_json(c["text"]);
+    EXPECT_EQ(tok->decode(want), c["decoded"].get<std::string>()) << GetParam() << ": " << dump_json(c["text"]);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Published, HfTokenizerVsReference,
+                         ::testing::Values("tokenizer-llama2", "tokenizer-llama3", "tokenizer-qwen3"));
+
+TEST(HfTokenizer, BadFilesNameTheKey) {
+  const auto tmp = std::filesystem::temp_directory_path() / "sadi_bad_tokenizer.json";
+  write_file_atomic(tmp, R"({"model": {"type": "WordPiece", "vocab": {}}})");
+  try {
+    load_hf_tokenizer(tmp.string(), {});
+    FAIL() << "accepted a WordPiece model";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("key 'model.type'"), std::string::npos) << e.what();
+  }
+  write_file_atomic(tmp, R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}})");
+  try {
+    load_hf_tokenizer(tmp.string(), {});
+    FAIL() << "accepted a merge whose result is not in the vocabulary";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'model.merges': entry 0"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(tmp);
+}
+
+}  // namespace
