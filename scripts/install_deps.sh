@@ -13,8 +13,13 @@ PKGS=(
   libcxxopts-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev
+  libicu-dev                         # tokenizer.json: Unicode regex and NFC (docs/dependencies.md)
   python3-pytest python3-matplotlib python3-jsonschema
 )
+
+# node + npm run Hugging Face's own tokenizer in the tokenizer tests (tests/tokenizer); a node
+# installed another way (e.g. nodesource) is used as it is.
+command -v npm >/dev/null || PKGS+=(nodejs npm)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -60,6 +60,82 @@ def train_tokenizer(out_dir: str, vocab: int, corpus: str = CORPUS) -> int:
             return sum(1 for _ in f)
 
 
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+                r"\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def byte_chars() -> list:
+    """GPT-2's printable stand-in character for each byte."""
+    keep = list(range(33, 127)) + list(range(161, 173)) + list(range(174, 256))
+    out, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            out[b] = chr(b)
+        else:
+            out[b] = chr(256 + extra)
+            extra += 1
+    return [out[b] for b in range(256)]
+
+
+def train_bpe_json(out_dir: str, n_merges: int, corpus: str = CORPUS) -> int:
+    """Writes a Llama-3-style tokenizer.json (byte-level BPE, the Llama 3 split regex, special
+    tokens) with merges learned here by plain pair counting on `corpus` (deterministic: ties go
+    to the lexicographically smallest pair). Words are split on spaces, a simplification of the
+    regex that only affects which merges are learned. Returns the vocabulary size."""
+    chars = byte_chars()
+    text = open(corpus, encoding="utf-8").read()
+    words = {}
+    for w in text.replace("\n", " ").split(" "):
+        if w:
+            key = tuple(chars[b] for b in (" " + w).encode("utf-8"))
+            words[key] = words.get(key, 0) + 1
+    vocab = {c: i for i, c in enumerate(chars)}
+    merges = []
+    for _ in range(n_merges):
+        counts = {}
+        for w, n in words.items():
+            for a, b in zip(w, w[1:]):
+                counts[(a, b)] = counts.get((a, b), 0) + n
+        if not counts:
+            break
+        best = min(counts, key=lambda p: (-counts[p], p))
+        merges.append(list(best))
+        vocab.setdefault(best[0] + best[1], len(vocab))
+        merged = {}
+        for w, n in words.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and (w[i], w[i + 1]) == best:
+                    out.append(w[i] + w[i + 1])
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            merged[tuple(out)] = merged.get(tuple(out), 0) + n
+        words = merged
+    specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"]
+    added = [{"id": len(vocab) + i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for i, s in enumerate(specials)]
+    tj = {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": LLAMA3_SPLIT}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": specials[0], "type_id": 0}},
+                                      {"Sequence": {"id": "A", "type_id": 0}}],
+                           "pair": [], "special_tokens": {specials[0]: {"id": specials[0], "ids": [added[0]["id"]],
+                                                                         "tokens": [specials[0]]}}},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": True,
+                  "vocab": vocab, "merges": merges},
+    }
+    with open(os.path.join(out_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(tj, f, ensure_ascii=False)
+    return len(vocab) + len(specials)
+
+
 def make_weights(cfg: dict, seed: int, dtype: torch.dtype, arch: str) -> dict:
     g = torch.Generator().manual_seed(seed)
     d, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
@@ -124,6 +200,8 @@ def main() -> int:
     ap.add_argument("--d-ffn", type=int)
     ap.add_argument("--vocab-size", type=int, help="config vocab (>= the tokenizer's; default: the tokenizer's)")
     ap.add_argument("--tokenizer-vocab", type=int, default=512)
+    ap.add_argument("--tokenizer", choices=["sentencepiece", "json"], default="sentencepiece",
+                    help="tokenizer.model (sentencepiece) or a Llama-3-style byte-level BPE tokenizer.json")
     ap.add_argument("--max-positions", type=int, default=256)
     ap.add_argument("--tie", choices=["auto", "yes", "no"], default="auto",
                     help="tie_word_embeddings (auto: yes for qwen2 and the 1B preset)")
@@ -136,7 +214,10 @@ def main() -> int:
         if getattr(a, k) is not None:
             p[k] = getattr(a, k)
     os.makedirs(a.out, exist_ok=True)
-    tok_vocab = train_tokenizer(a.out, a.tokenizer_vocab)
+    if a.tokenizer == "json":
+        tok_vocab = train_bpe_json(a.out, a.tokenizer_vocab - 256)
+    else:
+        tok_vocab = train_tokenizer(a.out, a.tokenizer_vocab)
     vocab = p["vocab_size"] or tok_vocab
     if vocab < tok_vocab:
         print(f"make_tiny_model: --vocab-size {vocab} is below the tokenizer's {tok_vocab}", file=sys.stderr)
@@ -150,7 +231,9 @@ def main() -> int:
         "num_key_value_heads": p["kv_heads"], "vocab_size": vocab,
         "max_position_embeddings": a.max_positions, "rms_norm_eps": 1e-5,
         "rope_theta": 10000.0 if a.arch == "llama" else 1000000.0, "hidden_act": "silu",
-        "tie_word_embeddings": tie, "bos_token_id": 1, "eos_token_id": 2,
+        "tie_word_embeddings": tie,
+        "bos_token_id": tok_vocab - 3 if a.tokenizer == "json" else 1,
+        "eos_token_id": tok_vocab - 2 if a.tokenizer == "json" else 2,
         "torch_dtype": a.dtype, "attention_bias": a.arch == "qwen2", "initializer_range": 0.02,
     }
     if a.rope_scaling == "llama3":
@@ -160,10 +243,15 @@ def main() -> int:
         cfg["rope_scaling"] = {"type": "linear", "factor": 2.0}
     with open(os.path.join(a.out, "config.json"), "w") as fh:
         json.dump(cfg, fh, indent=2)
-    with open(os.path.join(a.out, "tokenizer_config.json"), "w") as fh:
-        json.dump({"add_bos_token": True, "add_eos_token": False, "bos_token": "<s>", "eos_token": "</s>",
-                   "unk_token": "<unk>", "tokenizer_class": "LlamaTokenizer",
-                   "model_max_length": a.max_positions}, fh, indent=2)
+    if a.tokenizer == "json":  # Llama 3 style: BOS comes from tokenizer.json's post-processor
+        with open(os.path.join(a.out, "tokenizer_config.json"), "w") as fh:
+            json.dump({"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>",
+                       "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": a.max_positions}, fh, indent=2)
+    else:
+        with open(os.path.join(a.out, "tokenizer_config.json"), "w") as fh:
+            json.dump({"add_bos_token": True, "add_eos_token": False, "bos_token": "<s>", "eos_token": "</s>",
+                       "unk_token": "<unk>", "tokenizer_class": "LlamaTokenizer",
+                       "model_max_length": a.max_positions}, fh, indent=2)
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[a.dtype]
     write_weights(make_weights(cfg, a.seed, dtype, a.arch), a.out, a.format)
     print(f"make_tiny_model: wrote {a.out} ({a.arch}, {p['layers']} layers, d={p['d_model']}, "

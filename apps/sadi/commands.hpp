@@ -24,6 +24,7 @@ int cmd_inspect(const Args& args);
 int cmd_generate(const Args& args);
 int cmd_eval(const Args& args);
 int cmd_merge(const Args& args);
+int cmd_tokenize(const Args& args);
 
 // Options every subcommand shares (declared once): --log-level, --help.
 void add_common_options(cxxopts::Options& opts);

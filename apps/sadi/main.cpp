@@ -17,6 +17,7 @@ const std::vector<Command>& commands() {
       {"generate", "generate text, optionally steered (sadi, fixed, random, caa; live or clamp)", cmd_generate},
       {"eval", "score a task over a K x delta grid and baselines; select on dev, report on test", cmd_eval},
       {"merge", "combine the shard results of sadi eval --shard I/N into one result", cmd_merge},
+      {"tokenize", "token ids of text with a model's tokenizer or a tokenizer file", cmd_tokenize},
   };
   return cmds;
 }

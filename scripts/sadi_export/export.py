@@ -152,6 +152,17 @@ def hf_logits(hf_dir: str, rows, dtype_name: str, device: str):
     return out
 
 
+def post_processor_adds_bos(path: str) -> bool:
+    """True when tokenizer.json's post-processor puts a special token first (Llama 3's BOS)."""
+    with open(path, encoding="utf-8") as f:
+        post = json.load(f).get("post_processor") or {}
+    steps = post.get("processors", [post]) if post.get("type") == "Sequence" else [post]
+    for p in steps:
+        if p.get("type") == "TemplateProcessing" and p.get("single"):
+            return "SpecialToken" in p["single"][0]
+    return False
+
+
 def tokenizer_entry(hf_dir: str, out_dir: str, arch: dict) -> dict:
     tcfg = {}
     p = os.path.join(hf_dir, "tokenizer_config.json")
@@ -162,7 +173,8 @@ def tokenizer_entry(hf_dir: str, out_dir: str, arch: dict) -> dict:
         src = os.path.join(hf_dir, name)
         if os.path.isfile(src):
             shutil.copyfile(src, os.path.join(out_dir, name))
-            default_bos = kind == "sentencepiece" and bool(arch["bos_token_id"])
+            default_bos = (bool(arch["bos_token_id"]) if kind == "sentencepiece"
+                           else post_processor_adds_bos(src))
             add_bos = tcfg.get("add_bos_token")
             return {"file": name, "kind": kind,
                     "add_bos": bool(default_bos if add_bos is None else add_bos)}

@@ -118,6 +118,15 @@ expect eval-bad-metric 2 "expected exact-match, choice or generate-em" -- "$sadi
 expect merge-not-a-shard 3 "res.json: key 'shard'" -- "$sadi" merge "$tmp/res.json"
 expect merge-no-files 2 "give the shard results files" -- "$sadi" merge
 no_output eval-shard-no-partial "$tmp/r.json"
+# tokenizer.json models and sadi tokenize
+expect info-tokenizer-json 0 "tokenizer.json \\(hf-tokenizer-json, 515 pieces, add_bos yes\\)" -- "$sadi" info "$data/llama-json"
+expect tokenize-json 0 "^\\[512,[0-9,]+\\]$" -- "$sadi" tokenize "$data/llama-json" --text "The movie was"
+expect tokenize-roundtrip 0 '"text":"The movie was great!"' -- "$sadi" tokenize "$data/llama-json" --no-bos --decode --text "The movie was great!"
+expect tokenize-spm 0 "^\\[1,[0-9,]+\\]$" -- "$sadi" tokenize "$data/llama" --text "The movie was"
+expect generate-json 0 "." -- "$sadi" generate --model "$data/llama-json" --prompt "The movie was" --max-new-tokens 4
+expect tokenize-bad-file 2 "expected a model directory, a tokenizer.json or a tokenizer.model" -- "$sadi" tokenize "$tmp/res.json.txt" --text x
+printf '{"model": {"type": "Unigram"}}' > "$tmp/bad-tokenizer.json"
+expect tokenize-unsupported 3 "bad-tokenizer.json: key 'model.type': expected \"BPE\"" -- "$sadi" tokenize "$tmp/bad-tokenizer.json" --text x
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

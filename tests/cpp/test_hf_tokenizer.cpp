@@ -1,5 +1,5 @@
 // The C++ tokenizer.json implementation vs Hugging Face's own (npm `tokenizers`, Rust) on the
-// published Llama 2, Llama 3 and Qwen3 tokenizer.json files: ids and decoded text of every string
+// published Llama 2, Llama 3 and Qwen3 tokenizer.json files and the tiny models' own: ids and decoded text of every string
 // of tests/tokenizer/corpus.jsonl (the reference is written by tests/tokenizer/make_reference.sh).
 #include <gtest/gtest.h>
 
@@ -31,7 +31,7 @@ TEST_P(HfTokenizerVsReference, IdsAndDecodedTextMatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Published, HfTokenizerVsReference,
-                         ::testing::Values("tokenizer-llama2", "tokenizer-llama3", "tokenizer-qwen3"));
+                         ::testing::Values("tokenizer-llama2", "tokenizer-llama3", "tokenizer-qwen3", "tiny-json"));
 
 TEST(HfTokenizer, BadFilesNameTheKey) {
   const auto tmp = std::filesystem::temp_directory_path() / "sadi_bad_tokenizer.json";

