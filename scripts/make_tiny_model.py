@@ -159,6 +159,9 @@ def make_weights(cfg: dict, seed: int, dtype: torch.dtype, arch: str) -> dict:
         if arch == "qwen2":
             for n, size in (("q", h * dh), ("k", kv * dh), ("v", kv * dh)):
                 w[p + f"self_attn.{n}_proj.bias"] = 0.1 * torch.randn(size, generator=g)
+        if arch == "qwen3":
+            w[p + "self_attn.q_norm.weight"] = norm(dh)
+            w[p + "self_attn.k_norm.weight"] = norm(dh)
         w[p + "post_attention_layernorm.weight"] = norm(d)
         w[p + "mlp.gate_proj.weight"] = lin(f, d)
         w[p + "mlp.up_proj.weight"] = lin(f, d)
@@ -166,6 +169,11 @@ def make_weights(cfg: dict, seed: int, dtype: torch.dtype, arch: str) -> dict:
     w["model.norm.weight"] = norm(d)
     if not cfg["tie_word_embeddings"]:
         w["lm_head.weight"] = lin(v, d)
+    if arch == "phi3":  # Phi-3 stores [q; k; v] and [gate; up] fused
+        for i in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{i}."
+            w[p + "self_attn.qkv_proj.weight"] = torch.cat([w.pop(p + f"self_attn.{n}_proj.weight") for n in "qkv"])
+            w[p + "mlp.gate_up_proj.weight"] = torch.cat([w.pop(p + "mlp.gate_proj.weight"), w.pop(p + "mlp.up_proj.weight")])
     return {k: t.to(dtype) for k, t in w.items()}
 
 
@@ -191,7 +199,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--arch", choices=["llama", "qwen2"], default="llama")
+    ap.add_argument("--arch", choices=["llama", "qwen2", "qwen3", "phi3"], default="llama")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     ap.add_argument("--layers", type=int)
     ap.add_argument("--d-model", type=int)
@@ -224,18 +232,23 @@ def main() -> int:
         return 1
     tie = (a.arch == "qwen2" or a.preset != "tiny") if a.tie == "auto" else a.tie == "yes"
     cfg = {
-        "architectures": ["Qwen2ForCausalLM" if a.arch == "qwen2" else "LlamaForCausalLM"],
+        "architectures": [{"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM",
+                           "phi3": "Phi3ForCausalLM"}.get(a.arch, "LlamaForCausalLM")],
         "model_type": a.arch,
         "hidden_size": p["d_model"], "intermediate_size": p["d_ffn"],
         "num_hidden_layers": p["layers"], "num_attention_heads": p["heads"],
         "num_key_value_heads": p["kv_heads"], "vocab_size": vocab,
         "max_position_embeddings": a.max_positions, "rms_norm_eps": 1e-5,
-        "rope_theta": 10000.0 if a.arch == "llama" else 1000000.0, "hidden_act": "silu",
+        "rope_theta": 1000000.0 if a.arch.startswith("qwen") else 10000.0, "hidden_act": "silu",
         "tie_word_embeddings": tie,
         "bos_token_id": tok_vocab - 3 if a.tokenizer == "json" else 1,
         "eos_token_id": tok_vocab - 2 if a.tokenizer == "json" else 2,
         "torch_dtype": a.dtype, "attention_bias": a.arch == "qwen2", "initializer_range": 0.02,
     }
+    if a.arch == "qwen3":
+        cfg["head_dim"] = p["d_model"] // p["heads"]
+    if a.arch == "phi3":
+        cfg["sliding_window"] = a.max_positions - 1  # as Phi-3-mini-4k: window 2047 of 4096
     if a.rope_scaling == "llama3":
         cfg["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                                "high_freq_factor": 4.0, "original_max_position_embeddings": 64}

@@ -1,6 +1,6 @@
 """Reads a Hugging Face config.json into the architecture dict the exporter and manifest use.
 
-Only the LlamaForCausalLM family is accepted; anything else is refused with an error that
+Only the LlamaForCausalLM family (Llama, Mistral, Qwen2, Qwen3, Phi-3) is accepted; anything else is refused with an error that
 names the field, what was expected and what was found.
 """
 import json
@@ -12,6 +12,8 @@ SUPPORTED = {
     "llama": ({"LlamaForCausalLM"}, False),
     "mistral": ({"MistralForCausalLM"}, False),
     "qwen2": ({"Qwen2ForCausalLM"}, True),
+    "qwen3": ({"Qwen3ForCausalLM"}, False),  # + RMSNorm on each head's q and k (q_norm, k_norm)
+    "phi3": ({"Phi3ForCausalLM"}, False),    # fused qkv_proj and gate_up_proj, split at export
 }
 ROPE_TYPES = {"default", "linear", "llama3"}
 
@@ -80,7 +82,7 @@ def read_config(hf_dir: str) -> Dict[str, Any]:
     if cfg.get("quantization_config") is not None:
         _refuse(path, "quantization_config", "absent (quantized checkpoints are not supported)",
                 cfg["quantization_config"].get("quant_method", "?"))
-    if model_type == "qwen2" and cfg.get("use_sliding_window", False):
+    if model_type in ("qwen2", "qwen3") and cfg.get("use_sliding_window", False):
         _refuse(path, "use_sliding_window", "false", True)
     for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "vocab_size"):
         if not isinstance(cfg.get(key), int) or cfg[key] <= 0:
@@ -94,7 +96,7 @@ def read_config(hf_dir: str) -> Dict[str, Any]:
         _refuse(path, "head_dim", "an even number", head_dim)
     theta, scaling = _rope(path, cfg)
     max_pos = int(cfg.get("max_position_embeddings", 2048))
-    window = cfg.get("sliding_window") if model_type == "mistral" else None
+    window = cfg.get("sliding_window") if model_type in ("mistral", "phi3") else None
     if window:
         max_pos = min(max_pos, int(window))  # beyond the window the full-attention module would differ
     dtype = cfg.get("torch_dtype", cfg.get("dtype")) or "float32"
@@ -114,7 +116,9 @@ def read_config(hf_dir: str) -> Dict[str, Any]:
         "rope_scaling": scaling,
         "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
         "qkv_bias": bool(cfg.get("attention_bias", qkv_bias_default)),
-        "o_bias": bool(cfg.get("attention_bias", False)) and model_type != "qwen2",
+        "o_bias": bool(cfg.get("attention_bias", False)) and model_type not in ("qwen2", "qwen3"),
+        "qk_norm": model_type == "qwen3",
+        "fused_projections": model_type == "phi3",
         "mlp_bias": bool(cfg.get("mlp_bias", False)),
         "source_dtype": dtype,
         "bos_token_id": _token_ids(cfg.get("bos_token_id")),

@@ -38,6 +38,20 @@ def map_weights(sd: Dict[str, torch.Tensor], arch: dict, hf_dir: str) -> Dict[st
             continue  # recomputed from the config
         key = name[len("model."):] if name.startswith("model.") else name
         out[key] = t
+    if arch.get("fused_projections"):  # Phi-3: [q; k; v] and [gate; up] stacked along the outputs
+        q, kv, f = arch["n_heads"] * arch["head_dim"], arch["n_kv_heads"] * arch["head_dim"], arch["d_ffn"]
+        for key in [k for k in out if k.endswith("self_attn.qkv_proj.weight")]:
+            w = out.pop(key)
+            if w.shape[0] != q + 2 * kv:
+                raise ExportError(f"{hf_dir}: tensor '{key}': expected {q + 2 * kv} rows (q, k, v), found {w.shape[0]}")
+            p = key[: -len("qkv_proj.weight")]
+            out[p + "q_proj.weight"], out[p + "k_proj.weight"], out[p + "v_proj.weight"] = w.split([q, kv, kv])
+        for key in [k for k in out if k.endswith("mlp.gate_up_proj.weight")]:
+            w = out.pop(key)
+            if w.shape[0] != 2 * f:
+                raise ExportError(f"{hf_dir}: tensor '{key}': expected {2 * f} rows (gate, up), found {w.shape[0]}")
+            p = key[: -len("gate_up_proj.weight")]
+            out[p + "gate_proj.weight"], out[p + "up_proj.weight"] = w.split([f, f])
     if arch["tied_embeddings"]:
         out.pop("lm_head.weight", None)
     elif "lm_head.weight" not in out:

@@ -86,7 +86,8 @@ def rotate_half(x: Tensor) -> Tensor:
 
 
 class Attention(nn.Module):
-    def __init__(self, layer: int, d: int, n_heads: int, n_kv: int, head_dim: int, qkv_bias: bool, o_bias: bool):
+    def __init__(self, layer: int, d: int, n_heads: int, n_kv: int, head_dim: int, qkv_bias: bool, o_bias: bool,
+                 qk_norm: bool = False, eps: float = 1e-6):
         super().__init__()
         self.n_heads = n_heads
         self.n_kv = n_kv
@@ -97,6 +98,9 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(d, n_kv * head_dim, bias=qkv_bias)
         self.v_proj = nn.Linear(d, n_kv * head_dim, bias=qkv_bias)
         self.o_proj = nn.Linear(n_heads * head_dim, d, bias=o_bias)
+        # Qwen3: RMSNorm over each head's query and key before the rotation
+        self.q_norm = RMSNorm(head_dim, eps) if qk_norm else nn.Identity()
+        self.k_norm = RMSNorm(head_dim, eps) if qk_norm else nn.Identity()
         self.head_site = Site("head", layer)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int,
@@ -105,8 +109,8 @@ class Attention(nn.Module):
                 captured: Dict[str, List[Tensor]]) -> Tensor:
         # x [B, T, d]; cos/sin [B, 1, T, Dh]; bias [B, 1, T, S] float32
         b, t = x.size(0), x.size(1)
-        q = self.q_proj(x).view(b, t, self.n_heads, self.head_dim).transpose(1, 2)  # [B, H, T, Dh]
-        k = self.k_proj(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)     # [B, Hkv, T, Dh]
+        q = self.q_norm(self.q_proj(x).view(b, t, self.n_heads, self.head_dim)).transpose(1, 2)  # [B, H, T, Dh]
+        k = self.k_norm(self.k_proj(x).view(b, t, self.n_kv, self.head_dim)).transpose(1, 2)     # [B, Hkv, T, Dh]
         v = self.v_proj(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)     # [B, Hkv, T, Dh]
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
@@ -145,11 +149,13 @@ class MLP(nn.Module):
 
 
 class DecoderLayer(nn.Module):
-    def __init__(self, layer: int, cfg: Dict[str, int], eps: float, qkv_bias: bool, o_bias: bool, mlp_bias: bool):
+    def __init__(self, layer: int, cfg: Dict[str, int], eps: float, qkv_bias: bool, o_bias: bool, mlp_bias: bool,
+                 qk_norm: bool = False):
         super().__init__()
         d = cfg["d_model"]
         self.input_layernorm = RMSNorm(d, eps)
-        self.self_attn = Attention(layer, d, cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"], qkv_bias, o_bias)
+        self.self_attn = Attention(layer, d, cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"], qkv_bias, o_bias,
+                                   qk_norm, eps)
         self.post_attention_layernorm = RMSNorm(d, eps)
         self.mlp = MLP(layer, d, cfg["d_ffn"], mlp_bias)
         self.residual_site = Site("residual", layer)
@@ -199,7 +205,7 @@ class CausalLM(nn.Module):
         self.embed_tokens = nn.Embedding(int(arch["vocab_size"]), cfg["d_model"])
         self.layers = nn.ModuleList([
             DecoderLayer(i, cfg, float(arch["rms_norm_eps"]), bool(arch["qkv_bias"]),
-                         bool(arch["o_bias"]), bool(arch["mlp_bias"]))
+                         bool(arch["o_bias"]), bool(arch["mlp_bias"]), bool(arch.get("qk_norm", False)))
             for i in range(self.n_layers)])
         self.norm = RMSNorm(cfg["d_model"], float(arch["rms_norm_eps"]))
         if not self.tied:

@@ -1,4 +1,4 @@
-"""An independent, deliberately plain Llama/Qwen2 forward pass on the raw HF state dict.
+"""An independent, deliberately plain Llama/Qwen2/Qwen3/Phi-3 forward pass on the raw HF state dict.
 
 Written from the Hugging Face modeling code's math, one sequence at a time, no cache, no
 batching, no shared code with scripts/sadi_export: the exporter's module is checked against it
@@ -76,9 +76,21 @@ def forward(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
 
     for layer in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{layer}."
+        if p + "self_attn.qkv_proj.weight" in sd:  # Phi-3: rows are q, then k, then v
+            w = sd.pop(p + "self_attn.qkv_proj.weight")
+            sd[p + "self_attn.q_proj.weight"] = w[:n_h * dh]
+            sd[p + "self_attn.k_proj.weight"] = w[n_h * dh:(n_h + n_kv) * dh]
+            sd[p + "self_attn.v_proj.weight"] = w[(n_h + n_kv) * dh:]
+            w = sd.pop(p + "mlp.gate_up_proj.weight")
+            half = w.shape[0] // 2
+            sd[p + "mlp.gate_proj.weight"], sd[p + "mlp.up_proj.weight"] = w[:half], w[half:]
         h = _rms(x, sd[p + "input_layernorm.weight"], eps)
-        q = rope(lin(h, p + "self_attn.q_proj").view(t, n_h, dh))
-        k = rope(lin(h, p + "self_attn.k_proj").view(t, n_kv, dh))
+        q = lin(h, p + "self_attn.q_proj").view(t, n_h, dh)
+        k = lin(h, p + "self_attn.k_proj").view(t, n_kv, dh)
+        if p + "self_attn.q_norm.weight" in sd:  # Qwen3: per-head RMSNorm before the rotation
+            q = _rms(q, sd[p + "self_attn.q_norm.weight"], eps)
+            k = _rms(k, sd[p + "self_attn.k_norm.weight"], eps)
+        q, k = rope(q), rope(k)
         v = lin(h, p + "self_attn.v_proj").view(t, n_kv, dh)
         heads = []
         causal = torch.ones(t, t).tril().bool()

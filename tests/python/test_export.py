@@ -53,6 +53,8 @@ def check_variant(tmp_path, *args):
     ("--seed", "4", "--rope-scaling", "llama3"),
     ("--seed", "5", "--rope-scaling", "linear", "--tie", "yes"),
     ("--seed", "6", "--kv-heads", "4"),
+    ("--seed", "7", "--arch", "qwen3"),
+    ("--seed", "8", "--arch", "phi3"),
 ])
 def test_variant_matches_naive_reference(tmp_path, args):
     out = check_variant(tmp_path, *args)
@@ -185,3 +187,40 @@ def test_truncated_safetensors_is_refused(tmp_path):
     open(p, "wb").write(data[: len(data) // 2])
     r = export(hf, str(tmp_path / "m"), check=False)
     assert r.returncode == 1 and "model.safetensors" in r.stderr and "beyond the file" in r.stderr
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3", "phi3"])
+def test_every_site_steers_every_architecture(tmp_path, arch):
+    """No architecture may reach fewer than all four sites: scaling each site at the last
+    position in every layer changes the last logits (and scale 0 changes nothing), and the
+    steered module matches the naive reference with the same edit applied by hand."""
+    hf = make_hf(tmp_path, "hf", "--seed", "11", "--arch", arch)
+    out = str(tmp_path / "m")
+    export(hf, out)
+    sd, cfg = load_state_dict(hf), load_cfg(hf)
+    with open(os.path.join(out, "manifest.json")) as f:
+        sites = {s["name"]: s for s in json.load(f)["sites"]}
+    assert set(sites) == {"head", "neuron", "hidden", "residual"}
+    row = ROWS[0]
+    last = len(row) - 1
+    at = torch.zeros(1, len(row), dtype=torch.bool)
+    at[0, last] = True
+    plain, _ = run_module(out, [row])
+    for name, s in sites.items():
+        units = s["units"]
+        scale = torch.full((1, units), 2.0)
+        steer = {f"{name}.at": at}
+        for layer in range(cfg["num_hidden_layers"]):
+            steer[f"{name}.{layer}.scale"] = scale
+        got, _ = run_module(out, [row], steer=steer)
+        assert (got[0][last] - plain[0][last]).abs().max().item() > 1e-3, (arch, name)
+        zero = {k: (torch.zeros_like(v) if k.endswith(".scale") else v) for k, v in steer.items()}
+        same, _ = run_module(out, [row], steer=zero)
+        assert torch.equal(same[0], plain[0]), (arch, name)
+
+        def hook(layer, v):
+            v = v.clone()
+            v[last] = v[last] * 3.0
+            return v
+        ref = naive_llama.forward(sd, cfg, row, hooks={name: hook})
+        assert (got[0] - ref).abs().max().item() < TOL, (arch, name)
