@@ -140,13 +140,13 @@ def make_weights(cfg: dict, seed: int, dtype: torch.dtype, arch: str) -> dict:
     g = torch.Generator().manual_seed(seed)
     d, f, v = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
     h, kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    dh = d // h
+    dh = cfg.get("head_dim") or d // h
 
     def lin(n_out, n_in):
         return torch.randn(n_out, n_in, generator=g) / n_in ** 0.5
 
-    def norm(n):
-        return 1.0 + 0.1 * torch.randn(n, generator=g)
+    def norm(n):  # Gemma stores the scale as (1 + weight)
+        return (0.0 if arch.startswith("gemma") else 1.0) + 0.1 * torch.randn(n, generator=g)
 
     w = {"model.embed_tokens.weight": torch.randn(v, d, generator=g)}
     for i in range(cfg["num_hidden_layers"]):
@@ -163,6 +163,9 @@ def make_weights(cfg: dict, seed: int, dtype: torch.dtype, arch: str) -> dict:
             w[p + "self_attn.q_norm.weight"] = norm(dh)
             w[p + "self_attn.k_norm.weight"] = norm(dh)
         w[p + "post_attention_layernorm.weight"] = norm(d)
+        if arch == "gemma2":
+            w[p + "pre_feedforward_layernorm.weight"] = norm(d)
+            w[p + "post_feedforward_layernorm.weight"] = norm(d)
         w[p + "mlp.gate_proj.weight"] = lin(f, d)
         w[p + "mlp.up_proj.weight"] = lin(f, d)
         w[p + "mlp.down_proj.weight"] = lin(d, f)
@@ -199,7 +202,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--arch", choices=["llama", "qwen2", "qwen3", "phi3"], default="llama")
+    ap.add_argument("--arch", choices=["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2"], default="llama")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     ap.add_argument("--layers", type=int)
     ap.add_argument("--d-model", type=int)
@@ -230,10 +233,10 @@ def main() -> int:
     if vocab < tok_vocab:
         print(f"make_tiny_model: --vocab-size {vocab} is below the tokenizer's {tok_vocab}", file=sys.stderr)
         return 1
-    tie = (a.arch == "qwen2" or a.preset != "tiny") if a.tie == "auto" else a.tie == "yes"
+    tie = (a.arch in ("qwen2", "gemma", "gemma2") or a.preset != "tiny") if a.tie == "auto" else a.tie == "yes"
     cfg = {
-        "architectures": [{"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM",
-                           "phi3": "Phi3ForCausalLM"}.get(a.arch, "LlamaForCausalLM")],
+        "architectures": [{"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "phi3": "Phi3ForCausalLM",
+                           "gemma": "GemmaForCausalLM", "gemma2": "Gemma2ForCausalLM"}.get(a.arch, "LlamaForCausalLM")],
         "model_type": a.arch,
         "hidden_size": p["d_model"], "intermediate_size": p["d_ffn"],
         "num_hidden_layers": p["layers"], "num_attention_heads": p["heads"],
@@ -249,6 +252,13 @@ def main() -> int:
         cfg["head_dim"] = p["d_model"] // p["heads"]
     if a.arch == "phi3":
         cfg["sliding_window"] = a.max_positions - 1  # as Phi-3-mini-4k: window 2047 of 4096
+    if a.arch.startswith("gemma"):
+        cfg["hidden_act"] = "gelu_pytorch_tanh"
+        cfg["hidden_activation"] = "gelu_pytorch_tanh"
+        cfg["head_dim"] = 2 * (p["d_model"] // p["heads"])  # Gemma's head_dim is not d_model / heads
+    if a.arch == "gemma2":
+        cfg.update(query_pre_attn_scalar=24, attn_logit_softcapping=5.0, final_logit_softcapping=8.0,
+                   sliding_window=a.max_positions // 2)  # small caps, so they bite on random weights
     if a.rope_scaling == "llama3":
         cfg["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                                "high_freq_factor": 4.0, "original_max_position_embeddings": 64}

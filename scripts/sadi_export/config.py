@@ -1,6 +1,6 @@
 """Reads a Hugging Face config.json into the architecture dict the exporter and manifest use.
 
-Only the LlamaForCausalLM family (Llama, Mistral, Qwen2, Qwen3, Phi-3) is accepted; anything else is refused with an error that
+Only the LlamaForCausalLM family (Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2) is accepted; anything else is refused with an error that
 names the field, what was expected and what was found.
 """
 import json
@@ -14,6 +14,8 @@ SUPPORTED = {
     "qwen2": ({"Qwen2ForCausalLM"}, True),
     "qwen3": ({"Qwen3ForCausalLM"}, False),  # + RMSNorm on each head's q and k (q_norm, k_norm)
     "phi3": ({"Phi3ForCausalLM"}, False),    # fused qkv_proj and gate_up_proj, split at export
+    "gemma": ({"GemmaForCausalLM"}, False),  # (1 + w) norms, scaled embeddings, GeGLU
+    "gemma2": ({"Gemma2ForCausalLM"}, False),  # + sandwich norms, soft-capping, query_pre_attn_scalar
 }
 ROPE_TYPES = {"default", "linear", "llama3"}
 
@@ -77,7 +79,13 @@ def read_config(hf_dir: str) -> Dict[str, Any]:
     found_archs = cfg.get("architectures") or []
     if found_archs and not set(found_archs) & archs:
         _refuse(path, "architectures", " or ".join(sorted(archs)), found_archs)
-    if cfg.get("hidden_act", "silu") != "silu":
+    gemma = model_type in ("gemma", "gemma2")
+    if gemma:
+        act_key = "hidden_activation" if cfg.get("hidden_activation") is not None else "hidden_act"
+        if cfg.get(act_key, "gelu_pytorch_tanh") not in ("gelu_pytorch_tanh", "gelu") or (
+                act_key == "hidden_activation" and cfg[act_key] != "gelu_pytorch_tanh"):
+            _refuse(path, act_key, '"gelu_pytorch_tanh"', cfg.get(act_key))
+    elif cfg.get("hidden_act", "silu") != "silu":
         _refuse(path, "hidden_act", '"silu"', cfg.get("hidden_act"))
     if cfg.get("quantization_config") is not None:
         _refuse(path, "quantization_config", "absent (quantized checkpoints are not supported)",
@@ -96,7 +104,7 @@ def read_config(hf_dir: str) -> Dict[str, Any]:
         _refuse(path, "head_dim", "an even number", head_dim)
     theta, scaling = _rope(path, cfg)
     max_pos = int(cfg.get("max_position_embeddings", 2048))
-    window = cfg.get("sliding_window") if model_type in ("mistral", "phi3") else None
+    window = cfg.get("sliding_window") if model_type in ("mistral", "phi3", "gemma2") else None
     if window:
         max_pos = min(max_pos, int(window))  # beyond the window the full-attention module would differ
     dtype = cfg.get("torch_dtype", cfg.get("dtype")) or "float32"
@@ -114,10 +122,19 @@ def read_config(hf_dir: str) -> Dict[str, Any]:
         "rms_norm_eps": float(cfg.get("rms_norm_eps", 1e-6)),
         "rope_theta": theta,
         "rope_scaling": scaling,
-        "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
+        "tied_embeddings": bool(cfg.get("tie_word_embeddings", gemma)),
         "qkv_bias": bool(cfg.get("attention_bias", qkv_bias_default)),
         "o_bias": bool(cfg.get("attention_bias", False)) and model_type not in ("qwen2", "qwen3"),
         "qk_norm": model_type == "qwen3",
+        # Gemma family; defaults give the Llama computation
+        "norm_offset": 1.0 if gemma else 0.0,
+        "embed_scale": float(cfg["hidden_size"]) ** 0.5 if gemma else 1.0,
+        "gelu_tanh": gemma,
+        "sandwich_norms": model_type == "gemma2",
+        "attn_scale": float(cfg.get("query_pre_attn_scalar") or head_dim) ** -0.5 if model_type == "gemma2"
+        else float(head_dim) ** -0.5,
+        "attn_softcap": float(cfg.get("attn_logit_softcapping") or 0.0) if model_type == "gemma2" else 0.0,
+        "final_softcap": float(cfg.get("final_logit_softcapping") or 0.0) if model_type == "gemma2" else 0.0,
         "fused_projections": model_type == "phi3",
         "mlp_bias": bool(cfg.get("mlp_bias", False)),
         "source_dtype": dtype,

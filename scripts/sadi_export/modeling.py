@@ -26,16 +26,19 @@ from torch import Tensor, nn
 
 
 class RMSNorm(nn.Module):
-    def __init__(self, dim: int, eps: float):
+    def __init__(self, dim: int, eps: float, offset: float = 0.0):
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(dim))  # [dim]
+        self.weight = nn.Parameter(torch.ones(dim) if offset == 0.0 else torch.zeros(dim))  # [dim]
         self.eps = eps
+        self.offset = offset  # Gemma: the scale is (1 + weight), applied in float32
 
     def forward(self, x: Tensor) -> Tensor:
         dtype = x.dtype
         h = x.float()
         var = h.pow(2).mean(-1, keepdim=True)
         h = h * torch.rsqrt(var + self.eps)
+        if self.offset != 0.0:
+            return (h * (self.offset + self.weight.float())).to(dtype)
         return self.weight * h.to(dtype)
 
 
@@ -87,13 +90,14 @@ def rotate_half(x: Tensor) -> Tensor:
 
 class Attention(nn.Module):
     def __init__(self, layer: int, d: int, n_heads: int, n_kv: int, head_dim: int, qkv_bias: bool, o_bias: bool,
-                 qk_norm: bool = False, eps: float = 1e-6):
+                 qk_norm: bool = False, eps: float = 1e-6, scaling: float = 0.0, softcap: float = 0.0):
         super().__init__()
         self.n_heads = n_heads
         self.n_kv = n_kv
         self.head_dim = head_dim
         self.n_rep = n_heads // n_kv
-        self.scaling = head_dim ** -0.5
+        self.scaling = scaling if scaling > 0.0 else head_dim ** -0.5
+        self.softcap = softcap  # Gemma 2: scores = softcap * tanh(scores / softcap)
         self.q_proj = nn.Linear(d, n_heads * head_dim, bias=qkv_bias)
         self.k_proj = nn.Linear(d, n_kv * head_dim, bias=qkv_bias)
         self.v_proj = nn.Linear(d, n_kv * head_dim, bias=qkv_bias)
@@ -124,6 +128,8 @@ class Attention(nn.Module):
             k = k.repeat_interleave(self.n_rep, dim=1)  # [B, H, S, Dh]
             v = v.repeat_interleave(self.n_rep, dim=1)
         scores = torch.matmul(q, k.transpose(2, 3)) * self.scaling  # [B, H, T, S]
+        if self.softcap > 0.0:
+            scores = torch.tanh(scores / self.softcap) * self.softcap
         probs = torch.softmax(scores.float() + bias, dim=-1).to(q.dtype)
         o = torch.matmul(probs, v)  # [B, H, T, Dh]
         o = o.transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim)  # [B, T, H*Dh]
@@ -132,8 +138,9 @@ class Attention(nn.Module):
 
 
 class MLP(nn.Module):
-    def __init__(self, layer: int, d: int, f: int, bias: bool):
+    def __init__(self, layer: int, d: int, f: int, bias: bool, gelu_tanh: bool = False):
         super().__init__()
+        self.gelu_tanh = gelu_tanh  # Gemma: GeGLU with the tanh approximation of GELU
         self.gate_proj = nn.Linear(d, f, bias=bias)
         self.up_proj = nn.Linear(d, f, bias=bias)
         self.down_proj = nn.Linear(f, d, bias=bias)
@@ -142,7 +149,10 @@ class MLP(nn.Module):
 
     def forward(self, x: Tensor, steer: Dict[str, Tensor], capture: Dict[str, Tensor],
                 captured: Dict[str, List[Tensor]]) -> Tensor:
-        g = torch.nn.functional.silu(self.gate_proj(x))  # [B, T, F]
+        if self.gelu_tanh:
+            g = torch.nn.functional.gelu(self.gate_proj(x), approximate="tanh")  # [B, T, F]
+        else:
+            g = torch.nn.functional.silu(self.gate_proj(x))  # [B, T, F]
         g = self.neuron_site(g, steer, capture, captured)
         y = self.down_proj(g * self.up_proj(x))  # [B, T, d]
         return self.hidden_site(y, steer, capture, captured)
@@ -150,23 +160,35 @@ class MLP(nn.Module):
 
 class DecoderLayer(nn.Module):
     def __init__(self, layer: int, cfg: Dict[str, int], eps: float, qkv_bias: bool, o_bias: bool, mlp_bias: bool,
-                 qk_norm: bool = False):
+                 qk_norm: bool = False, style: Optional[Dict[str, float]] = None):
         super().__init__()
+        st: Dict[str, float] = style if style is not None else {}
+        off = float(st.get("norm_offset", 0.0))
         d = cfg["d_model"]
-        self.input_layernorm = RMSNorm(d, eps)
+        self.sandwich = bool(st.get("sandwich_norms", 0.0))
+        self.input_layernorm = RMSNorm(d, eps, off)
         self.self_attn = Attention(layer, d, cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"], qkv_bias, o_bias,
-                                   qk_norm, eps)
-        self.post_attention_layernorm = RMSNorm(d, eps)
-        self.mlp = MLP(layer, d, cfg["d_ffn"], mlp_bias)
+                                   qk_norm, eps, float(st.get("attn_scale", 0.0)), float(st.get("attn_softcap", 0.0)))
+        # Llama: post_attention_layernorm is the norm before the MLP. Gemma 2 (sandwich): it
+        # normalises the attention output, and pre/post_feedforward_layernorm wrap the MLP.
+        self.post_attention_layernorm = RMSNorm(d, eps, off)
+        self.pre_feedforward_layernorm = RMSNorm(d, eps, off) if self.sandwich else nn.Identity()
+        self.post_feedforward_layernorm = RMSNorm(d, eps, off) if self.sandwich else nn.Identity()
+        self.mlp = MLP(layer, d, cfg["d_ffn"], mlp_bias, bool(st.get("gelu_tanh", 0.0)))
         self.residual_site = Site("residual", layer)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int,
                 cache_k: Optional[Tensor], cache_v: Optional[Tensor],
                 steer: Dict[str, Tensor], capture: Dict[str, Tensor],
                 captured: Dict[str, List[Tensor]]) -> Tensor:
-        h = x + self.self_attn(self.input_layernorm(x), cos, sin, bias, start, cache_k, cache_v,
-                               steer, capture, captured)
-        out = h + self.mlp(self.post_attention_layernorm(h), steer, capture, captured)
+        a = self.self_attn(self.input_layernorm(x), cos, sin, bias, start, cache_k, cache_v, steer, capture, captured)
+        if self.sandwich:
+            h = x + self.post_attention_layernorm(a)
+            out = h + self.post_feedforward_layernorm(
+                self.mlp(self.pre_feedforward_layernorm(h), steer, capture, captured))
+        else:
+            h = x + a
+            out = h + self.mlp(self.post_attention_layernorm(h), steer, capture, captured)
         return self.residual_site(out, steer, capture, captured)
 
 
@@ -203,11 +225,15 @@ class CausalLM(nn.Module):
         self.n_layers = int(arch["n_layers"])
         self.tied = bool(arch["tied_embeddings"])
         self.embed_tokens = nn.Embedding(int(arch["vocab_size"]), cfg["d_model"])
+        style = {k: float(arch.get(k, 0.0)) for k in ("norm_offset", "gelu_tanh", "sandwich_norms", "attn_scale",
+                                                       "attn_softcap")}
+        self.embed_scale = float(arch.get("embed_scale", 1.0))    # Gemma: sqrt(d_model)
+        self.final_softcap = float(arch.get("final_softcap", 0.0))  # Gemma 2
         self.layers = nn.ModuleList([
             DecoderLayer(i, cfg, float(arch["rms_norm_eps"]), bool(arch["qkv_bias"]),
-                         bool(arch["o_bias"]), bool(arch["mlp_bias"]), bool(arch.get("qk_norm", False)))
+                         bool(arch["o_bias"]), bool(arch["mlp_bias"]), bool(arch.get("qk_norm", False)), style)
             for i in range(self.n_layers)])
-        self.norm = RMSNorm(cfg["d_model"], float(arch["rms_norm_eps"]))
+        self.norm = RMSNorm(cfg["d_model"], float(arch["rms_norm_eps"]), style["norm_offset"])
         if not self.tied:
             self.lm_head = nn.Linear(cfg["d_model"], int(arch["vocab_size"]), bias=False)
         else:
@@ -235,6 +261,8 @@ class CausalLM(nn.Module):
         if not use_cache and start != 0:
             raise RuntimeError("start > 0 needs a KV cache")
         x = self.embed_tokens(input_ids)  # [B, T, d]
+        if self.embed_scale != 1.0:
+            x = x * torch.tensor(self.embed_scale, dtype=x.dtype)
         freqs = positions.float().unsqueeze(-1) * self.inv_freq  # [B, T, Dh/2]
         emb = torch.cat((freqs, freqs), dim=-1)
         cos = emb.cos().to(x.dtype).unsqueeze(1)  # [B, 1, T, Dh]
@@ -262,6 +290,8 @@ class CausalLM(nn.Module):
             logits = torch.nn.functional.linear(h, self.embed_tokens.weight)
         else:
             logits = self.lm_head(h)
+        if self.final_softcap > 0.0:
+            logits = torch.tanh(logits.float() / self.final_softcap) * self.final_softcap
         out: Dict[str, Tensor] = {}
         for name, parts in captured.items():
             if len(parts) != self.n_layers:

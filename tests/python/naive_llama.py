@@ -12,8 +12,13 @@ from typing import Callable, Dict, List, Optional
 import torch
 
 
+GEMMA = False  # set per call by forward()
+
+
 def _rms(x, w, eps):
     v = x.float().pow(2).mean(-1, keepdim=True)
+    if GEMMA:  # Gemma: scale (1 + w), in float32
+        return ((x.float() * torch.rsqrt(v + eps)) * (1.0 + w.float())).to(x.dtype)
     return w * (x.float() * torch.rsqrt(v + eps)).to(x.dtype)
 
 
@@ -46,14 +51,19 @@ def _inv_freq(cfg) -> torch.Tensor:
 def forward(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
             hooks: Optional[Dict[str, Callable]] = None, record: Optional[Dict[str, list]] = None) -> torch.Tensor:
     """Returns logits [T, V] float32. record[site] gets one [T, U] tensor per layer."""
+    global GEMMA
     hooks = hooks or {}
     sd = {k: v.float() for k, v in sd.items()}
+    GEMMA = cfg.get("model_type") in ("gemma", "gemma2")
+    gemma2 = cfg.get("model_type") == "gemma2"
     eps = cfg.get("rms_norm_eps", 1e-6)
     n_h = cfg["num_attention_heads"]
     n_kv = cfg.get("num_key_value_heads") or n_h
     dh = cfg.get("head_dim") or cfg["hidden_size"] // n_h
     t = len(ids)
     x = sd["model.embed_tokens.weight"][torch.tensor(ids)]
+    if GEMMA:
+        x = x * math.sqrt(cfg["hidden_size"])
     ang = torch.arange(t).float()[:, None] * _inv_freq(cfg)[None, :]
     cos = torch.cat([ang.cos(), ang.cos()], -1)  # [T, Dh]
     sin = torch.cat([ang.sin(), ang.sin()], -1)
@@ -96,15 +106,31 @@ def forward(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
         causal = torch.ones(t, t).tril().bool()
         for hd in range(n_h):
             kv = hd // (n_h // n_kv)
-            s = (q[:, hd] @ k[:, kv].T) / math.sqrt(dh)
+            s = (q[:, hd] @ k[:, kv].T) / math.sqrt(cfg["query_pre_attn_scalar"] if gemma2 else dh)
+            if gemma2 and cfg.get("attn_logit_softcapping"):
+                c = cfg["attn_logit_softcapping"]
+                s = c * torch.tanh(s / c)
             s = s.masked_fill(~causal, float("-inf"))
             heads.append(torch.softmax(s, -1) @ v[:, kv])
         o = site("head", layer, torch.cat(heads, -1))  # [T, H*Dh]
-        x = x + lin(o, p + "self_attn.o_proj")
-        h2 = _rms(x, sd[p + "post_attention_layernorm.weight"], eps)
-        g = site("neuron", layer, torch.nn.functional.silu(lin(h2, p + "mlp.gate_proj")))
+        a = lin(o, p + "self_attn.o_proj")
+        if gemma2:  # sandwich: norm the attention output; pre/post norms around the MLP
+            x = x + _rms(a, sd[p + "post_attention_layernorm.weight"], eps)
+            h2 = _rms(x, sd[p + "pre_feedforward_layernorm.weight"], eps)
+        else:
+            x = x + a
+            h2 = _rms(x, sd[p + "post_attention_layernorm.weight"], eps)
+        gate = lin(h2, p + "mlp.gate_proj")
+        act = torch.nn.functional.gelu(gate, approximate="tanh") if GEMMA else torch.nn.functional.silu(gate)
+        g = site("neuron", layer, act)
         y = site("hidden", layer, lin(g * lin(h2, p + "mlp.up_proj"), p + "mlp.down_proj"))
+        if gemma2:
+            y = _rms(y, sd[p + "post_feedforward_layernorm.weight"], eps)
         x = site("residual", layer, x + y)
     hf = _rms(x, sd["model.norm.weight"], eps)
     head = sd.get("lm_head.weight", sd["model.embed_tokens.weight"])
-    return hf @ head.T
+    logits = hf @ head.T
+    if gemma2 and cfg.get("final_logit_softcapping"):
+        c = cfg["final_logit_softcapping"]
+        logits = c * torch.tanh(logits / c)
+    return logits

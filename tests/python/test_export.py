@@ -55,6 +55,8 @@ def check_variant(tmp_path, *args):
     ("--seed", "6", "--kv-heads", "4"),
     ("--seed", "7", "--arch", "qwen3"),
     ("--seed", "8", "--arch", "phi3"),
+    ("--seed", "9", "--arch", "gemma"),
+    ("--seed", "10", "--arch", "gemma2"),
 ])
 def test_variant_matches_naive_reference(tmp_path, args):
     out = check_variant(tmp_path, *args)
@@ -189,7 +191,7 @@ def test_truncated_safetensors_is_refused(tmp_path):
     assert r.returncode == 1 and "model.safetensors" in r.stderr and "beyond the file" in r.stderr
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3", "phi3"])
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2"])
 def test_every_site_steers_every_architecture(tmp_path, arch):
     """No architecture may reach fewer than all four sites: scaling each site at the last
     position in every layer changes the last logits (and scale 0 changes nothing), and the
@@ -208,7 +210,8 @@ def test_every_site_steers_every_architecture(tmp_path, arch):
     plain, _ = run_module(out, [row])
     for name, s in sites.items():
         units = s["units"]
-        scale = torch.full((1, units), 2.0)
+        scale = torch.zeros(1, units)
+        scale[0, : units // 2] = 2.0  # part of the site: a uniform scale is undone by Gemma 2's sandwich norms
         steer = {f"{name}.at": at}
         for layer in range(cfg["num_hidden_layers"]):
             steer[f"{name}.{layer}.scale"] = scale
@@ -220,7 +223,7 @@ def test_every_site_steers_every_architecture(tmp_path, arch):
 
         def hook(layer, v):
             v = v.clone()
-            v[last] = v[last] * 3.0
+            v[last, : v.shape[1] // 2] = v[last, : v.shape[1] // 2] * 3.0
             return v
         ref = naive_llama.forward(sd, cfg, row, hooks={name: hook})
         assert (got[0] - ref).abs().max().item() < TOL, (arch, name)
