@@ -1,5 +1,7 @@
 #include "sadi/model/manifest.hpp"
 
+#include <set>
+
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/json.hpp"
