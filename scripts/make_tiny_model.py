@@ -180,6 +180,31 @@ def make_weights(cfg: dict, seed: int, dtype: torch.dtype, arch: str) -> dict:
     return {k: t.to(dtype) for k, t in w.items()}
 
 
+def make_gpt2_weights(cfg: dict, seed: int, dtype: torch.dtype) -> dict:
+    """GPT-2 names and Conv1D layout ([in, out]), biases everywhere, tied embeddings."""
+    g = torch.Generator().manual_seed(seed)
+    d, f, v, n = cfg["n_embd"], cfg["n_inner"], cfg["vocab_size"], cfg["n_positions"]
+
+    def conv(n_in, n_out):
+        return torch.randn(n_in, n_out, generator=g) / n_in ** 0.5
+
+    def small(k):
+        return 0.1 * torch.randn(k, generator=g)
+
+    w = {"transformer.wte.weight": torch.randn(v, d, generator=g), "transformer.wpe.weight": 0.5 * torch.randn(n, d, generator=g)}
+    for i in range(cfg["n_layer"]):
+        p = f"transformer.h.{i}."
+        for ln in ("ln_1", "ln_2"):
+            w[p + ln + ".weight"] = 1.0 + small(d)
+            w[p + ln + ".bias"] = small(d)
+        w[p + "attn.c_attn.weight"], w[p + "attn.c_attn.bias"] = conv(d, 3 * d), small(3 * d)
+        w[p + "attn.c_proj.weight"], w[p + "attn.c_proj.bias"] = conv(d, d), small(d)
+        w[p + "mlp.c_fc.weight"], w[p + "mlp.c_fc.bias"] = conv(d, f), small(f)
+        w[p + "mlp.c_proj.weight"], w[p + "mlp.c_proj.bias"] = conv(f, d), small(d)
+    w["transformer.ln_f.weight"], w["transformer.ln_f.bias"] = 1.0 + small(d), small(d)
+    return {k: t.to(dtype) for k, t in w.items()}
+
+
 def write_weights(weights: dict, out: str, fmt: str) -> None:
     if fmt == "safetensors":
         save_safetensors(weights, os.path.join(out, "model.safetensors"), {"format": "pt"})
@@ -202,7 +227,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--arch", choices=["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2"], default="llama")
+    ap.add_argument("--arch", choices=["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2"], default="llama")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     ap.add_argument("--layers", type=int)
     ap.add_argument("--d-model", type=int)
@@ -276,7 +301,16 @@ def main() -> int:
                        "unk_token": "<unk>", "tokenizer_class": "LlamaTokenizer",
                        "model_max_length": a.max_positions}, fh, indent=2)
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[a.dtype]
-    write_weights(make_weights(cfg, a.seed, dtype, a.arch), a.out, a.format)
+    if a.arch == "gpt2":  # GPT-2's own config keys replace the Llama ones
+        cfg = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": p["d_model"],
+               "n_layer": p["layers"], "n_head": p["heads"], "n_inner": p["d_ffn"], "n_positions": a.max_positions,
+               "vocab_size": vocab, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
+               "bos_token_id": cfg["bos_token_id"], "eos_token_id": cfg["eos_token_id"], "torch_dtype": a.dtype}
+        with open(os.path.join(a.out, "config.json"), "w") as fh:
+            json.dump(cfg, fh, indent=2)
+        write_weights(make_gpt2_weights(cfg, a.seed, dtype), a.out, a.format)
+    else:
+        write_weights(make_weights(cfg, a.seed, dtype, a.arch), a.out, a.format)
     print(f"make_tiny_model: wrote {a.out} ({a.arch}, {p['layers']} layers, d={p['d_model']}, "
           f"vocab={vocab}, seed={a.seed}, {a.format})", file=sys.stderr)
     return 0

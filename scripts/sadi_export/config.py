@@ -63,6 +63,34 @@ def _token_ids(value: Any):
     return [int(v) for v in value] if isinstance(value, list) else [int(value)]
 
 
+def _gpt2(path: str, cfg: Dict[str, Any]) -> Dict[str, Any]:
+    """GPT-2: LayerNorm, learned absolute positions (no rotation), non-gated GELU MLP, fused
+    Conv1D projections (split and transposed at export), biases everywhere, tied embeddings."""
+    if cfg.get("activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"):
+        _refuse(path, "activation_function", '"gelu_new"', cfg.get("activation_function"))
+    for key in ("n_embd", "n_layer", "n_head", "vocab_size", "n_positions"):
+        if not isinstance(cfg.get(key), int) or cfg[key] <= 0:
+            _refuse(path, key, "a positive integer", cfg.get(key))
+    for key in ("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn", "add_cross_attention"):
+        if cfg.get(key):
+            _refuse(path, key, "false", cfg[key])
+    if cfg.get("scale_attn_weights", True) is not True:
+        _refuse(path, "scale_attn_weights", "true", cfg["scale_attn_weights"])
+    d, h = cfg["n_embd"], cfg["n_head"]
+    return {
+        "architecture": "gpt2", "hf_architecture": (cfg.get("architectures") or ["GPT2LMHeadModel"])[0],
+        "n_layers": cfg["n_layer"], "n_heads": h, "n_kv_heads": h, "head_dim": d // h, "d_model": d,
+        "d_ffn": cfg.get("n_inner") or 4 * d, "vocab_size": cfg["vocab_size"], "max_positions": cfg["n_positions"],
+        "rms_norm_eps": float(cfg.get("layer_norm_epsilon", 1e-5)), "rope_theta": 0.0,
+        "rope_scaling": {"rope_type": "absent", "factor": 1.0}, "tied_embeddings": True,
+        "qkv_bias": True, "o_bias": True, "mlp_bias": True, "qk_norm": False,
+        "layer_norm": True, "gated_mlp": False, "learned_positions": True, "gelu_tanh": True,
+        "source_dtype": cfg.get("torch_dtype") or "float32",
+        "bos_token_id": _token_ids(cfg.get("bos_token_id")), "eos_token_id": _token_ids(cfg.get("eos_token_id")),
+        "pad_token_id": _token_ids(cfg.get("pad_token_id")),
+    }
+
+
 def read_config(hf_dir: str) -> Dict[str, Any]:
     path = os.path.join(hf_dir, "config.json")
     if not os.path.isfile(path):
@@ -73,6 +101,8 @@ def read_config(hf_dir: str) -> Dict[str, Any]:
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path}: line {e.lineno}: malformed JSON: {e.msg}") from None
     model_type = cfg.get("model_type")
+    if model_type == "gpt2" and (not cfg.get("architectures") or "GPT2LMHeadModel" in cfg["architectures"]):
+        return _gpt2(path, cfg)
     if model_type not in SUPPORTED:
         _refuse(path, "model_type", "one of " + ", ".join(sorted(SUPPORTED)), model_type)
     archs, qkv_bias_default = SUPPORTED[model_type]

@@ -30,8 +30,44 @@ def log(msg: str) -> None:
     print(f"export_hf: {msg}", file=sys.stderr, flush=True)
 
 
+GPT2_NAMES = {"ln_1": "input_layernorm", "ln_2": "post_attention_layernorm", "attn.c_proj": "self_attn.o_proj",
+              "mlp.c_fc": "mlp.gate_proj", "mlp.c_proj": "mlp.down_proj"}
+
+
+def map_gpt2(sd: Dict[str, torch.Tensor], arch: dict) -> Dict[str, torch.Tensor]:
+    """GPT-2 names and Conv1D layout ([in, out]) -> module names and Linear layout ([out, in])."""
+    out = {}
+    d = arch["d_model"]
+    for name, t in sd.items():
+        key = name[len("transformer."):] if name.startswith("transformer.") else name
+        if key.split(".")[-2:] in (["attn", "bias"], ["attn", "masked_bias"]) or key == "lm_head.weight":
+            continue  # causal-mask buffers of old checkpoints; the tied output layer
+        if key in ("wte.weight", "wpe.weight", "ln_f.weight", "ln_f.bias"):
+            out[{"wte": "embed_tokens", "wpe": "embed_positions", "ln_f": "norm"}[key.split(".")[0]]
+                + "." + key.split(".")[1]] = t
+            continue
+        parts = key.split(".")  # h, i, sub..., weight|bias
+        if parts[0] != "h":
+            out[key] = t  # unexpected: build_module names it
+            continue
+        layer, sub, kind = parts[1], ".".join(parts[2:-1]), parts[-1]
+        prefix = f"layers.{layer}."
+        if sub == "attn.c_attn":
+            w = t.t() if kind == "weight" else t
+            for n, part in zip("qkv", w.split(d, dim=0)):
+                out[prefix + f"self_attn.{n}_proj.{kind}"] = part.contiguous()
+        elif sub in GPT2_NAMES:
+            conv = kind == "weight" and sub.endswith(("c_proj", "c_fc"))
+            out[prefix + GPT2_NAMES[sub] + "." + kind] = t.t().contiguous() if conv else t
+        else:
+            out[key] = t
+    return out
+
+
 def map_weights(sd: Dict[str, torch.Tensor], arch: dict, hf_dir: str) -> Dict[str, torch.Tensor]:
     """HF names -> module names (drops the "model." prefix); checks every expected tensor."""
+    if arch["architecture"] == "gpt2":
+        return map_gpt2(sd, arch)
     out = {}
     for name, t in sd.items():
         if name.endswith("rotary_emb.inv_freq"):

@@ -42,6 +42,11 @@ class RMSNorm(nn.Module):
         return self.weight * h.to(dtype)
 
 
+def make_norm(d: int, eps: float, offset: float, layer_norm: bool) -> nn.Module:
+    """LayerNorm (GPT-2: weight and bias) or RMSNorm (the Llama family)."""
+    return nn.LayerNorm(d, eps=eps) if layer_norm else RMSNorm(d, eps, offset)
+
+
 class Site(nn.Module):
     """A probe/steer point in one layer. Holds no state between calls."""
 
@@ -138,11 +143,12 @@ class Attention(nn.Module):
 
 
 class MLP(nn.Module):
-    def __init__(self, layer: int, d: int, f: int, bias: bool, gelu_tanh: bool = False):
+    def __init__(self, layer: int, d: int, f: int, bias: bool, gelu_tanh: bool = False, gated: bool = True):
         super().__init__()
         self.gelu_tanh = gelu_tanh  # Gemma: GeGLU with the tanh approximation of GELU
+        self.gated = gated          # GPT-2: down(act(gate(x))), no up projection
         self.gate_proj = nn.Linear(d, f, bias=bias)
-        self.up_proj = nn.Linear(d, f, bias=bias)
+        self.up_proj = nn.Linear(d, f, bias=bias) if gated else nn.Identity()
         self.down_proj = nn.Linear(f, d, bias=bias)
         self.neuron_site = Site("neuron", layer)
         self.hidden_site = Site("hidden", layer)
@@ -154,7 +160,10 @@ class MLP(nn.Module):
         else:
             g = torch.nn.functional.silu(self.gate_proj(x))  # [B, T, F]
         g = self.neuron_site(g, steer, capture, captured)
-        y = self.down_proj(g * self.up_proj(x))  # [B, T, d]
+        if self.gated:
+            y = self.down_proj(g * self.up_proj(x))  # [B, T, d]
+        else:
+            y = self.down_proj(g)
         return self.hidden_site(y, steer, capture, captured)
 
 
@@ -164,17 +173,19 @@ class DecoderLayer(nn.Module):
         super().__init__()
         st: Dict[str, float] = style if style is not None else {}
         off = float(st.get("norm_offset", 0.0))
+        ln = bool(st.get("layer_norm", 0.0))
         d = cfg["d_model"]
         self.sandwich = bool(st.get("sandwich_norms", 0.0))
-        self.input_layernorm = RMSNorm(d, eps, off)
+        self.input_layernorm = make_norm(d, eps, off, ln)
         self.self_attn = Attention(layer, d, cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"], qkv_bias, o_bias,
                                    qk_norm, eps, float(st.get("attn_scale", 0.0)), float(st.get("attn_softcap", 0.0)))
         # Llama: post_attention_layernorm is the norm before the MLP. Gemma 2 (sandwich): it
         # normalises the attention output, and pre/post_feedforward_layernorm wrap the MLP.
-        self.post_attention_layernorm = RMSNorm(d, eps, off)
+        self.post_attention_layernorm = make_norm(d, eps, off, ln)
         self.pre_feedforward_layernorm = RMSNorm(d, eps, off) if self.sandwich else nn.Identity()
         self.post_feedforward_layernorm = RMSNorm(d, eps, off) if self.sandwich else nn.Identity()
-        self.mlp = MLP(layer, d, cfg["d_ffn"], mlp_bias, bool(st.get("gelu_tanh", 0.0)))
+        self.mlp = MLP(layer, d, cfg["d_ffn"], mlp_bias, bool(st.get("gelu_tanh", 0.0)),
+                       bool(st.get("gated_mlp", 1.0)))
         self.residual_site = Site("residual", layer)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int,
@@ -194,6 +205,8 @@ class DecoderLayer(nn.Module):
 
 def rope_inv_freq(head_dim: int, theta: float, scaling: Optional[dict]) -> Tensor:
     """inv_freq [Dh/2] float32, with HF's "linear" and "llama3" rescaling."""
+    if scaling is not None and scaling["rope_type"] == "absent":
+        return torch.zeros(head_dim // 2)  # no rotation: cos = 1, sin = 0 (GPT-2)
     inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
     if scaling is None:
         return inv
@@ -226,14 +239,20 @@ class CausalLM(nn.Module):
         self.tied = bool(arch["tied_embeddings"])
         self.embed_tokens = nn.Embedding(int(arch["vocab_size"]), cfg["d_model"])
         style = {k: float(arch.get(k, 0.0)) for k in ("norm_offset", "gelu_tanh", "sandwich_norms", "attn_scale",
-                                                       "attn_softcap")}
+                                                       "attn_softcap", "layer_norm")}
+        style["gated_mlp"] = float(arch.get("gated_mlp", True))
+        # GPT-2: learned absolute positions added to the embeddings (and no rotation)
+        self.learned_positions = bool(arch.get("learned_positions", False))
+        self.embed_positions = (nn.Embedding(int(arch["max_positions"]), cfg["d_model"]) if self.learned_positions
+                                else nn.Identity())
         self.embed_scale = float(arch.get("embed_scale", 1.0))    # Gemma: sqrt(d_model)
         self.final_softcap = float(arch.get("final_softcap", 0.0))  # Gemma 2
         self.layers = nn.ModuleList([
             DecoderLayer(i, cfg, float(arch["rms_norm_eps"]), bool(arch["qkv_bias"]),
                          bool(arch["o_bias"]), bool(arch["mlp_bias"]), bool(arch.get("qk_norm", False)), style)
             for i in range(self.n_layers)])
-        self.norm = RMSNorm(cfg["d_model"], float(arch["rms_norm_eps"]), style["norm_offset"])
+        self.norm = make_norm(cfg["d_model"], float(arch["rms_norm_eps"]), style["norm_offset"],
+                              bool(style["layer_norm"]))
         if not self.tied:
             self.lm_head = nn.Linear(cfg["d_model"], int(arch["vocab_size"]), bias=False)
         else:
@@ -263,6 +282,8 @@ class CausalLM(nn.Module):
         x = self.embed_tokens(input_ids)  # [B, T, d]
         if self.embed_scale != 1.0:
             x = x * torch.tensor(self.embed_scale, dtype=x.dtype)
+        if self.learned_positions:
+            x = x + self.embed_positions(positions)
         freqs = positions.float().unsqueeze(-1) * self.inv_freq  # [B, T, Dh/2]
         emb = torch.cat((freqs, freqs), dim=-1)
         cos = emb.cos().to(x.dtype).unsqueeze(1)  # [B, 1, T, Dh]

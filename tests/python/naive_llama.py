@@ -52,6 +52,8 @@ def forward(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
             hooks: Optional[Dict[str, Callable]] = None, record: Optional[Dict[str, list]] = None) -> torch.Tensor:
     """Returns logits [T, V] float32. record[site] gets one [T, U] tensor per layer."""
     global GEMMA
+    if cfg.get("model_type") == "gpt2":
+        return forward_gpt2(sd, cfg, ids, hooks, record)
     hooks = hooks or {}
     sd = {k: v.float() for k, v in sd.items()}
     GEMMA = cfg.get("model_type") in ("gemma", "gemma2")
@@ -134,3 +136,44 @@ def forward(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
         c = cfg["final_logit_softcapping"]
         logits = c * torch.tanh(logits / c)
     return logits
+
+
+def forward_gpt2(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
+                 hooks: Optional[Dict[str, Callable]] = None, record: Optional[Dict[str, list]] = None) -> torch.Tensor:
+    """GPT-2 written from its modeling code: Conv1D weights [in, out], fused c_attn, LayerNorm,
+    learned positions, gelu_new, tied output layer. Same sites as forward()."""
+    hooks = hooks or {}
+    sd = {(k[len("transformer."):] if k.startswith("transformer.") else k): v.float() for k, v in sd.items()}
+    d, n_h = cfg["n_embd"], cfg["n_head"]
+    dh, t, eps = d // n_h, len(ids), cfg.get("layer_norm_epsilon", 1e-5)
+
+    def ln(x, name):
+        return torch.nn.functional.layer_norm(x, (d,), sd[name + ".weight"], sd[name + ".bias"], eps)
+
+    def conv(x, name):
+        return x @ sd[name + ".weight"] + sd[name + ".bias"]
+
+    def site(name, layer, v):
+        if name in hooks:
+            v = hooks[name](layer, v)
+        if record is not None and name in record:
+            record[name].append(v.clone())
+        return v
+
+    x = sd["wte.weight"][torch.tensor(ids)] + sd["wpe.weight"][torch.arange(t)]
+    causal = torch.ones(t, t).tril().bool()
+    for layer in range(cfg["n_layer"]):
+        p = f"h.{layer}."
+        qkv = conv(ln(x, p + "ln_1"), p + "attn.c_attn")
+        q, k, v = qkv[:, :d], qkv[:, d:2 * d], qkv[:, 2 * d:]
+        heads = []
+        for hd in range(n_h):
+            sl = slice(hd * dh, (hd + 1) * dh)
+            s = (q[:, sl] @ k[:, sl].T) / math.sqrt(dh)
+            heads.append(torch.softmax(s.masked_fill(~causal, float("-inf")), -1) @ v[:, sl])
+        o = site("head", layer, torch.cat(heads, -1))
+        x = x + conv(o, p + "attn.c_proj")
+        g = site("neuron", layer, torch.nn.functional.gelu(conv(ln(x, p + "ln_2"), p + "mlp.c_fc"), approximate="tanh"))
+        y = site("hidden", layer, conv(g, p + "mlp.c_proj"))
+        x = site("residual", layer, x + y)
+    return ln(x, "ln_f") @ sd["wte.weight"].T

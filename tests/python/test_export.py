@@ -57,6 +57,7 @@ def check_variant(tmp_path, *args):
     ("--seed", "8", "--arch", "phi3"),
     ("--seed", "9", "--arch", "gemma"),
     ("--seed", "10", "--arch", "gemma2"),
+    ("--seed", "12", "--arch", "gpt2", "--tokenizer", "json"),
 ])
 def test_variant_matches_naive_reference(tmp_path, args):
     out = check_variant(tmp_path, *args)
@@ -191,12 +192,12 @@ def test_truncated_safetensors_is_refused(tmp_path):
     assert r.returncode == 1 and "model.safetensors" in r.stderr and "beyond the file" in r.stderr
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2"])
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2"])
 def test_every_site_steers_every_architecture(tmp_path, arch):
     """No architecture may reach fewer than all four sites: scaling each site at the last
     position in every layer changes the last logits (and scale 0 changes nothing), and the
     steered module matches the naive reference with the same edit applied by hand."""
-    hf = make_hf(tmp_path, "hf", "--seed", "11", "--arch", arch)
+    hf = make_hf(tmp_path, "hf", "--seed", "11", "--arch", arch, *(["--tokenizer", "json"] if arch == "gpt2" else []))
     out = str(tmp_path / "m")
     export(hf, out)
     sd, cfg = load_state_dict(hf), load_cfg(hf)
@@ -208,12 +209,13 @@ def test_every_site_steers_every_architecture(tmp_path, arch):
     at = torch.zeros(1, len(row), dtype=torch.bool)
     at[0, last] = True
     plain, _ = run_module(out, [row])
+    n_layers = cfg.get("num_hidden_layers", cfg.get("n_layer"))
     for name, s in sites.items():
         units = s["units"]
         scale = torch.zeros(1, units)
         scale[0, : units // 2] = 2.0  # part of the site: a uniform scale is undone by Gemma 2's sandwich norms
         steer = {f"{name}.at": at}
-        for layer in range(cfg["num_hidden_layers"]):
+        for layer in range(n_layers):
             steer[f"{name}.{layer}.scale"] = scale
         got, _ = run_module(out, [row], steer=steer)
         assert (got[0][last] - plain[0][last]).abs().max().item() > 1e-3, (arch, name)
