@@ -205,6 +205,32 @@ def make_gpt2_weights(cfg: dict, seed: int, dtype: torch.dtype) -> dict:
     return {k: t.to(dtype) for k, t in w.items()}
 
 
+def make_bloom_weights(cfg: dict, seed: int, dtype: torch.dtype) -> dict:
+    """BLOOM names: fused query_key_value with rows [head][q|k|v][Dh], biases, LayerNorms."""
+    g = torch.Generator().manual_seed(seed)
+    d, v = cfg["hidden_size"], cfg["vocab_size"]
+
+    def lin(n_out, n_in):
+        return torch.randn(n_out, n_in, generator=g) / n_in ** 0.5
+
+    def small(k):
+        return 0.1 * torch.randn(k, generator=g)
+
+    w = {"transformer.word_embeddings.weight": torch.randn(v, d, generator=g),
+         "transformer.word_embeddings_layernorm.weight": 1.0 + small(d),
+         "transformer.word_embeddings_layernorm.bias": small(d)}
+    for i in range(cfg["n_layer"]):
+        p = f"transformer.h.{i}."
+        for ln in ("input_layernorm", "post_attention_layernorm"):
+            w[p + ln + ".weight"], w[p + ln + ".bias"] = 1.0 + small(d), small(d)
+        w[p + "self_attention.query_key_value.weight"], w[p + "self_attention.query_key_value.bias"] = lin(3 * d, d), small(3 * d)
+        w[p + "self_attention.dense.weight"], w[p + "self_attention.dense.bias"] = lin(d, d), small(d)
+        w[p + "mlp.dense_h_to_4h.weight"], w[p + "mlp.dense_h_to_4h.bias"] = lin(4 * d, d), small(4 * d)
+        w[p + "mlp.dense_4h_to_h.weight"], w[p + "mlp.dense_4h_to_h.bias"] = lin(d, 4 * d), small(d)
+    w["transformer.ln_f.weight"], w["transformer.ln_f.bias"] = 1.0 + small(d), small(d)
+    return {k: t.to(dtype) for k, t in w.items()}
+
+
 def write_weights(weights: dict, out: str, fmt: str) -> None:
     if fmt == "safetensors":
         save_safetensors(weights, os.path.join(out, "model.safetensors"), {"format": "pt"})
@@ -227,7 +253,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--arch", choices=["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2"], default="llama")
+    ap.add_argument("--arch", choices=["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2", "bloom"],
+                    default="llama")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     ap.add_argument("--layers", type=int)
     ap.add_argument("--d-model", type=int)
@@ -309,6 +336,14 @@ def main() -> int:
         with open(os.path.join(a.out, "config.json"), "w") as fh:
             json.dump(cfg, fh, indent=2)
         write_weights(make_gpt2_weights(cfg, a.seed, dtype), a.out, a.format)
+    elif a.arch == "bloom":
+        cfg = {"architectures": ["BloomForCausalLM"], "model_type": "bloom", "hidden_size": p["d_model"],
+               "n_layer": p["layers"], "n_head": p["heads"], "vocab_size": vocab, "layer_norm_epsilon": 1e-5,
+               "apply_residual_connection_post_layernorm": False, "seq_length": a.max_positions,
+               "bos_token_id": cfg["bos_token_id"], "eos_token_id": cfg["eos_token_id"], "torch_dtype": a.dtype}
+        with open(os.path.join(a.out, "config.json"), "w") as fh:
+            json.dump(cfg, fh, indent=2)
+        write_weights(make_bloom_weights(cfg, a.seed, dtype), a.out, a.format)
     else:
         write_weights(make_weights(cfg, a.seed, dtype, a.arch), a.out, a.format)
     print(f"make_tiny_model: wrote {a.out} ({a.arch}, {p['layers']} layers, d={p['d_model']}, "

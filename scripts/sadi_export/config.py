@@ -1,6 +1,6 @@
 """Reads a Hugging Face config.json into the architecture dict the exporter and manifest use.
 
-Only the LlamaForCausalLM family (Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2) is accepted; anything else is refused with an error that
+The LlamaForCausalLM family (Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2), GPT-2 and BLOOM are accepted; anything else is refused with an error that
 names the field, what was expected and what was found.
 """
 import json
@@ -91,6 +91,31 @@ def _gpt2(path: str, cfg: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
+def _bloom(path: str, cfg: Dict[str, Any]) -> Dict[str, Any]:
+    """BLOOM / BLOOMZ: ALiBi instead of positions, LayerNorm after the embeddings, per-head
+    interleaved fused query_key_value (split at export), GELU MLP, biases, tied embeddings."""
+    d = cfg.get("hidden_size", cfg.get("n_embed"))
+    for key, value in (("hidden_size", d), ("n_layer", cfg.get("n_layer")), ("n_head", cfg.get("n_head")),
+                       ("vocab_size", cfg.get("vocab_size"))):
+        if not isinstance(value, int) or value <= 0:
+            _refuse(path, key, "a positive integer", value)
+    if cfg.get("apply_residual_connection_post_layernorm"):
+        _refuse(path, "apply_residual_connection_post_layernorm", "false", True)
+    h = cfg["n_head"]
+    return {
+        "architecture": "bloom", "hf_architecture": (cfg.get("architectures") or ["BloomForCausalLM"])[0],
+        "n_layers": cfg["n_layer"], "n_heads": h, "n_kv_heads": h, "head_dim": d // h, "d_model": d,
+        "d_ffn": 4 * d, "vocab_size": cfg["vocab_size"], "max_positions": int(cfg.get("seq_length") or 2048),
+        "rms_norm_eps": float(cfg.get("layer_norm_epsilon", 1e-5)), "rope_theta": 0.0,
+        "rope_scaling": {"rope_type": "absent", "factor": 1.0}, "tied_embeddings": True,
+        "qkv_bias": True, "o_bias": True, "mlp_bias": True, "qk_norm": False,
+        "layer_norm": True, "gated_mlp": False, "gelu_tanh": True, "alibi": True, "embed_norm": True,
+        "source_dtype": cfg.get("torch_dtype") or "float32",
+        "bos_token_id": _token_ids(cfg.get("bos_token_id")), "eos_token_id": _token_ids(cfg.get("eos_token_id")),
+        "pad_token_id": _token_ids(cfg.get("pad_token_id")),
+    }
+
+
 def read_config(hf_dir: str) -> Dict[str, Any]:
     path = os.path.join(hf_dir, "config.json")
     if not os.path.isfile(path):
@@ -103,6 +128,8 @@ def read_config(hf_dir: str) -> Dict[str, Any]:
     model_type = cfg.get("model_type")
     if model_type == "gpt2" and (not cfg.get("architectures") or "GPT2LMHeadModel" in cfg["architectures"]):
         return _gpt2(path, cfg)
+    if model_type == "bloom" and (not cfg.get("architectures") or "BloomForCausalLM" in cfg["architectures"]):
+        return _bloom(path, cfg)
     if model_type not in SUPPORTED:
         _refuse(path, "model_type", "one of " + ", ".join(sorted(SUPPORTED)), model_type)
     archs, qkv_bias_default = SUPPORTED[model_type]

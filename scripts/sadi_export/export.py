@@ -64,10 +64,48 @@ def map_gpt2(sd: Dict[str, torch.Tensor], arch: dict) -> Dict[str, torch.Tensor]
     return out
 
 
+BLOOM_NAMES = {"input_layernorm": "input_layernorm", "post_attention_layernorm": "post_attention_layernorm",
+               "self_attention.dense": "self_attn.o_proj", "mlp.dense_h_to_4h": "mlp.gate_proj",
+               "mlp.dense_4h_to_h": "mlp.down_proj"}
+
+
+def map_bloom(sd: Dict[str, torch.Tensor], arch: dict) -> Dict[str, torch.Tensor]:
+    """BLOOM names -> module names; query_key_value rows are [head][q|k|v][Dh] and are split."""
+    out = {}
+    h, dh = arch["n_heads"], arch["head_dim"]
+    for name, t in sd.items():
+        key = name[len("transformer."):] if name.startswith("transformer.") else name
+        if key == "lm_head.weight":
+            continue  # tied
+        top = {"word_embeddings.weight": "embed_tokens.weight", "word_embeddings_layernorm.weight": "embed_norm.weight",
+               "word_embeddings_layernorm.bias": "embed_norm.bias", "ln_f.weight": "norm.weight", "ln_f.bias": "norm.bias"}
+        if key in top:
+            out[top[key]] = t
+            continue
+        parts = key.split(".")
+        if parts[0] != "h":
+            out[key] = t
+            continue
+        prefix, sub, kind = f"layers.{parts[1]}.", ".".join(parts[2:-1]), parts[-1]
+        if sub == "self_attention.query_key_value":
+            w = t.view(h, 3, dh, -1) if kind == "weight" else t.view(h, 3, dh)
+            for i, n in enumerate("qkv"):
+                part = w[:, i]
+                out[prefix + f"self_attn.{n}_proj.{kind}"] = part.reshape(h * dh, -1).contiguous() if kind == "weight" \
+                    else part.reshape(h * dh).contiguous()
+        elif sub in BLOOM_NAMES:
+            out[prefix + BLOOM_NAMES[sub] + "." + kind] = t
+        else:
+            out[key] = t
+    return out
+
+
 def map_weights(sd: Dict[str, torch.Tensor], arch: dict, hf_dir: str) -> Dict[str, torch.Tensor]:
     """HF names -> module names (drops the "model." prefix); checks every expected tensor."""
     if arch["architecture"] == "gpt2":
         return map_gpt2(sd, arch)
+    if arch["architecture"] == "bloom":
+        return map_bloom(sd, arch)
     out = {}
     for name, t in sd.items():
         if name.endswith("rotary_emb.inv_freq"):

@@ -203,6 +203,17 @@ class DecoderLayer(nn.Module):
         return self.residual_site(out, steer, capture, captured)
 
 
+def alibi_slopes(n_heads: int) -> Tensor:
+    """ALiBi's per-head slopes [H] (Press et al.; BLOOM's build_alibi_tensor)."""
+    closest = 2 ** math.floor(math.log2(n_heads))
+    base = 2.0 ** (-(2.0 ** -(math.log2(closest) - 3)))
+    slopes = [base ** i for i in range(1, closest + 1)]
+    if closest != n_heads:
+        extra = 2.0 ** (-(2.0 ** -(math.log2(2 * closest) - 3)))
+        slopes += [extra ** i for i in range(1, 2 * (n_heads - closest) + 1, 2)]
+    return torch.tensor(slopes, dtype=torch.float32)
+
+
 def rope_inv_freq(head_dim: int, theta: float, scaling: Optional[dict]) -> Tensor:
     """inv_freq [Dh/2] float32, with HF's "linear" and "llama3" rescaling."""
     if scaling is not None and scaling["rope_type"] == "absent":
@@ -245,6 +256,11 @@ class CausalLM(nn.Module):
         self.learned_positions = bool(arch.get("learned_positions", False))
         self.embed_positions = (nn.Embedding(int(arch["max_positions"]), cfg["d_model"]) if self.learned_positions
                                 else nn.Identity())
+        # BLOOM: LayerNorm right after the embeddings, and ALiBi slopes instead of positions
+        self.embed_norm = (nn.LayerNorm(cfg["d_model"], eps=float(arch["rms_norm_eps"])) if arch.get("embed_norm")
+                           else nn.Identity())
+        self.alibi = bool(arch.get("alibi", False))
+        self.register_buffer("alibi_slopes", alibi_slopes(cfg["n_heads"]), persistent=False)  # [H]
         self.embed_scale = float(arch.get("embed_scale", 1.0))    # Gemma: sqrt(d_model)
         self.final_softcap = float(arch.get("final_softcap", 0.0))  # Gemma 2
         self.layers = nn.ModuleList([
@@ -284,6 +300,7 @@ class CausalLM(nn.Module):
             x = x * torch.tensor(self.embed_scale, dtype=x.dtype)
         if self.learned_positions:
             x = x + self.embed_positions(positions)
+        x = self.embed_norm(x)
         freqs = positions.float().unsqueeze(-1) * self.inv_freq  # [B, T, Dh/2]
         emb = torch.cat((freqs, freqs), dim=-1)
         cos = emb.cos().to(x.dtype).unsqueeze(1)  # [B, 1, T, Dh]
@@ -293,6 +310,11 @@ class CausalLM(nn.Module):
         allowed = ((k_slot <= q_slot).unsqueeze(0) & key_mask.unsqueeze(1)) | (k_slot == q_slot).unsqueeze(0)
         bias = torch.zeros(allowed.shape, dtype=torch.float32, device=x.device).masked_fill(
             ~allowed, -1.0e30).unsqueeze(1)  # [B, 1, T, S]; finite: a fully masked row never yields NaN
+        if self.alibi:
+            # slope_h * key position, positions counted over real tokens as HF's BLOOM does;
+            # the softmax is shift-invariant, so this equals the relative form.
+            kpos = (key_mask.long().cumsum(-1) - 1).clamp(min=0).float()  # [B, S]
+            bias = bias + self.alibi_slopes.view(1, -1, 1, 1) * kpos.view(kpos.size(0), 1, 1, kpos.size(1))
         captured: Dict[str, List[Tensor]] = {}
         for name in capture.keys():
             captured[name] = []

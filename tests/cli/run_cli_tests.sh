@@ -119,7 +119,7 @@ expect merge-not-a-shard 3 "res.json: key 'shard'" -- "$sadi" merge "$tmp/res.js
 expect merge-no-files 2 "give the shard results files" -- "$sadi" merge
 no_output eval-shard-no-partial "$tmp/r.json"
 # more architectures: load, identify and steer through the C++ runtime
-for arch in qwen3 phi3 gemma2 gpt2; do
+for arch in qwen3 phi3 gemma2 gpt2 bloom; do
   expect "info-$arch" 0 "architecture +$arch" -- "$sadi" info --check "$data/$arch"
   expect "identify-$arch" 0 "." -- "$sadi" identify --model "$data/$arch" --pairs "$pairs" --out "$tmp/$arch.h5" --max-pairs 4
   expect "generate-$arch" 0 "." -- "$sadi" generate --model "$data/$arch" --prompt "The movie was" --max-new-tokens 3 --mask "$tmp/$arch.h5" --site neuron --top-k 5 --delta 9

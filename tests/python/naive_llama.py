@@ -54,6 +54,8 @@ def forward(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
     global GEMMA
     if cfg.get("model_type") == "gpt2":
         return forward_gpt2(sd, cfg, ids, hooks, record)
+    if cfg.get("model_type") == "bloom":
+        return forward_bloom(sd, cfg, ids, hooks, record)
     hooks = hooks or {}
     sd = {k: v.float() for k, v in sd.items()}
     GEMMA = cfg.get("model_type") in ("gemma", "gemma2")
@@ -177,3 +179,55 @@ def forward_gpt2(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
         y = site("hidden", layer, conv(g, p + "mlp.c_proj"))
         x = site("residual", layer, x + y)
     return ln(x, "ln_f") @ sd["wte.weight"].T
+
+
+def _alibi_slopes(n):
+    def pow2(k):
+        start = 2 ** (-2 ** -(math.log2(k) - 3))
+        return [start * start ** i for i in range(k)]
+    if math.log2(n).is_integer():
+        return pow2(n)
+    c = 2 ** math.floor(math.log2(n))
+    return pow2(c) + pow2(2 * c)[0::2][: n - c]
+
+
+def forward_bloom(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
+                  hooks: Optional[Dict[str, Callable]] = None, record: Optional[Dict[str, list]] = None) -> torch.Tensor:
+    """BLOOM written from its modeling code: embedding LayerNorm, ALiBi, query_key_value viewed as
+    [T, H, 3, Dh], GELU (tanh) MLP, tied output layer. Same sites as forward()."""
+    hooks = hooks or {}
+    sd = {(k[len("transformer."):] if k.startswith("transformer.") else k): v.float() for k, v in sd.items()}
+    d, n_h = cfg["hidden_size"], cfg["n_head"]
+    dh, t, eps = d // n_h, len(ids), cfg.get("layer_norm_epsilon", 1e-5)
+    slopes = torch.tensor(_alibi_slopes(n_h))
+
+    def ln(x, name):
+        return torch.nn.functional.layer_norm(x, (d,), sd[name + ".weight"], sd[name + ".bias"], eps)
+
+    def lin(x, name):
+        return x @ sd[name + ".weight"].T + sd[name + ".bias"]
+
+    def site(name, layer, v):
+        if name in hooks:
+            v = hooks[name](layer, v)
+        if record is not None and name in record:
+            record[name].append(v.clone())
+        return v
+
+    x = ln(sd["word_embeddings.weight"][torch.tensor(ids)], "word_embeddings_layernorm")
+    causal = torch.ones(t, t).tril().bool()
+    for layer in range(cfg["n_layer"]):
+        p = f"h.{layer}."
+        fused = lin(ln(x, p + "input_layernorm"), p + "self_attention.query_key_value").view(t, n_h, 3, dh)
+        heads = []
+        for hd in range(n_h):
+            q, k, v = fused[:, hd, 0], fused[:, hd, 1], fused[:, hd, 2]
+            s = (q @ k.T) / math.sqrt(dh) + slopes[hd] * torch.arange(t).float()[None, :]
+            heads.append(torch.softmax(s.masked_fill(~causal, float("-inf")), -1) @ v)
+        o = site("head", layer, torch.cat(heads, -1))
+        x = x + lin(o, p + "self_attention.dense")
+        g = site("neuron", layer, torch.nn.functional.gelu(lin(ln(x, p + "post_attention_layernorm"),
+                                                                p + "mlp.dense_h_to_4h"), approximate="tanh"))
+        y = site("hidden", layer, lin(g, p + "mlp.dense_4h_to_h"))
+        x = site("residual", layer, x + y)
+    return ln(x, "ln_f") @ sd["word_embeddings.weight"].T

@@ -58,6 +58,7 @@ def check_variant(tmp_path, *args):
     ("--seed", "9", "--arch", "gemma"),
     ("--seed", "10", "--arch", "gemma2"),
     ("--seed", "12", "--arch", "gpt2", "--tokenizer", "json"),
+    ("--seed", "13", "--arch", "bloom", "--heads", "6", "--kv-heads", "6", "--d-model", "48"),
 ])
 def test_variant_matches_naive_reference(tmp_path, args):
     out = check_variant(tmp_path, *args)
@@ -192,7 +193,7 @@ def test_truncated_safetensors_is_refused(tmp_path):
     assert r.returncode == 1 and "model.safetensors" in r.stderr and "beyond the file" in r.stderr
 
 
-@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2"])
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2", "bloom"])
 def test_every_site_steers_every_architecture(tmp_path, arch):
     """No architecture may reach fewer than all four sites: scaling each site at the last
     position in every layer changes the last logits (and scale 0 changes nothing), and the

@@ -81,9 +81,9 @@ ModelInfo load_manifest(const std::filesystem::path& dir) {
   }
   if (m.format_version < 1) root.fail("format_version", str("an integer from 1 to ", kFormatVersion));
   m.architecture = root.string("architecture");
-  static const std::set<std::string> kArchitectures{"llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2"};
+  static const std::set<std::string> kArchitectures{"llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2", "bloom"};
   if (!kArchitectures.count(m.architecture)) {
-    root.fail("architecture", "one of llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gpt2");
+    root.fail("architecture", "one of llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gpt2, bloom");
   }
   m.hf_architecture = root.has("hf_architecture") ? root.string("hf_architecture") : m.architecture;
   JsonView dims = root.object("dims");
