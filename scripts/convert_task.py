@@ -170,17 +170,21 @@ def convert(cfg, input_path, seed, limit):
     return pairs, task
 
 
-def write_jsonl(path, records):
+def write_text_atomic(path, text):
+    """Writes `text` to a temporary sibling of `path`, then renames it: never a partial file."""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for r in records:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def write_jsonl(path, records):
+    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
 
 def main(argv=None):

@@ -24,7 +24,6 @@ import random
 import shlex
 import subprocess
 import sys
-import tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -87,21 +86,6 @@ def load_suite(path, overrides):
     return cfg
 
 
-def write_atomic(path, text):
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def jsonl(records):
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-
-
 def prepare_task(cfg, task, data_dir):
     """Writes DATA/TASK.pairs.jsonl and DATA/TASK.task.jsonl; returns their paths."""
     seed = cfg.get("seed", 0)
@@ -122,8 +106,8 @@ def prepare_task(cfg, task, data_dir):
         items = [t for i, t in enumerate(items) if i not in chosen]
     p = os.path.join(data_dir, f"{task['name']}.pairs.jsonl")
     t = os.path.join(data_dir, f"{task['name']}.task.jsonl")
-    write_atomic(p, jsonl(pairs))
-    write_atomic(t, jsonl(items))
+    convert_task.write_jsonl(p, pairs)
+    convert_task.write_jsonl(t, items)
     return p, t
 
 
@@ -269,8 +253,8 @@ def main(argv=None):
         if args.dry_run:
             return 0
         md = f"# {cfg.get('title', 'sadi eval suite')}\n\nConfig: `{args.config}`\n\n" + markdown(rows, cfg)
-        write_atomic(os.path.join(args.out_dir, "summary.md"), md)
-        write_atomic(os.path.join(args.out_dir, "summary.csv"), to_csv(rows))
+        convert_task.write_text_atomic(os.path.join(args.out_dir, "summary.md"), md)
+        convert_task.write_text_atomic(os.path.join(args.out_dir, "summary.csv"), to_csv(rows))
         print(md)
     except (SuiteError, convert_task.InputError) as e:
         print(f"eval_suite: error: {e}", file=sys.stderr)

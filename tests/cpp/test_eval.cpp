@@ -12,6 +12,27 @@
 
 using namespace sadi;
 
+namespace {
+
+// The tiny Llama, its tokenizer, the first n items of the bundled task and a mask identified on
+// the bundled pairs: what every grid test starts from.
+struct GridSetup {
+  explicit GridSetup(size_t n)
+      : model(load_model(test::testdata("llama"), {"cpu", ""})), tok(load_tokenizer(model->info())),
+        items(read_task(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/task_small.jsonl")) {
+    items.resize(n);
+    auto pairs = read_pairs(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/pairs_small.jsonl");
+    IdentifyStats stats;
+    mask.sites = identify(*model, *tok, pairs, IdentifyOptions{}, stats);
+  }
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tok;
+  std::vector<TaskItem> items;
+  MaskFile mask;
+};
+
+}  // namespace
+
 TEST(ExactMatch, CraftedCasesAgreeWithTheExpectedTable) {
   const auto path = std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/em_cases.json";
   Json cases = parse_json(read_text_file(path), path.string());
@@ -23,14 +44,11 @@ TEST(ExactMatch, CraftedCasesAgreeWithTheExpectedTable) {
 }
 
 TEST(Eval, GridInSharedBatchesEqualsEachPointAlone) {
-  auto model = load_model(test::testdata("llama"), {"cpu", ""});
-  auto tok = load_tokenizer(model->info());
-  auto items = read_task(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/task_small.jsonl");
-  items.resize(10);
-  auto pairs = read_pairs(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/pairs_small.jsonl");
-  IdentifyStats stats;
-  MaskFile mask;
-  mask.sites = identify(*model, *tok, pairs, IdentifyOptions{}, stats);
+  GridSetup g(10);
+  auto& model = g.model;
+  auto& tok = g.tok;
+  auto& items = g.items;
+  auto& mask = g.mask;
   std::vector<RowSteer> steers;
   steers.reserve(8);
   std::vector<EvalPoint> points{{"none", 0, 0, nullptr}};
@@ -67,14 +85,11 @@ TEST(Eval, GridInSharedBatchesEqualsEachPointAlone) {
 TEST(Eval, ClampRowsOfDifferentSitesShareBatchesCorrectly) {
   // sadi (head) and caa (residual) rows in one clamp batch: each must be clamped with its own
   // site's clean values, so the shared run equals each point alone.
-  auto model = load_model(test::testdata("llama"), {"cpu", ""});
-  auto tok = load_tokenizer(model->info());
-  auto items = read_task(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/task_small.jsonl");
-  items.resize(6);
-  auto pairs = read_pairs(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/pairs_small.jsonl");
-  IdentifyStats stats;
-  MaskFile mask;
-  mask.sites = identify(*model, *tok, pairs, IdentifyOptions{}, stats);
+  GridSetup g(6);
+  auto& model = g.model;
+  auto& tok = g.tok;
+  auto& items = g.items;
+  auto& mask = g.mask;
   SteerConfig head;
   head.mode = Mode::kClamp;
   head.top_k = 2;
@@ -114,14 +129,11 @@ TEST(TriviaQaMatch, CraftedCasesAgreeWithTheExpectedTable) {
 }
 
 TEST(Eval, GenerateEmGridInSharedBatchesEqualsEachPointAlone) {
-  auto model = load_model(test::testdata("llama"), {"cpu", ""});
-  auto tok = load_tokenizer(model->info());
-  auto items = read_task(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/task_small.jsonl");
-  items.resize(6);
-  auto pairs = read_pairs(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/pairs_small.jsonl");
-  IdentifyStats stats;
-  MaskFile mask;
-  mask.sites = identify(*model, *tok, pairs, IdentifyOptions{}, stats);
+  GridSetup g(6);
+  auto& model = g.model;
+  auto& tok = g.tok;
+  auto& items = g.items;
+  auto& mask = g.mask;
   std::vector<RowSteer> steers;
   steers.reserve(2);
   std::vector<EvalPoint> points{{"none", 0, 0, nullptr}};

@@ -15,6 +15,15 @@ import torch
 GEMMA = False  # set per call by forward()
 
 
+def _site(hooks, record, name, layer, v):
+    """Applies the test's hook for a site, then records the (edited) value."""
+    if name in hooks:
+        v = hooks[name](layer, v)
+    if record is not None and name in record:
+        record[name].append(v.clone())
+    return v
+
+
 def _rms(x, w, eps):
     v = x.float().pow(2).mean(-1, keepdim=True)
     if GEMMA:  # Gemma: scale (1 + w), in float32
@@ -82,11 +91,7 @@ def forward(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
         return y + sd[name + ".bias"] if name + ".bias" in sd else y
 
     def site(name, layer, v):
-        if name in hooks:
-            v = hooks[name](layer, v)
-        if record is not None and name in record:
-            record[name].append(v.clone())
-        return v
+        return _site(hooks, record, name, layer, v)
 
     for layer in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{layer}."
@@ -156,11 +161,7 @@ def forward_gpt2(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
         return x @ sd[name + ".weight"] + sd[name + ".bias"]
 
     def site(name, layer, v):
-        if name in hooks:
-            v = hooks[name](layer, v)
-        if record is not None and name in record:
-            record[name].append(v.clone())
-        return v
+        return _site(hooks, record, name, layer, v)
 
     x = sd["wte.weight"][torch.tensor(ids)] + sd["wpe.weight"][torch.arange(t)]
     causal = torch.ones(t, t).tril().bool()
@@ -208,11 +209,7 @@ def forward_bloom(sd: Dict[str, torch.Tensor], cfg: dict, ids: List[int],
         return x @ sd[name + ".weight"].T + sd[name + ".bias"]
 
     def site(name, layer, v):
-        if name in hooks:
-            v = hooks[name](layer, v)
-        if record is not None and name in record:
-            record[name].append(v.clone())
-        return v
+        return _site(hooks, record, name, layer, v)
 
     x = ln(sd["word_embeddings.weight"][torch.tensor(ids)], "word_embeddings_layernorm")
     causal = torch.ones(t, t).tril().bool()
