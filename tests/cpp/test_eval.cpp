@@ -31,6 +31,22 @@ struct GridSetup {
   MaskFile mask;
 };
 
+// Scores each point alone and expects the log-likelihoods of the shared run `all` within 1e-4
+// of them; returns the per-point scores alone.
+std::vector<PointScore> expect_loglik_equal_alone(GridSetup& g, const std::vector<EvalPoint>& points,
+                                                  const EvalRun& run, const std::vector<PointScore>& all) {
+  std::vector<PointScore> alone;
+  for (size_t p = 0; p < points.size(); ++p) {
+    alone.push_back(evaluate(*g.model, *g.tok, g.items, {points[p]}, run)[0]);
+    for (size_t i = 0; i < g.items.size(); ++i) {
+      for (size_t c = 0; c < alone[p].loglik[i].size(); ++c) {
+        EXPECT_NEAR(all[p].loglik[i][c], alone[p].loglik[i][c], 1e-4) << "point " << p << " item " << i;
+      }
+    }
+  }
+  return alone;
+}
+
 }  // namespace
 
 TEST(ExactMatch, CraftedCasesAgreeWithTheExpectedTable) {
@@ -65,16 +81,15 @@ TEST(Eval, GridInSharedBatchesEqualsEachPointAlone) {
   run.metric = Metric::kChoice;
   run.batch_size = 13;  // rows of different points and items mix in each batch
   auto all = evaluate(*model, *tok, items, points, run);
+  const auto alone = expect_loglik_equal_alone(g, points, run, all);
   bool moved = false;
   for (size_t p = 0; p < points.size(); ++p) {
-    auto alone = evaluate(*model, *tok, items, {points[p]}, run)[0];
+    EXPECT_EQ(all[p].correct, alone[p].correct);
     for (size_t i = 0; i < items.size(); ++i) {
-      for (size_t c = 0; c < alone.loglik[i].size(); ++c) {
-        EXPECT_NEAR(all[p].loglik[i][c], alone.loglik[i][c], 1e-4) << "point " << p << " item " << i;
+      for (size_t c = 0; c < all[p].loglik[i].size(); ++c) {
         moved = moved || std::abs(all[p].loglik[i][c] - all[0].loglik[i][c]) > 1e-3;
       }
     }
-    EXPECT_EQ(all[p].correct, alone.correct);
   }
   EXPECT_TRUE(moved);  // steering changes the scores
   // delta = 0 scores exactly like no steering (same batch composition: bit-identical)
@@ -105,14 +120,7 @@ TEST(Eval, ClampRowsOfDifferentSitesShareBatchesCorrectly) {
   run.mode = Mode::kClamp;
   run.batch_size = 36;  // every batch holds rows of all three points
   auto all = evaluate(*model, *tok, items, points, run);
-  for (size_t p = 0; p < points.size(); ++p) {
-    auto alone = evaluate(*model, *tok, items, {points[p]}, run)[0];
-    for (size_t i = 0; i < items.size(); ++i) {
-      for (size_t c = 0; c < alone.loglik[i].size(); ++c) {
-        EXPECT_NEAR(all[p].loglik[i][c], alone.loglik[i][c], 1e-4) << "point " << p << " item " << i;
-      }
-    }
-  }
+  expect_loglik_equal_alone(g, points, run, all);
   EXPECT_GT(std::abs(all[2].loglik[0][0] - all[0].loglik[0][0]), 1e-3);  // caa does something
 }
 

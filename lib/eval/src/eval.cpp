@@ -69,14 +69,14 @@ namespace {
 std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
                                           const std::vector<EvalPoint>& points, const EvalRun& run,
                                           const EvalProgress& progress) {
-  const bool bos = model.info().tokenizer.add_bos;
-  std::vector<size_t> n_prompt;
-  for (const auto& it : items) n_prompt.push_back(tok.encode(it.prompt, bos).size());
   std::vector<std::pair<size_t, size_t>> jobs;  // (item, point)
   for (size_t i = 0; i < items.size(); ++i) {
     for (size_t p = 0; p < points.size(); ++p) jobs.emplace_back(i, p);
   }
-  std::stable_sort(jobs.begin(), jobs.end(), [&](const auto& a, const auto& b) { return n_prompt[a.first] < n_prompt[b.first]; });
+  // Group by prompt length in bytes: generate_batch tokenizes (and checks) each prompt itself.
+  std::stable_sort(jobs.begin(), jobs.end(), [&](const auto& a, const auto& b) {
+    return items[a.first].prompt.size() < items[b.first].prompt.size();
+  });
   std::vector<PointScore> scores(points.size());
   for (auto& s : scores) {
     s.correct.assign(items.size(), 0);

@@ -10,6 +10,22 @@
 #include "sadi/data/jsonl.hpp"
 
 namespace sadi {
+namespace {
+
+// A list of non-empty strings under `key` with at least `min` entries; `shape` says what was
+// expected when the value is not such a list.
+std::vector<std::string> text_list(const JsonView& v, const std::string& key, size_t min, const std::string& shape) {
+  const Json& a = v.raw(key);
+  if (!a.is_array() || a.size() < min) v.fail(key, shape);
+  std::vector<std::string> out;
+  for (const auto& x : a) {
+    if (!x.is_string() || trim(x.get<std::string>()).empty()) v.fail(key, "a list of non-empty strings");
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
 
 std::vector<TaskItem> read_task(const std::filesystem::path& path) {
   std::vector<TaskItem> out;
@@ -19,24 +35,12 @@ std::vector<TaskItem> read_task(const std::filesystem::path& path) {
     t.answer = required_text(v, "answer");
     t.line = line;
     if (v.has("choices")) {
-      const Json& c = v.raw("choices");
-      if (!c.is_array() || c.size() < 2) v.fail("choices", "a list of at least two strings");
-      for (const auto& x : c) {
-        if (!x.is_string() || trim(x.get<std::string>()).empty()) v.fail("choices", "a list of non-empty strings");
-        t.choices.push_back(x.get<std::string>());
-      }
+      t.choices = text_list(v, "choices", 2, "a list of at least two strings");
       if (std::find(t.choices.begin(), t.choices.end(), t.answer) == t.choices.end()) {
         throw_input(str(path.string(), ":", line, ": key 'choices': does not contain the answer \"", t.answer, "\""));
       }
     }
-    if (v.has("aliases")) {
-      const Json& a = v.raw("aliases");
-      if (!a.is_array()) v.fail("aliases", "a list of strings");
-      for (const auto& x : a) {
-        if (!x.is_string() || trim(x.get<std::string>()).empty()) v.fail("aliases", "a list of non-empty strings");
-        t.aliases.push_back(x.get<std::string>());
-      }
-    }
+    if (v.has("aliases")) t.aliases = text_list(v, "aliases", 0, "a list of strings");
     t.id = record_id(v, line);
     t.index = static_cast<int64_t>(out.size());
     out.push_back(std::move(t));
