@@ -13,7 +13,7 @@ to find the mask and to score it). One `sadi identify` per model and task covers
 `sadi eval` per site runs its grid, `none` and the baselines (caa is site-independent and run
 with the first site). Files: OUT/data, OUT/runs/MODEL/TASK/{mask.h5,SITE.json}, OUT/logs,
 OUT/summary.md, OUT/summary.csv. With --resume, result files already there are reused (they are
-written atomically, so one that exists is complete). docs/eval-suite.md describes the config.
+written atomically); a partial result left by an interrupted eval is continued (sadi eval --resume). docs/eval-suite.md describes the config.
 """
 import argparse
 import csv
@@ -154,17 +154,27 @@ def run_suite(cfg, out, sadi, resume, dry_run):
                 res = os.path.join(rdir, f"{site}.json")
                 baselines = ["none"] + [b for b in cfg.get("baselines", []) if b != "caa" or n == 0]
                 g = cfg["grids"][site]
-                if not (resume and os.path.exists(res)):
+                if not (resume and finished(res)):
+                    # an interrupted eval left a partial result: --resume continues it
+                    again = ["--resume"] if resume and os.path.exists(res) else []
                     run(f"{tag}.{site}.eval",
                         ["eval", "--model", model["dir"], "--task", items, "--dev-fraction",
                          str(cfg.get("dev_fraction", 0.5)), "--mask", mask, "--site", site,
                          "--top-k", ",".join(map(str, g["top_k"])), "--delta", ",".join(map(str, g["delta"])),
                          "--baselines", ",".join(baselines), "--out", res, *common,
-                         *[str(x) for x in cfg.get("eval_args", [])]])
+                         *[str(x) for x in cfg.get("eval_args", [])], *again])
                 if dry_run:
                     continue
                 rows.extend(summary_rows(model["name"], task["name"], site, n == 0, res))
     return rows
+
+
+def finished(path):
+    """A results file that exists and is not the partial result of an interrupted sadi eval."""
+    if not os.path.exists(path):
+        return False
+    with open(path, encoding="utf-8") as f:
+        return not json.load(f).get("partial", False)
 
 
 def summary_rows(model, task, site, first_site, path):

@@ -13,9 +13,12 @@
 #include "sadi/core/sha256.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/core/version.hpp"
+#include "sadi/core/interrupt.hpp"
+#include "sadi/eval/checkpoint.hpp"
 #include "sadi/eval/eval.hpp"
 #include "sadi/eval/report.hpp"
 #include "sadi/io/mask_check.hpp"
+#include "sadi/model/tensor_types.hpp"
 
 namespace sadi::app {
 namespace {
@@ -79,7 +82,10 @@ int cmd_eval(const Args& args) {
       ("mode", "live or clamp", cxxopts::value<std::string>()->default_value("live"))
       ("separator", "text between prompt and answer", cxxopts::value<std::string>()->default_value(" "))
       ("batch-size", "rows (item x configuration [x choice]) per forward pass", cxxopts::value<int64_t>()->default_value("32"))
-      ("out", "results JSON (written atomically)", cxxopts::value<std::string>())
+      ("out", "results JSON (written atomically; an interrupted run leaves a partial result there)",
+       cxxopts::value<std::string>())
+      ("resume", "continue the partial result in --out left by an interrupted run of the same command")
+      ("timing", "record seconds per configuration in the results (then they differ from run to run)")
       ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
       ("dtype", "float32, float16 or bfloat16 (default: the model's)", cxxopts::value<std::string>()->default_value(""));
   add_common_options(opts);
@@ -99,6 +105,7 @@ int cmd_eval(const Args& args) {
   if (run.max_new_tokens <= 0) throw_usage("--max-new-tokens: expected a positive integer");
   const Shard shard = r.count("shard") ? parse_shard(r["shard"].as<std::string>()) : Shard{};
   const uint64_t seed = r["seed"].as<uint64_t>();
+  if (r.count("resume") && !r.count("out")) throw_usage("--resume needs --out (the partial result to continue)");
   if (r.count("out")) check_writable(r["out"].as<std::string>());
 
   const fs::path task_path = r["task"].as<std::string>();
@@ -173,11 +180,56 @@ int cmd_eval(const Args& args) {
   }
   log::info(str("eval: ", points.size(), " configurations x ", test.size(), " test items",
                 has_dev ? str(" + ", dev.size(), " dev items") : std::string(), ", metric ", metric_name(run.metric)));
+
+  // Everything that decides the rows and their values: a partial result resumes only under the
+  // same configuration (paths may differ; files are compared by hash).
+  Json config{{"tool_version", str("sadi ", version())},
+              {"model_fingerprint", model->info().fingerprint},
+              {"task_sha256", sha256_file(task_path)},
+              {"dev", r.count("dev") ? Json(sha256_file(r["dev"].as<std::string>()))
+                                     : (has_dev ? Json(r["dev-fraction"].as<double>()) : Json())},
+              {"mask_sha256", r.count("mask") ? Json(sha256_file(r["mask"].as<std::string>())) : Json()},
+              {"metric", metric_name(run.metric)}, {"mode", mode_name(run.mode)}, {"site", r["site"].as<std::string>()},
+              {"top_k", ks}, {"delta", deltas}, {"baselines", baselines},
+              {"caa_layers", r["caa-layers"].as<std::string>()}, {"seed", seed}, {"separator", run.separator},
+              {"max_new_tokens", run.max_new_tokens}, {"stop", run.stop},
+              {"shard", str(shard.index, "/", shard.count)}, {"batch_size", run.batch_size},
+              {"dtype", dtype_name(model->dtype())}, {"device", model->device().str()}};
+  RowCheckpoint ck_test, ck_dev;
+  if (r.count("resume") && fs::exists(r["out"].as<std::string>())) {
+    const std::string out = r["out"].as<std::string>();
+    const Json before = parse_json(read_text_file(out), out);
+    if (!is_partial_result(before)) {
+      log::info(str("eval: ", out, " is already a complete result; nothing to do (--resume)"));
+      return 0;
+    }
+    resume_from(before, config, run.metric, out, ck_test, ck_dev);
+    log::info(str("eval: resuming ", out, ": ", ck_test.rows_done + ck_dev.rows_done, " rows already done"));
+  }
   auto progress = [](int64_t done, int64_t total) {
     if (done == total || done % 512 < 32) log::debug(str("eval: ", done, "/", total, " rows"));
   };
-  std::vector<PointScore> dev_scores, test_scores = evaluate(*model, *tok, test, points, run, progress);
-  if (has_dev) dev_scores = evaluate(*model, *tok, dev, points, run, progress);
+  std::vector<PointScore> dev_scores, test_scores = evaluate(*model, *tok, test, points, run, progress, &ck_test);
+  if (has_dev && ck_test.complete()) dev_scores = evaluate(*model, *tok, dev, points, run, progress, &ck_dev);
+  if (!ck_test.complete() || (has_dev && !ck_dev.complete())) {
+    const int sig = interrupt_signal();
+    std::string where = "nothing saved (no --out)";
+    if (r.count("out")) {
+      const std::string out = r["out"].as<std::string>();
+      write_file_atomic(out, dump_json(partial_result(config, ck_test, has_dev ? &ck_dev : nullptr, run.metric,
+                                                      command_line(args)), 2) + "\n");
+      where = str("partial result in ", out, " (\"partial\": true); run the same command with --resume to finish");
+    }
+    const std::string progress_text =
+        !ck_test.complete() ? str(ck_test.rows_done, " of ", ck_test.rows_total, " test rows")
+                            : str("the test split and ", ck_dev.rows_done, " of ", ck_dev.rows_total, " dev rows");
+    throw Interrupted(sig, str("eval interrupted by ", signal_name(sig), " after ", progress_text, "; ", where));
+  }
+  if (!r.count("timing")) {
+    for (auto* v : {&test_scores, &dev_scores}) {
+      for (auto& s : *v) s.seconds = -1;
+    }
+  }
   std::vector<ScoredPoint> scored;
   for (size_t p = 0; p < points.size(); ++p) {
     scored.push_back({points[p], has_dev ? dev_scores[p] : PointScore{}, test_scores[p]});
@@ -201,7 +253,6 @@ int cmd_eval(const Args& args) {
   add_scores(results, scored, has_dev, seed, run.metric, whole);
   print_table(std::cout, scored, has_dev, seed, whole);
   results["command_line"] = command_line(args);
-  results["created"] = utc_timestamp();
   if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), dump_json(results, 2) + "\n");
   return 0;
 }

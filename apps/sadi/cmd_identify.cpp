@@ -114,7 +114,6 @@ int cmd_identify(const Args& args) {
   text["device"] = model->device().str();
   text["tool_version"] = str("sadi ", version());
   text["command_line"] = command_line(args);
-  text["created"] = utc_timestamp();
   text["skipped_ids"] = join(stats.skipped_ids, ",");
   num["n_layers"] = info.n_layers;
   num["pairs_in_file"] = pairs_in_file;

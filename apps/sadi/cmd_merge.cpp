@@ -36,7 +36,6 @@ int cmd_merge(const Args& args) {
   add_scores(results, scored, has_dev, seed, metric);
   print_table(std::cout, scored, has_dev, seed);
   results["command_line"] = command_line(args);
-  results["created"] = utc_timestamp();
   if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), dump_json(results, 2) + "\n");
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "sadi/core/error.hpp"
+#include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
 #include "sadi/core/version.hpp"
 
@@ -50,7 +51,8 @@ void print_usage(std::ostream& os) {
     os << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
   }
   os << "\nGlobal options:\n  -h, --help      show this help\n  --version       print the version\n"
-     << "\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid input, 4 file I/O error.\n";
+     << "\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid input, 4 file I/O error,\n"
+     << "130/143 interrupted by SIGINT/SIGTERM (eval: a partial result, see --resume).\n";
 }
 
 int run(int argc, char** argv) {
@@ -81,8 +83,12 @@ int run(int argc, char** argv) {
 }  // namespace sadi::app
 
 int main(int argc, char** argv) {
+  sadi::install_interrupt_handlers();
   try {
     return sadi::app::run(argc, argv);
+  } catch (const sadi::Interrupted& e) {
+    std::cerr << "sadi: " << e.what() << "\n";
+    return e.exit_code();
   } catch (const sadi::Error& e) {
     std::cerr << "sadi: error: " << e.what() << "\n";
     return e.exit_code();

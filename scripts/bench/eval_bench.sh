@@ -22,7 +22,7 @@ ks=1,2,4,6,8,10
 # the reference grid s = 5..80 step 5 is delta = s - 1
 deltas=$("$py" -c "print(','.join(str(s - 1) for s in range(5, 85, 5)))")
 common=(--model "$work/model" --task "$work/task.jsonl" --mask "$work/mask-b16.h5" --site head --metric exact-match
-        --device "$device")
+        --device "$device" --timing)
 seconds() { "$py" -c "import json; print(sum(p['test']['seconds'] for p in json.load(open('$1'))['points']))"; }
 "$sadi" eval "${common[@]}" --top-k "$ks" --delta "$deltas" --batch-size 64 --out "$work/sweep.json" --log-level warn >/dev/null
 batched=$(seconds "$work/sweep.json")

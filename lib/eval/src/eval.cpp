@@ -5,6 +5,7 @@
 #include <random>
 
 #include "sadi/core/error.hpp"
+#include "sadi/core/interrupt.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/eval/scoring.hpp"
 #include "sadi/generate/generate.hpp"
@@ -21,6 +22,26 @@ struct RowJob {
   std::vector<int64_t> ids;     // prompt + separator + answer
   int64_t n_prompt;             // tokens of the prompt alone
 };
+
+// Checks a checkpoint against this run and sizes it; returns the first row still to run.
+int64_t begin_checkpoint(RowCheckpoint& ck, int64_t total, int64_t batch_size, bool texts) {
+  if (ck.rows_done == 0) {
+    ck = RowCheckpoint{};
+    ck.rows_total = total;
+    return 0;
+  }
+  if (ck.rows_total != total) {
+    throw_input(str("resume: the partial result has ", ck.rows_total, " rows for this split, this run has ", total,
+                    " (different items, grid or tokenizer)"));
+  }
+  const auto have = static_cast<int64_t>(texts ? ck.texts.size() : ck.values.size());
+  if (ck.rows_done < 0 || ck.rows_done > total || have != ck.rows_done ||
+      (ck.rows_done != total && ck.rows_done % batch_size != 0)) {
+    throw_input(str("resume: the partial result's rows_done ", ck.rows_done, " does not fit this run (", total,
+                    " rows in batches of ", batch_size, ", ", have, " values)"));
+  }
+  return ck.rows_done;
+}
 
 }  // namespace
 
@@ -68,7 +89,7 @@ namespace {
 // share a batch whatever their steering.
 std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
                                           const std::vector<EvalPoint>& points, const EvalRun& run,
-                                          const EvalProgress& progress) {
+                                          const EvalProgress& progress, RowCheckpoint& ck) {
   std::vector<std::pair<size_t, size_t>> jobs;  // (item, point)
   for (size_t i = 0; i < items.size(); ++i) {
     for (size_t p = 0; p < points.size(); ++p) jobs.emplace_back(i, p);
@@ -87,8 +108,17 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
   opts.stop = run.stop;
   const auto t0 = std::chrono::steady_clock::now();
   const auto total = static_cast<int64_t>(jobs.size());
+  auto record = [&](int64_t r, const std::string& text) {
+    const auto [i, p] = jobs[static_cast<size_t>(r)];
+    std::vector<std::string> golds{items[i].answer};
+    golds.insert(golds.end(), items[i].aliases.begin(), items[i].aliases.end());
+    scores[p].predictions[i] = text;
+    scores[p].correct[i] = triviaqa_match(text, golds) ? 1 : 0;
+  };
+  const int64_t first = begin_checkpoint(ck, total, run.batch_size, /*texts=*/true);
+  for (int64_t r = 0; r < first; ++r) record(r, ck.texts[static_cast<size_t>(r)]);
   torch::NoGradGuard no_grad;
-  for (int64_t start = 0; start < total; start += run.batch_size) {
+  for (int64_t start = first; start < total && !interrupted(); start += run.batch_size) {
     const int64_t end = std::min(total, start + run.batch_size);
     std::vector<Prompt> prompts;
     BatchSteer steer;
@@ -100,13 +130,11 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
     }
     const auto gens = generate_batch(model, tok, prompts, opts, steer);
     for (int64_t r = start; r < end; ++r) {
-      const auto [i, p] = jobs[static_cast<size_t>(r)];
       const std::string& text = gens[static_cast<size_t>(r - start)].output;
-      std::vector<std::string> golds{items[i].answer};
-      golds.insert(golds.end(), items[i].aliases.begin(), items[i].aliases.end());
-      scores[p].predictions[i] = text;
-      scores[p].correct[i] = triviaqa_match(text, golds) ? 1 : 0;
+      record(r, text);
+      ck.texts.push_back(text);
     }
+    ck.rows_done = end;
     if (progress) progress(end, total);
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -118,10 +146,12 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
 
 std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
                                  const std::vector<EvalPoint>& points, const EvalRun& run,
-                                 const EvalProgress& progress) {
+                                 const EvalProgress& progress, RowCheckpoint* checkpoint) {
   const ModelInfo& info = model.info();
   if (run.batch_size <= 0) throw_usage("--batch-size: expected a positive integer");
-  if (run.metric == Metric::kGenerateEm) return evaluate_generate(model, tok, items, points, run, progress);
+  RowCheckpoint local;
+  RowCheckpoint& ck = checkpoint ? *checkpoint : local;
+  if (run.metric == Metric::kGenerateEm) return evaluate_generate(model, tok, items, points, run, progress, ck);
   const bool bos = info.tokenizer.add_bos;
   // Tokenize each (item, candidate) once; rows for every point share it.
   std::vector<std::vector<std::pair<std::vector<int64_t>, int64_t>>> seqs(items.size());
@@ -165,8 +195,22 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
   }
   const auto t0 = std::chrono::steady_clock::now();
   const auto total = static_cast<int64_t>(jobs.size());
+  // One row's value: exact-match 1/0 (the greedy answer equals the reference), choice the summed
+  // log-probability of the candidate's tokens.
+  auto record = [&](int64_t r, double value) {
+    const auto& j = jobs[static_cast<size_t>(r)];
+    if (run.metric == Metric::kExactMatch) {
+      scores[j.point].correct[j.item] = value != 0 ? 1 : 0;
+    } else {
+      const auto n_ans = static_cast<double>(static_cast<int64_t>(j.ids.size()) - j.n_prompt);
+      ll[j.point][j.item][j.choice] = value;
+      ll_norm[j.point][j.item][j.choice] = value / n_ans;
+    }
+  };
+  const int64_t first = begin_checkpoint(ck, total, run.batch_size, /*texts=*/false);
+  for (int64_t r = 0; r < first; ++r) record(r, ck.values[static_cast<size_t>(r)]);
   torch::NoGradGuard no_grad;
-  for (int64_t start = 0; start < total; start += run.batch_size) {
+  for (int64_t start = first; start < total && !interrupted(); start += run.batch_size) {
     const int64_t end = std::min(total, start + run.batch_size);
     const int64_t b = end - start;
     std::vector<std::vector<int64_t>> rows;
@@ -210,7 +254,9 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
         const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
         std::vector<int64_t> ids;
         for (int64_t k = 0; k < n_ans; ++k) ids.push_back(pred[r][k]);
-        scores[j.point].correct[j.item] = exact_match(tok.decode(ids), items[j.item].answer) ? 1 : 0;
+        const double v = exact_match(tok.decode(ids), items[j.item].answer) ? 1 : 0;
+        record(start + r, v);
+        ck.values.push_back(v);
       }
     } else {
       auto logp_t = torch::log_softmax(logits, -1);  // [B, N, V]
@@ -220,10 +266,11 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
         const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
         double sum = 0;
         for (int64_t k = 0; k < n_ans; ++k) sum += logp[r][k][j.ids[static_cast<size_t>(j.n_prompt + k)]];
-        ll[j.point][j.item][j.choice] = sum;
-        ll_norm[j.point][j.item][j.choice] = sum / static_cast<double>(n_ans);
+        record(start + r, sum);
+        ck.values.push_back(sum);
       }
     }
+    ck.rows_done = end;
     if (progress) progress(end, total);
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

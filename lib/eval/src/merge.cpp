@@ -5,6 +5,7 @@
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
+#include "sadi/eval/checkpoint.hpp"
 #include "sadi/eval/report.hpp"
 
 namespace sadi {
@@ -64,10 +65,11 @@ void merge_split(const JsonView& src, size_t index, size_t count, Metric metric,
     }
     scatter(part, index, count, into.predictions, src, "predictions");
   }
-  into.seconds += src.number("seconds");
+  if (src.has("seconds")) into.seconds = std::max(0.0, into.seconds) + src.number("seconds");
 }
 
 void size_split(PointScore& s, size_t n, Metric metric) {
+  s.seconds = -1;  // stays so unless the shards were timed (--timing)
   s.correct.assign(n, 0);
   if (metric == Metric::kChoice) s.correct_norm.assign(n, 0);
   if (metric == Metric::kGenerateEm) s.predictions.assign(n, "");
@@ -78,6 +80,12 @@ void size_split(PointScore& s, size_t n, Metric metric) {
 Json merge_shards(const std::vector<ShardResult>& shards, std::vector<ScoredPoint>& scored, bool& has_dev,
                   uint64_t& seed, Metric& metric) {
   if (shards.empty()) throw_usage("sadi merge: no shard files given");
+  for (const auto& s : shards) {
+    if (is_partial_result(s.json)) {
+      throw_input(str(s.path, ": key 'partial': expected a finished shard, found a partial result of an interrupted "
+                      "run (finish it with the same sadi eval command and --resume)"));
+    }
+  }
   const JsonView first(shards[0].json, shards[0].path);
   if (!first.has("shard")) first.fail("shard", "the results of sadi eval --shard I/N");
   const JsonView sh0 = first.object("shard");
@@ -137,7 +145,7 @@ Json merge_shards(const std::vector<ShardResult>& shards, std::vector<ScoredPoin
     }
   }
   Json merged = shards[0].json;
-  for (const char* k : {"shard", "points", "selected", "oracle", "command_line", "created"}) merged.erase(k);
+  for (const char* k : {"shard", "points", "selected", "oracle", "command_line"}) merged.erase(k);
   merged["task"]["n_test"] = n_test;
   if (has_dev) merged["dev"]["n"] = n_dev;
   Json from = Json::array();

@@ -12,7 +12,8 @@ const char* kMethods[] = {"none", "sadi", "fixed", "random", "caa"};
 Json split_json(const PointScore& p, uint64_t seed, Metric metric) {
   Interval ci = bootstrap_interval(p.correct, seed);
   Json j{{"accuracy", accuracy(p.correct)}, {"n", p.correct.size()}, {"ci95", {ci.lo, ci.hi}},
-         {"seconds", p.seconds}, {"correct", p.correct}};
+         {"correct", p.correct}};
+  if (p.seconds >= 0) j["seconds"] = p.seconds;  // only with --timing: keeps results reproducible
   if (metric == Metric::kChoice) {
     j["accuracy_length_normalised"] = accuracy(p.correct_norm);
     j["correct_length_normalised"] = p.correct_norm;

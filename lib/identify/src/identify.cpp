@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "sadi/core/error.hpp"
+#include "sadi/core/interrupt.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/model/batch.hpp"
 
@@ -133,6 +134,10 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
   const auto total = static_cast<int64_t>(prepared.size());
   torch::NoGradGuard no_grad;
   for (int64_t start = 0; start < total; start += opts.batch_size) {
+    if (interrupted()) {
+      throw Interrupted(interrupt_signal(), str("identify interrupted by ", signal_name(interrupt_signal()), " after ",
+                                                start, " of ", total, " pairs; no mask written"));
+    }
     const int64_t end = std::min(total, start + opts.batch_size);
     const int64_t b = end - start;
     std::vector<std::vector<int64_t>> rows;

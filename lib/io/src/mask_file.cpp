@@ -18,6 +18,7 @@ class H5Handle {
   }
   H5Handle(const H5Handle&) = delete;
   H5Handle& operator=(const H5Handle&) = delete;
+  H5Handle(H5Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
   hid_t get() const { return id_; }
   bool ok() const { return id_ >= 0; }
 
@@ -53,11 +54,20 @@ void write_int_attr(hid_t obj, const std::string& name, int64_t value, const std
   }
 }
 
+// Creation properties without modification times, so that the same data make the same bytes
+// (docs/determinism.md). `cls`: H5P_DATASET_CREATE or H5P_GROUP_CREATE.
+H5Handle untimed(hid_t cls) {
+  H5Handle p(H5Pcreate(cls), H5Pclose);
+  if (!p.ok() || H5Pset_obj_track_times(p.get(), false) < 0) throw_runtime("HDF5: cannot set creation properties");
+  return p;
+}
+
 template <typename T>
 void write_dataset(hid_t group, const std::string& name, const std::vector<T>& data, std::vector<hsize_t> dims,
                    hid_t file_type, hid_t mem_type, const std::string& where) {
   H5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-  H5Handle ds(H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  H5Handle dcpl = untimed(H5P_DATASET_CREATE);
+  H5Handle ds(H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
   if (!ds.ok() || H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0) {
     throw_io(str(where, ": cannot write dataset '", name, "'"));
   }
@@ -114,7 +124,8 @@ void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
     for (const auto& [k, v] : mask.provenance.integer) write_int_attr(file.get(), k, v, where);
     for (const auto& s : mask.sites) {
       const std::string name = site_name(s.site);
-      H5Handle g(H5Gcreate2(file.get(), ("/" + name).c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+      H5Handle gcpl = untimed(H5P_GROUP_CREATE);
+      H5Handle g(H5Gcreate2(file.get(), ("/" + name).c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose);
       if (!g.ok()) throw_io(str(where, ": cannot create group /", name));
       const std::string gw = str(where, ": /", name);
       const auto l = static_cast<hsize_t>(s.n_layers), u = static_cast<hsize_t>(s.units);

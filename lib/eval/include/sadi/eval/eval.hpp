@@ -30,7 +30,7 @@ struct PointScore {
   std::vector<uint8_t> correct_norm;  // choice: length-normalised log-likelihood; else empty
   std::vector<std::vector<double>> loglik;  // choice: [item][choice] summed log-probability
   std::vector<std::string> predictions;     // generate-em: each item's generated text
-  double seconds = 0;                 // share of the run's time (rows of this point / all rows)
+  double seconds = 0;  // share of the run's time (rows of this point / all rows); < 0: not reported
 };
 
 struct EvalRun {
@@ -45,11 +45,27 @@ struct EvalRun {
 
 using EvalProgress = std::function<void(int64_t rows_done, int64_t rows_total)>;
 
+// What a split's run has done so far: the values of its first rows_done rows, in the run's fixed
+// row order (items x points x choices sorted by length). Rows are done batch by batch, so
+// resuming with the same batch size gives batches of exactly the same rows (same numbers).
+struct RowCheckpoint {
+  int64_t rows_total = 0;
+  int64_t rows_done = 0;
+  std::vector<double> values;      // choice: summed log-probability; exact-match: 1 or 0
+  std::vector<std::string> texts;  // generate-em: the generated text
+  bool complete() const { return rows_done == rows_total; }
+};
+
 // Scores every item under every point. Throws sadi::Error (input) naming an item whose answer
 // adds no token after the prompt, or that exceeds the model's length.
+//
+// With a checkpoint: rows it already holds are not run again (its rows_total must match this
+// run); between batches, an interruption (sadi/core/interrupt.hpp) stops the run early and the
+// checkpoint holds what was done. The returned scores are complete only when
+// checkpoint->complete().
 std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
                                  const std::vector<EvalPoint>& points, const EvalRun& run,
-                                 const EvalProgress& progress = {});
+                                 const EvalProgress& progress = {}, RowCheckpoint* checkpoint = nullptr);
 
 struct Interval {
   double lo = 0, hi = 0;
