@@ -15,6 +15,7 @@ PKGS=(
   nlohmann-json3-dev
   libicu-dev                         # tokenizer.json: Unicode regex and NFC (docs/dependencies.md)
   python3-pytest python3-matplotlib python3-jsonschema
+  clang libclang-rt-14-dev           # scripts/sanitize.sh: ASan + UBSan build and libFuzzer targets
 )
 
 # node + npm run Hugging Face's own tokenizer in the tokenizer tests (tests/tokenizer); a node

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "model_options.hpp"
 #include "options.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
@@ -85,9 +86,8 @@ int cmd_eval(const Args& args) {
       ("out", "results JSON (written atomically; an interrupted run leaves a partial result there)",
        cxxopts::value<std::string>())
       ("resume", "continue the partial result in --out left by an interrupted run of the same command")
-      ("timing", "record seconds per configuration in the results (then they differ from run to run)")
-      ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
-      ("dtype", "float32, float16 or bfloat16 (default: the model's)", cxxopts::value<std::string>()->default_value(""));
+      ("timing", "record seconds per configuration in the results (then they differ from run to run)");
+  add_model_options(opts);
   add_common_options(opts);
   cxxopts::ParseResult r;
   if (!parse_common(opts, args, r)) return 0;
@@ -131,7 +131,7 @@ int cmd_eval(const Args& args) {
                       " items, so this shard's dev part would be empty (use at most ", n_dev_all, " shards)"));
     }
   }
-  auto model = load_model(r["model"].as<std::string>(), {r["device"].as<std::string>(), r["dtype"].as<std::string>()});
+  auto model = load_model(r["model"].as<std::string>(), load_options(r));
   auto tok = load_tokenizer(model->info());
 
   std::vector<std::string> baselines = split(r["baselines"].as<std::string>(), ',');
@@ -194,7 +194,8 @@ int cmd_eval(const Args& args) {
               {"caa_layers", r["caa-layers"].as<std::string>()}, {"seed", seed}, {"separator", run.separator},
               {"max_new_tokens", run.max_new_tokens}, {"stop", run.stop},
               {"shard", str(shard.index, "/", shard.count)}, {"batch_size", run.batch_size},
-              {"dtype", dtype_name(model->dtype())}, {"device", model->device().str()}};
+              {"dtype", dtype_name(model->dtype())}, {"device", model->device().str()},
+              {"batch_invariant", model->batch_invariant()}};
   RowCheckpoint ck_test, ck_dev;
   if (r.count("resume") && fs::exists(r["out"].as<std::string>())) {
     const std::string out = r["out"].as<std::string>();

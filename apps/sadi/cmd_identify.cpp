@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "model_options.hpp"
 #include "options.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
@@ -59,10 +60,9 @@ int cmd_identify(const Args& args) {
        cxxopts::value<int64_t>()->default_value("0"))
       ("strict", "a pair over the length limit is an error instead of skipped")
       ("batch-size", "pairs per batch (each pair is two sequences)", cxxopts::value<int64_t>()->default_value("8"))
-      ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
-      ("dtype", "float32, float16 or bfloat16 (default: the model's)", cxxopts::value<std::string>()->default_value(""))
       ("seed", "random seed (recorded; identification itself is deterministic)",
        cxxopts::value<int64_t>()->default_value("0"));
+  add_model_options(opts);
   add_common_options(opts);
   cxxopts::ParseResult r;
   if (!parse_common(opts, args, r)) return 0;
@@ -90,7 +90,7 @@ int cmd_identify(const Args& args) {
   auto pairs = read_pairs(pairs_path);
   const auto pairs_in_file = static_cast<int64_t>(pairs.size());
   if (max_pairs > 0 && max_pairs < pairs_in_file) pairs.resize(static_cast<size_t>(max_pairs));
-  auto model = load_model(r["model"].as<std::string>(), {r["device"].as<std::string>(), r["dtype"].as<std::string>()});
+  auto model = load_model(r["model"].as<std::string>(), load_options(r));
   auto tok = load_tokenizer(model->info());
   log::info(str("identify: ", pairs.size(), " pairs from ", pairs_path.string(), ", sites ",
                 r["sites"].as<std::string>(), ", batch ", o.batch_size, " on ", model->device().str()));

@@ -96,7 +96,12 @@ int main(int argc, char** argv) {
     std::cerr << "sadi: error: " << e.what() << " (see --help)\n";
     return static_cast<int>(sadi::ErrorKind::kUsage);
   } catch (const std::exception& e) {
-    std::cerr << "sadi: error: " << e.what() << "\n";
+    const std::string what = e.what();
+    if (what.find("can't allocate memory") != std::string::npos || what.find("out of memory") != std::string::npos) {
+      std::cerr << "sadi: error: out of memory: lower --batch-size\n";
+      return static_cast<int>(sadi::ErrorKind::kRuntime);
+    }
+    std::cerr << "sadi: error: " << what.substr(0, what.find('\n')) << "\n";  // torch appends a backtrace
     return static_cast<int>(sadi::ErrorKind::kRuntime);
   }
 }

@@ -24,6 +24,46 @@ import torch
 from torch import Tensor, nn
 
 
+def batched_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], invariant: bool) -> Tensor:
+    """x [B, T, in] -> [B, T, out]. invariant: one GEMM per batch row (torch.bmm) instead of one
+    GEMM over all B*T rows, so a row's numbers do not depend on the rows that share its batch
+    (CPU BLAS results depend on the matrix's row count). docs/determinism.md."""
+    if invariant:
+        y = torch.bmm(x, weight.t().unsqueeze(0).expand(x.size(0), weight.size(1), weight.size(0)))
+        if bias is not None:
+            y = y + bias
+        return y
+    return torch.nn.functional.linear(x, weight, bias)
+
+
+def head_logits(h: Tensor, weight: Tensor, invariant: bool) -> Tensor:
+    """h [B, N, d] -> logits [B, N, V]. invariant: one GEMM per position, so neither the batch
+    nor N (the batch's longest answer) changes a position's logits."""
+    if invariant:
+        nb, n = h.size(0), h.size(1)
+        return batched_linear(h.reshape(nb * n, 1, h.size(2)), weight, None, True).view(nb, n, weight.size(0))
+    return torch.nn.functional.linear(h, weight)
+
+
+class Proj(nn.Linear):
+    """nn.Linear (same parameters and names) with a batch-invariant mode that the runtime
+    switches on by setting the attribute batch_invariant."""
+
+    def __init__(self, d_in: int, d_out: int, bias: bool):
+        super().__init__(d_in, d_out, bias=bias)
+        self.batch_invariant = False
+
+    def forward(self, x: Tensor) -> Tensor:
+        return batched_linear(x, self.weight, self.bias, self.batch_invariant)
+
+
+class HeadProj(Proj):
+    """The untied LM head: logits per position in batch-invariant mode (head_logits)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return head_logits(x, self.weight, self.batch_invariant)
+
+
 
 class RMSNorm(nn.Module):
     def __init__(self, dim: int, eps: float, offset: float = 0.0):
@@ -103,10 +143,10 @@ class Attention(nn.Module):
         self.n_rep = n_heads // n_kv
         self.scaling = scaling if scaling > 0.0 else head_dim ** -0.5
         self.softcap = softcap  # Gemma 2: scores = softcap * tanh(scores / softcap)
-        self.q_proj = nn.Linear(d, n_heads * head_dim, bias=qkv_bias)
-        self.k_proj = nn.Linear(d, n_kv * head_dim, bias=qkv_bias)
-        self.v_proj = nn.Linear(d, n_kv * head_dim, bias=qkv_bias)
-        self.o_proj = nn.Linear(n_heads * head_dim, d, bias=o_bias)
+        self.q_proj = Proj(d, n_heads * head_dim, qkv_bias)
+        self.k_proj = Proj(d, n_kv * head_dim, qkv_bias)
+        self.v_proj = Proj(d, n_kv * head_dim, qkv_bias)
+        self.o_proj = Proj(n_heads * head_dim, d, o_bias)
         # Qwen3: RMSNorm over each head's query and key before the rotation
         self.q_norm = RMSNorm(head_dim, eps) if qk_norm else nn.Identity()
         self.k_norm = RMSNorm(head_dim, eps) if qk_norm else nn.Identity()
@@ -147,9 +187,9 @@ class MLP(nn.Module):
         super().__init__()
         self.gelu_tanh = gelu_tanh  # Gemma: GeGLU with the tanh approximation of GELU
         self.gated = gated          # GPT-2: down(act(gate(x))), no up projection
-        self.gate_proj = nn.Linear(d, f, bias=bias)
-        self.up_proj = nn.Linear(d, f, bias=bias) if gated else nn.Identity()
-        self.down_proj = nn.Linear(f, d, bias=bias)
+        self.gate_proj = Proj(d, f, bias)
+        self.up_proj = Proj(d, f, bias) if gated else nn.Identity()
+        self.down_proj = Proj(f, d, bias)
         self.neuron_site = Site("neuron", layer)
         self.hidden_site = Site("hidden", layer)
 
@@ -270,13 +310,15 @@ class CausalLM(nn.Module):
         self.norm = make_norm(cfg["d_model"], float(arch["rms_norm_eps"]), style["norm_offset"],
                               bool(style["layer_norm"]))
         if not self.tied:
-            self.lm_head = nn.Linear(cfg["d_model"], int(arch["vocab_size"]), bias=False)
+            self.lm_head = HeadProj(cfg["d_model"], int(arch["vocab_size"]), False)
         else:
             self.lm_head = nn.Identity()
         # float32 always: C++ casts parameters only, buffers keep their dtype.
         self.register_buffer("inv_freq", rope_inv_freq(cfg["head_dim"], float(arch["rope_theta"]),
                                                        arch["rope_scaling"]), persistent=True)
         self.site_names: List[str] = ["head", "neuron", "hidden", "residual"]
+        # Set by the runtime (with every Proj's): logits one position at a time, below.
+        self.batch_invariant = False
 
     def forward(self, input_ids: Tensor, positions: Tensor, key_mask: Tensor, start: int,
                 cache_k: List[Tensor], cache_v: List[Tensor], logits_at: Tensor,
@@ -330,7 +372,7 @@ class CausalLM(nn.Module):
         idx = logits_at.unsqueeze(-1).expand(logits_at.size(0), logits_at.size(1), x.size(2))
         h = self.norm(torch.gather(x, 1, idx))  # [B, N, d]
         if self.tied:
-            logits = torch.nn.functional.linear(h, self.embed_tokens.weight)
+            logits = head_logits(h, self.embed_tokens.weight, self.batch_invariant)
         else:
             logits = self.lm_head(h)
         if self.final_softcap > 0.0:

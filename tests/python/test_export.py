@@ -230,3 +230,45 @@ def test_every_site_steers_every_architecture(tmp_path, arch):
             return v
         ref = naive_llama.forward(sd, cfg, row, hooks={name: hook})
         assert (got[0] - ref).abs().max().item() < TOL, (arch, name)
+
+
+def _set_batch_invariant(module, on):
+    for _, sub in module.named_modules():
+        if hasattr(sub, "batch_invariant"):
+            sub.batch_invariant = on
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_batch_invariant_mode(tmp_path, arch):
+    """docs/determinism.md: with batch_invariant set, a row's logits and captures are bit-identical
+    alone and in batches of 2..16 (same length, no padding), and a position's logits do not
+    depend on how many positions are asked for; the mode changes numbers only at float rounding."""
+    hf = make_hf(tmp_path, "hf", "--seed", "4", "--arch", arch, *(["--tokenizer", "json"] if arch == "gpt2" else []))
+    export(hf, str(tmp_path / "m"))
+    m = torch.jit.load(str(tmp_path / "m" / "model.ts"))
+    vocab = load_cfg(hf)["vocab_size"]
+
+    def run(rows, n_logits=1):
+        b, t = len(rows), len(rows[0])
+        ids = torch.tensor(rows)
+        pos = torch.arange(t).expand(b, t).contiguous()
+        at = torch.arange(t - n_logits, t).expand(b, n_logits).contiguous()
+        cap = {s: torch.full((b, 1), t - 1, dtype=torch.long) for s in ("head", "neuron", "hidden", "residual")}
+        with torch.no_grad():
+            return m.forward(ids, pos, torch.ones(b, t, dtype=torch.bool), 0, [], [], at, {}, cap)
+
+    g = torch.Generator().manual_seed(0)
+    for t in (1, 9, 23):
+        rows = torch.randint(3, vocab, (16, t), generator=g).tolist()
+        _set_batch_invariant(m, False)
+        plain, _ = run(rows[:1])
+        _set_batch_invariant(m, True)
+        alone, cap_alone = run(rows[:1])
+        torch.testing.assert_close(alone, plain, rtol=0, atol=1e-4)
+        for b in (2, 3, 8, 16):
+            logits, cap = run(rows[:b])
+            assert torch.equal(logits[:1], alone), (t, b)
+            for s in cap:
+                assert torch.equal(cap[s][:1], cap_alone[s]), (t, b, s)
+        more, _ = run(rows[:3], n_logits=min(t, 4))
+        assert torch.equal(more[0, -1], alone[0, -1]), t

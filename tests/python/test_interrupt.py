@@ -76,7 +76,6 @@ def test_interrupted_eval_leaves_a_partial_result_that_resumes_exactly(tmp_path,
     assert p["partial"] is True and "points" not in p
     test = p["resume"]["test"]
     assert 0 < test["rows_done"] < test["rows_total"], test["rows_done"]
-    assert test["rows_done"] % 4 == 0
     assert len(test["texts" if metric == "generate-em" else "values"]) == test["rows_done"]
     assert glob.glob(str(tmp_path / ".*tmp*")) == []
     r = subprocess.run(eval_args(mask, part, metric) + ["--resume"], capture_output=True, text=True)

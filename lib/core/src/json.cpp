@@ -10,8 +10,9 @@ std::string dump_json(const Json& j, int indent) { return j.dump(indent, ' ', fa
 Json parse_json(const std::string& text, const std::string& origin) {
   try {
     return Json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
+  } catch (const nlohmann::json::exception& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..." or
+    // (found by tests/fuzz) "[json.exception.out_of_range.406] number overflow parsing '1e966'"
     std::string what = e.what();
     auto pos = what.find("] ");
     throw_input(str(origin, ": malformed JSON: ", pos == std::string::npos ? what : what.substr(pos + 2)));

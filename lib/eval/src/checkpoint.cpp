@@ -90,13 +90,16 @@ void resume_from(const Json& partial, const Json& config, Metric metric, const s
   const JsonView resume = top.object("resume");
   const Json& was = resume.raw("config");
   if (!was.is_object()) resume.fail("config", "an object");
+  // Values that differ first (the likelier mistake), then keys the partial result lacks.
   for (const auto& [k, v] : config.items()) {
-    if (k == "tool_version") continue;  // a newer build may finish an older run's rows
-    if (!was.contains(k)) resume.object("config").fail(k, str(dump_json(v), " as in this command"));
+    if (k == "tool_version" || !was.contains(k)) continue;  // a newer build may finish an older run's rows
     if (was.at(k) != v) {
       throw_input(str(origin, ": key 'resume.config.", k, "': the partial result was made with ", dump_json(was.at(k)),
                       ", this command has ", dump_json(v), "; run the command that made it, or start afresh without --resume"));
     }
+  }
+  for (const auto& [k, v] : config.items()) {
+    if (k != "tool_version" && !was.contains(k)) resume.object("config").fail(k, str(dump_json(v), " as in this command"));
   }
   test = checkpoint_from_json(resume.raw("test"), metric, origin, "resume.test");
   dev = resume.has("dev") ? checkpoint_from_json(resume.raw("dev"), metric, origin, "resume.dev") : RowCheckpoint{};

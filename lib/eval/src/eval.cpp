@@ -23,8 +23,23 @@ struct RowJob {
   int64_t n_prompt;             // tokens of the prompt alone
 };
 
+// Where the batch starting at row `start` ends: at most batch_size rows and, for a batch-invariant
+// model, only rows of the same length (`length(r)`), so that no row is padded.
+template <typename Length>
+int64_t batch_end(int64_t start, int64_t total, int64_t batch_size, bool same_length, Length length) {
+  int64_t end = std::min(total, start + batch_size);
+  if (same_length) {
+    for (int64_t r = start + 1; r < end; ++r) {
+      if (length(r) != length(start)) return r;
+    }
+  }
+  return end;
+}
+
 // Checks a checkpoint against this run and sizes it; returns the first row still to run.
-int64_t begin_checkpoint(RowCheckpoint& ck, int64_t total, int64_t batch_size, bool texts) {
+// `ends(start)` is this run's batch_end.
+template <typename Ends>
+int64_t begin_checkpoint(RowCheckpoint& ck, int64_t total, int64_t batch_size, bool texts, Ends ends) {
   if (ck.rows_done == 0) {
     ck = RowCheckpoint{};
     ck.rows_total = total;
@@ -35,8 +50,9 @@ int64_t begin_checkpoint(RowCheckpoint& ck, int64_t total, int64_t batch_size, b
                     " (different items, grid or tokenizer)"));
   }
   const auto have = static_cast<int64_t>(texts ? ck.texts.size() : ck.values.size());
-  if (ck.rows_done < 0 || ck.rows_done > total || have != ck.rows_done ||
-      (ck.rows_done != total && ck.rows_done % batch_size != 0)) {
+  int64_t boundary = 0;
+  while (boundary < ck.rows_done && boundary < total) boundary = ends(boundary);
+  if (ck.rows_done < 0 || ck.rows_done > total || have != ck.rows_done || boundary != ck.rows_done) {
     throw_input(str("resume: the partial result's rows_done ", ck.rows_done, " does not fit this run (", total,
                     " rows in batches of ", batch_size, ", ", have, " values)"));
   }
@@ -94,10 +110,19 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
   for (size_t i = 0; i < items.size(); ++i) {
     for (size_t p = 0; p < points.size(); ++p) jobs.emplace_back(i, p);
   }
-  // Group by prompt length in bytes: generate_batch tokenizes (and checks) each prompt itself.
-  std::stable_sort(jobs.begin(), jobs.end(), [&](const auto& a, const auto& b) {
-    return items[a.first].prompt.size() < items[b.first].prompt.size();
-  });
+  // Group by prompt length: in tokens for a batch-invariant model (a batch holds one length, no
+  // padding), else in bytes (generate_batch tokenizes and checks each prompt itself).
+  const bool invariant = model.batch_invariant();
+  std::vector<size_t> length(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    length[i] = invariant ? tok.encode(items[i].prompt, model.info().tokenizer.add_bos).size() : items[i].prompt.size();
+  }
+  std::stable_sort(jobs.begin(), jobs.end(),
+                   [&](const auto& a, const auto& b) { return length[a.first] < length[b.first]; });
+  auto ends = [&](int64_t start) {
+    return batch_end(start, static_cast<int64_t>(jobs.size()), run.batch_size, invariant,
+                     [&](int64_t r) { return length[jobs[static_cast<size_t>(r)].first]; });
+  };
   std::vector<PointScore> scores(points.size());
   for (auto& s : scores) {
     s.correct.assign(items.size(), 0);
@@ -115,11 +140,11 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
     scores[p].predictions[i] = text;
     scores[p].correct[i] = triviaqa_match(text, golds) ? 1 : 0;
   };
-  const int64_t first = begin_checkpoint(ck, total, run.batch_size, /*texts=*/true);
+  const int64_t first = begin_checkpoint(ck, total, run.batch_size, /*texts=*/true, ends);
   for (int64_t r = 0; r < first; ++r) record(r, ck.texts[static_cast<size_t>(r)]);
   torch::NoGradGuard no_grad;
-  for (int64_t start = first; start < total && !interrupted(); start += run.batch_size) {
-    const int64_t end = std::min(total, start + run.batch_size);
+  for (int64_t start = first, end = 0; start < total && !interrupted(); start = end) {
+    end = ends(start);
     std::vector<Prompt> prompts;
     BatchSteer steer;
     steer.mode = run.mode;
@@ -207,11 +232,15 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
       ll_norm[j.point][j.item][j.choice] = value / n_ans;
     }
   };
-  const int64_t first = begin_checkpoint(ck, total, run.batch_size, /*texts=*/false);
+  auto ends = [&](int64_t start) {
+    return batch_end(start, total, run.batch_size, model.batch_invariant(),
+                     [&](int64_t r) { return jobs[static_cast<size_t>(r)].ids.size(); });
+  };
+  const int64_t first = begin_checkpoint(ck, total, run.batch_size, /*texts=*/false, ends);
   for (int64_t r = 0; r < first; ++r) record(r, ck.values[static_cast<size_t>(r)]);
   torch::NoGradGuard no_grad;
-  for (int64_t start = first; start < total && !interrupted(); start += run.batch_size) {
-    const int64_t end = std::min(total, start + run.batch_size);
+  for (int64_t start = first, end = 0; start < total && !interrupted(); start = end) {
+    end = ends(start);
     const int64_t b = end - start;
     std::vector<std::vector<int64_t>> rows;
     std::vector<const RowSteer*> steers;

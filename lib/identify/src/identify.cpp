@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <numeric>
 
 #include "sadi/core/error.hpp"
@@ -12,29 +13,80 @@
 namespace sadi {
 namespace {
 
-// Running mean and sum of squared deviations (Chan et al. merge of per-batch statistics),
-// float32 on the model's device: memory does not grow with the number of pairs.
+// Running mean and sum of squared deviations (Welford), one pair at a time in pair order and in
+// float64 on the model's device: memory does not grow with the number of pairs, and the result
+// does not depend on how pairs were batched (docs/determinism.md).
 struct Running {
   int64_t n = 0;
-  torch::Tensor mean;  // [L, U]
-  torch::Tensor m2;    // [L, U]
+  torch::Tensor mean;  // [L, U] float64
+  torch::Tensor m2;    // [L, U] float64
 
-  void add(const torch::Tensor& d) {  // d [b, L, U] float32
-    const int64_t nb = d.size(0);
-    auto mean_b = d.mean(0);
-    auto m2_b = (d - mean_b).pow(2).sum(0);
-    if (n == 0) {
-      mean = mean_b;
-      m2 = m2_b;
-    } else {
-      auto delta = mean_b - mean;
-      const double total = static_cast<double>(n + nb);
-      mean = mean + delta * (static_cast<double>(nb) / total);
-      m2 = m2 + m2_b + delta.pow(2) * (static_cast<double>(n) * static_cast<double>(nb) / total);
+  void add(const torch::Tensor& d) {  // d [b, L, U]
+    auto dd = d.to(torch::kFloat64);
+    for (int64_t r = 0; r < dd.size(0); ++r) {
+      auto x = dd[r];
+      if (n == 0) {
+        mean = torch::zeros_like(x);
+        m2 = torch::zeros_like(x);
+      }
+      ++n;
+      auto delta = x - mean;
+      mean = mean + delta / static_cast<double>(n);
+      m2 = m2 + delta * (x - mean);
     }
-    n += nb;
   }
 };
+
+// Row-by-row sum in float64 (same reason as Running).
+void add_rows(torch::Tensor& sum, const torch::Tensor& d) {  // d [b, ...]
+  auto dd = d.to(torch::kFloat64);
+  for (int64_t r = 0; r < dd.size(0); ++r) sum = sum.defined() ? sum + dd[r] : dd[r].clone();
+}
+
+// Captures `sites` at one position per row: answer-last (the row's last token) or the row's
+// own `prompt_len[r] - 1`. A batch-invariant model runs one forward per distinct row length
+// (no padding); otherwise one left-padded forward. Returns {site: [R, L, U]}.
+std::map<Site, torch::Tensor> capture_rows(Model& model, const std::vector<std::vector<int64_t>>& rows,
+                                           const std::vector<int64_t>& prompt_len, ReadPosition position,
+                                           const std::vector<Site>& sites) {
+  std::vector<std::vector<size_t>> groups;
+  if (model.batch_invariant()) {
+    std::map<size_t, std::vector<size_t>> by_length;
+    for (size_t r = 0; r < rows.size(); ++r) by_length[rows[r].size()].push_back(r);
+    for (auto& [len, idx] : by_length) groups.push_back(std::move(idx));
+  } else {
+    groups.emplace_back(rows.size());
+    std::iota(groups.back().begin(), groups.back().end(), size_t{0});
+  }
+  std::map<Site, torch::Tensor> out;
+  for (const auto& g : groups) {
+    std::vector<std::vector<int64_t>> sub;
+    for (size_t r : g) sub.push_back(rows[r]);
+    auto batch = left_pad(sub, 0, torch::kCPU);
+    const auto n = static_cast<int64_t>(g.size());
+    auto read_at = torch::empty({n, 1}, torch::kInt64);  // [n, 1]
+    for (int64_t i = 0; i < n; ++i) {
+      read_at[i][0] = position == ReadPosition::kAnswerLast
+                          ? batch.width - 1
+                          : batch.column(static_cast<size_t>(i), prompt_len[g[static_cast<size_t>(i)]] - 1);
+    }
+    ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, torch::empty({n, 0}, torch::kInt64),
+                    nullptr, {}};
+    for (Site s : sites) in.capture[s] = read_at;
+    auto res = model.forward(in, nullptr);
+    auto index = torch::tensor(std::vector<int64_t>(g.begin(), g.end()), torch::kInt64);
+    for (Site s : sites) {
+      auto a = res.captured.at(s).select(1, 0).to(torch::kFloat32);  // [n, L, U]
+      if (!out.count(s)) {
+        auto shape = a.sizes().vec();
+        shape[0] = static_cast<int64_t>(rows.size());
+        out[s] = torch::empty(shape, a.options());
+      }
+      out[s].index_copy_(0, index.to(a.device()), a);
+    }
+  }
+  return out;
+}
 
 struct Prepared {
   const Pair* pair;
@@ -58,7 +110,7 @@ SiteScores finish(Site site, const SiteInfo& info, const Running& r, const torch
   s.mean_diff = to_vec(r.mean);
   s.std = to_vec((r.m2 / static_cast<double>(r.n)).sqrt());
   if (full_sum.defined()) s.mean_diff_full = to_vec(full_sum / static_cast<double>(r.n));
-  auto flat = r.mean.to(torch::kCPU).flatten();                       // [L*U]
+  auto flat = r.mean.to(torch::kCPU, torch::kFloat32).flatten();      // [L*U]
   auto score = opts.rank == RankRule::kAbs ? flat.abs() : flat;
   auto order = std::get<1>(score.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));  // ties: lower index first
   auto order_a = order.accessor<int64_t, 1>();
@@ -141,27 +193,19 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
     const int64_t end = std::min(total, start + opts.batch_size);
     const int64_t b = end - start;
     std::vector<std::vector<int64_t>> rows;
+    std::vector<int64_t> prompt_len;
     for (int64_t i = start; i < end; ++i) {
-      rows.push_back(prepared[static_cast<size_t>(i)].pos);
-      rows.push_back(prepared[static_cast<size_t>(i)].neg);
+      const auto& pr = prepared[static_cast<size_t>(i)];
+      rows.push_back(pr.pos);
+      rows.push_back(pr.neg);
+      prompt_len.insert(prompt_len.end(), {pr.prompt_len, pr.prompt_len});
     }
-    auto batch = left_pad(rows, 0, torch::kCPU);
-    auto read_at = torch::empty({2 * b, 1}, torch::kInt64);  // [2b, 1]
-    for (int64_t r = 0; r < 2 * b; ++r) {
-      const auto& pr = prepared[static_cast<size_t>(start + r / 2)];
-      read_at[r][0] = opts.position == ReadPosition::kAnswerLast ? batch.width - 1
-                                                                  : batch.column(static_cast<size_t>(r), pr.prompt_len - 1);
-    }
-    ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0,
-                    torch::empty({2 * b, 0}, torch::kInt64), nullptr, {}};
-    for (Site s : opts.sites) in.capture[s] = read_at;
-    auto out = model.forward(in, nullptr);
+    auto captured = capture_rows(model, rows, prompt_len, opts.position, opts.sites);
     for (Site s : opts.sites) {
-      auto a = out.captured.at(s).select(1, 0).to(torch::kFloat32);  // [2b, L, U]
+      auto a = captured.at(s);                                        // [2b, L, U]
       auto d = a.slice(0, 0, 2 * b, 2) - a.slice(0, 1, 2 * b, 2);   // [b, L, U] positive - negative
       if (s == Site::kHead) {
-        auto sum = d.sum(0);
-        head_full[s] = head_full.count(s) ? head_full[s] + sum : sum;
+        add_rows(head_full[s], d);
         d = d.view({b, info.n_layers, info.n_heads, info.head_dim}).mean(-1);  // [b, L, H]
       }
       running[s].add(d);

@@ -39,6 +39,12 @@ const SpmApi& spm_api() {
   static SpmApi api{};
   static std::once_flag once;
   std::call_once(once, [] {
+#ifdef SADI_SANITIZED
+    // ASan and UBSan refuse dlopen(RTLD_DEEPBIND) (allocators would mix); sanitizer builds read
+    // tokenizer.json models only (docs/testing.md).
+    throw_runtime("the sentencepiece plugin cannot be loaded in a sanitizer build (RTLD_DEEPBIND); "
+                  "use a model with a tokenizer.json");
+#endif
     std::vector<std::string> candidates;
     if (const char* env = std::getenv("SADI_SPM_PLUGIN")) candidates.emplace_back(env);
     const std::string dir = self_dir();

@@ -14,6 +14,23 @@ namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+// The informative line of a TorchScript interpreter error ("The following operation failed in
+// the TorchScript interpreter. Traceback ... RuntimeError: <what>"): the RuntimeError line, else
+// the last non-empty one.
+std::string torch_error_line(const std::string& s) {
+  std::string last;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find('\n', start);
+    if (end == std::string::npos) end = s.size();
+    std::string line = s.substr(start, end - start);
+    if (line.rfind("RuntimeError: ", 0) == 0) return line.substr(14);
+    if (line.find_first_not_of(" \t") != std::string::npos) last = line;
+    start = end + 1;
+  }
+  return last;
+}
+
 void check_shape(const torch::Tensor& t, const std::vector<int64_t>& want, const std::string& what) {
   if (!t.defined()) throw_input(str(what, ": missing tensor"));
   if (t.sizes().vec() != want) {
@@ -40,8 +57,8 @@ void check_index(const torch::Tensor& t, int64_t limit, const std::string& what)
 
 class TorchScriptModel final : public Model {
  public:
-  TorchScriptModel(ModelInfo info, torch::Device device, torch::ScalarType dtype)
-      : info_(std::move(info)), device_(device), dtype_(dtype) {
+  TorchScriptModel(ModelInfo info, torch::Device device, torch::ScalarType dtype, bool batch_invariant)
+      : info_(std::move(info)), device_(device), dtype_(dtype), batch_invariant_(batch_invariant) {
     const auto path = (info_.dir / info_.model_file).string();
     std::unordered_map<std::string, std::string> extra{{"sadi_fingerprint", ""}};
     try {
@@ -66,12 +83,32 @@ class TorchScriptModel final : public Model {
     for (auto p : module_.parameters()) {
       if (p.scalar_type() != dtype_) p.set_data(p.to(dtype_));
     }
-    log::debug(str("loaded ", path, " on ", device_.str(), " as ", dtype_name(dtype_)));
+    if (batch_invariant_) {
+      if (!module_.hasattr("batch_invariant")) {
+        throw_input(str(path, ": exported before batch-invariant mode existed; re-export it with "
+                              "scripts/export_hf.py (or pass --batch-invariant false)"));
+      }
+      for (auto m : module_.modules()) {
+        if (m.hasattr("batch_invariant")) m.setattr("batch_invariant", true);
+      }
+    }
+    log::debug(str("loaded ", path, " on ", device_.str(), " as ", dtype_name(dtype_),
+                   batch_invariant_ ? ", batch-invariant" : ""));
+  }
+
+  [[noreturn]] void forward_failed(const std::string& message, int64_t rows, int64_t tokens) const {
+    const std::string what = torch_error_line(message);
+    if (is_out_of_memory(what)) {
+      throw_runtime(str("out of memory in a forward pass of ", rows, " rows x ", tokens, " tokens on ",
+                        device_.str(), ": lower --batch-size (", what, ")"));
+    }
+    throw_runtime(str("model forward failed: ", what));
   }
 
   const ModelInfo& info() const override { return info_; }
   torch::Device device() const override { return device_; }
   torch::ScalarType dtype() const override { return dtype_; }
+  bool batch_invariant() const override { return batch_invariant_; }
 
   ForwardOutput forward(const ForwardInput& in, KvCache* cache) override {
     const int64_t b = in.input_ids.size(0);
@@ -121,7 +158,9 @@ class TorchScriptModel final : public Model {
     try {
       result = module_.forward(args);
     } catch (const c10::Error& e) {
-      throw_runtime(str("model forward failed: ", first_line(e.what_without_backtrace())));
+      forward_failed(e.what_without_backtrace(), b, in.start + t);
+    } catch (const std::exception& e) {  // torch::jit::JITException (the interpreter's errors)
+      forward_failed(e.what(), b, in.start + t);
     }
     auto tuple = result.toTuple();
     ForwardOutput out;
@@ -163,19 +202,32 @@ class TorchScriptModel final : public Model {
   ModelInfo info_;
   torch::Device device_;
   torch::ScalarType dtype_;
+  bool batch_invariant_;
   torch::jit::Module module_;
 };
 
 }  // namespace
+
+bool is_out_of_memory(const std::string& message) {
+  return message.find("can't allocate memory") != std::string::npos ||  // DefaultCPUAllocator
+         message.find("out of memory") != std::string::npos;            // CUDA caching allocator
+}
 
 KvCache::KvCache(const ModelInfo& info, int64_t batch, int64_t capacity, torch::ScalarType dtype,
                  torch::Device device)
     : batch_(batch), capacity_(capacity) {
   if (batch <= 0 || capacity <= 0) throw_input(str("KV cache: batch and capacity must be positive, found ", batch, " and ", capacity));
   auto opts = torch::TensorOptions().dtype(dtype).device(device);
-  for (int64_t l = 0; l < info.n_layers; ++l) {
-    k.push_back(torch::zeros({batch, info.n_kv_heads, capacity, info.head_dim}, opts));
-    v.push_back(torch::zeros({batch, info.n_kv_heads, capacity, info.head_dim}, opts));
+  try {
+    for (int64_t l = 0; l < info.n_layers; ++l) {
+      k.push_back(torch::zeros({batch, info.n_kv_heads, capacity, info.head_dim}, opts));
+      v.push_back(torch::zeros({batch, info.n_kv_heads, capacity, info.head_dim}, opts));
+    }
+  } catch (const c10::Error& e) {
+    const std::string what = first_line(e.what_without_backtrace());
+    if (!is_out_of_memory(what)) throw;
+    throw_runtime(str("out of memory allocating the KV cache for ", batch, " rows x ", capacity, " tokens on ",
+                      device.str(), ": lower --batch-size (", what, ")"));
   }
 }
 
@@ -186,7 +238,7 @@ std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const LoadOp
   if (device.is_cpu() && dtype == torch::kFloat16) {
     throw_usage("--dtype float16 is not supported on CPU (use float32 or bfloat16)");
   }
-  return std::make_unique<TorchScriptModel>(std::move(info), device, dtype);
+  return std::make_unique<TorchScriptModel>(std::move(info), device, dtype, opts.batch_invariant);
 }
 
 }  // namespace sadi

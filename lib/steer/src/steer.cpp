@@ -173,7 +173,8 @@ std::map<Site, torch::Tensor> capture_clean(Model& model, const PaddedBatch& bat
   ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, torch::empty({b, 0}, torch::kInt64), nullptr, {}};
   for (Site s : steered_sites(rows)) in.capture[s] = col;
   std::map<Site, torch::Tensor> out;
-  for (const auto& [site, values] : model.forward(in, nullptr).captured) out[site] = values.select(1, 0);  // [B, L, U]
+  const ForwardOutput res = model.forward(in, nullptr);
+  for (const auto& [site, values] : res.captured) out[site] = values.select(1, 0);  // [B, L, U]
   return out;
 }
 

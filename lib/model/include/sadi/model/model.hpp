@@ -53,6 +53,9 @@ struct ForwardOutput {
   std::map<Site, torch::Tensor> captured;  // site -> [B, C, L, U] model dtype, after any edit
 };
 
+// True for the allocators' out-of-memory messages (CPU DefaultCPUAllocator, CUDA caching allocator).
+bool is_out_of_memory(const std::string& message);
+
 // Key/value cache owned by the caller: slots [0, capacity) per row; the model writes the slots
 // [start, start + T) of each call. Rows share slot numbering (prompts are left-padded).
 class KvCache {
@@ -72,6 +75,10 @@ class KvCache {
 struct LoadOptions {
   std::string device = "cpu";
   std::string dtype;  // empty: the stored dtype
+  // Every linear layer runs one GEMM per batch row and the logits one per position, so a row's
+  // numbers do not depend on the rows sharing its batch (docs/determinism.md). Callers then batch
+  // only rows of equal length (no padding).
+  bool batch_invariant = false;
 };
 
 class Model {
@@ -80,6 +87,7 @@ class Model {
   virtual const ModelInfo& info() const = 0;
   virtual torch::Device device() const = 0;
   virtual torch::ScalarType dtype() const = 0;
+  virtual bool batch_invariant() const = 0;
   // Runs one chunk. Validates every shape against the manifest and throws sadi::Error (input)
   // naming the argument on mismatch. `cache` may be null (then start must be 0).
   virtual ForwardOutput forward(const ForwardInput& in, KvCache* cache) = 0;

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The bad-input catalogue (docs/errors.md, "Bad-input catalogue"): every documented error path,
+# run from the command line. Each case asserts the exit code, the message and that no output file
+# (nor a temporary sibling of it) is left behind. Every case name must appear in docs/errors.md's
+# catalogue and every name there must be run here.
+# Usage: catalogue.sh SADI TESTDATA [DOCS]
+set -u
+sadi=$1
+data=$2
+docs=${3:-$(cd "$(dirname "$0")/../.." && pwd)/docs/errors.md}
+py=${PYTHON:-/usr/bin/python3}
+pass=0
+fail=0
+ran=()
+tmp=$(mktemp -d)
+trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
+
+# case NAME CODE REGEX OUTPUT -- command...: exit CODE, REGEX in stderr, OUTPUT absent afterwards
+# (OUTPUT '-': the command writes no file) and no ".OUTPUT.tmp-*" sibling left.
+case_() {
+  local name=$1 code=$2 regex=$3 out=$4
+  shift 5
+  ran+=("$name")
+  [ "$out" != - ] && rm -f "$out"
+  "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+  local rc=$? why=""
+  [ "$rc" -eq "$code" ] || why="exit $rc, want $code"
+  grep -Eq -- "$regex" "$tmp/stderr" || why="$why; message not /$regex/"
+  grep -q "^sadi: " "$tmp/stderr" || why="$why; no 'sadi: ' line on stderr"
+  if [ "$out" != - ]; then
+    [ -e "$out" ] && why="$why; $out was left behind"
+    ls -a "$(dirname "$out")" | grep -q "^\.$(basename "$out")\.tmp-" && why="$why; a temporary file was left behind"
+  fi
+  if [ -z "$why" ]; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL $name: ${why#; }"
+    sed 's/^/  err: /' "$tmp/stderr" | tail -4
+  fi
+}
+
+m="$data/llama"
+pairs="$tmp/pairs.jsonl"
+task="$tmp/task.jsonl"
+printf '{"id":"a","prompt":"The sky is","positive":" blue","negative":" green"}\n{"id":"b","prompt":"Snow is","positive":" white","negative":" black"}\n' >"$pairs"
+printf '{"id":"a","prompt":"The sky is","answer":"blue","choices":["blue","green"]}\n{"id":"b","prompt":"Snow is","answer":"white","choices":["white","black"]}\n' >"$task"
+"$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/mask.h5" --log-level warn || { echo "FAIL setup: identify"; exit 1; }
+"$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/heads.h5" --sites head --log-level warn
+O="$tmp/out.h5"
+R="$tmp/res.json"
+
+# --- model directory -------------------------------------------------------------------------
+copy_model() { rm -rf "$tmp/$1"; cp -r "$m" "$tmp/$1"; echo "$tmp/$1"; }
+case_ model-dir-missing 4 "/nonexistent: not a model directory" "$O" -- "$sadi" identify --model /nonexistent --pairs "$pairs" --out "$O"
+case_ model-dir-not-a-model 4 "manifest.json: file not found" "$O" -- "$sadi" identify --model "$tmp" --pairs "$pairs" --out "$O"
+d=$(copy_model malformed); printf '{"format_version": 1,\n  "dims": {\n' >"$d/manifest.json"
+case_ manifest-malformed 3 "manifest.json: malformed JSON: parse error at line 3" "$O" -- "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
+d=$(copy_model empty-manifest); : >"$d/manifest.json"
+case_ manifest-empty 3 "manifest.json: malformed JSON" "$O" -- "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
+d=$(copy_model newer); "$py" -c "import json,sys; p=sys.argv[1]; j=json.load(open(p)); j['format_version']=2; json.dump(j,open(p,'w'))" "$d/manifest.json"
+case_ manifest-newer-format 3 "key 'format_version': this sadi reads format_version 1 or below, found 2" "$O" -- "$sadi" eval --model "$d" --task "$task" --out "$R"
+d=$(copy_model no-key); "$py" -c "import json,sys; p=sys.argv[1]; j=json.load(open(p)); del j['dims']['n_layers']; json.dump(j,open(p,'w'))" "$d/manifest.json"
+case_ manifest-missing-key 3 "key 'dims.n_layers': expected a positive integer, found nothing" "$O" -- "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
+d=$(copy_model truncated); head -c 5000 "$m/model.ts" >"$d/model.ts"
+case_ model-ts-truncated 3 "model.ts: size is 5000 bytes but .*manifest.json records" "$O" -- "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
+d=$(copy_model corrupt); "$py" -c "
+import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read())
+for i in range(0, len(b), 7): b[i] ^= 0x5a
+open(p,'wb').write(b)" "$d/model.ts"
+case_ model-ts-corrupt 3 "model.ts: cannot load the TorchScript module" "$R" -- "$sadi" eval --model "$d" --task "$task" --out "$R"
+d=$(copy_model other-export); cp "$data/qwen2/model.ts" "$d/model.ts"; "$py" -c "
+import json,os,sys; p=sys.argv[1]; j=json.load(open(p)); j['model_file']['bytes']=os.path.getsize(sys.argv[2]); json.dump(j,open(p,'w'))" "$d/manifest.json" "$d/model.ts"
+case_ model-ts-other-export 3 "does not match manifest.json" "$O" -- "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
+d=$(copy_model no-tokenizer); rm "$d/tokenizer.model"
+case_ tokenizer-missing 4 "tokenizer.model: file not found" "$O" -- "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
+
+# --- pairs and task files --------------------------------------------------------------------
+: >"$tmp/empty.jsonl"
+case_ pairs-empty 3 "empty.jsonl: no records" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/empty.jsonl" --out "$O"
+printf '{"prompt":"a","positive":"b","negative":"c"}\n{"prompt": "a", "positive": \n' >"$tmp/bad.jsonl"
+case_ pairs-malformed 3 "bad.jsonl:2: malformed JSON" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/bad.jsonl" --out "$O"
+printf '{"prompt":"a","positive":"","negative":"c"}\n' >"$tmp/nopos.jsonl"
+case_ pairs-missing-field 3 "nopos.jsonl:1: key 'positive': expected a non-empty string" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/nopos.jsonl" --out "$O"
+printf '{"prompt":"a","positive":"b","negative":"c","weight":1e999}\n' >"$tmp/overflow.jsonl"
+case_ pairs-number-overflow 3 "overflow.jsonl:1: malformed JSON: number overflow" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/overflow.jsonl" --out "$O"
+printf '\xff\xfe{"prompt":"a"}\n' >"$tmp/binary.jsonl"
+case_ pairs-not-json 3 "binary.jsonl:1: malformed JSON" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/binary.jsonl" --out "$O"
+case_ pairs-file-missing 4 "nope.jsonl: file not found" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/nope.jsonl" --out "$O"
+long=$("$py" -c "print('word ' * 400)")
+printf '{"id":"long","prompt":"%s","positive":" a","negative":" b"}\n' "$long" >"$tmp/long.jsonl"
+case_ pair-over-length-strict 3 "pair 'long' \(line 1\): [0-9]+ tokens exceed the limit of [0-9]+ \(--strict\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O" --strict
+case_ pairs-all-over-length 3 "no usable pairs: all 1 exceed" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O"
+case_ task-empty 3 "empty.jsonl: no records" "$R" -- "$sadi" eval --model "$m" --task "$tmp/empty.jsonl" --out "$R"
+printf '{"prompt":"a"}\n' >"$tmp/noanswer.jsonl"
+case_ task-missing-answer 3 "noanswer.jsonl:1: key 'answer'" "$R" -- "$sadi" eval --model "$m" --task "$tmp/noanswer.jsonl" --out "$R"
+printf '{"prompt":"a","answer":"x","choices":["y","z"]}\n' >"$tmp/choices.jsonl"
+case_ task-choices-without-answer 3 "choices.jsonl:1: key 'choices': does not contain the answer" "$R" -- "$sadi" eval --model "$m" --task "$tmp/choices.jsonl" --out "$R"
+printf '{"id":"long","prompt":"%s","answer":"a"}\n' "$long" >"$tmp/longtask.jsonl"
+case_ task-item-over-length 3 "item 'long' \(line 1\): [0-9]+ tokens exceed the model's maximum" "$R" -- "$sadi" eval --model "$m" --task "$tmp/longtask.jsonl" --out "$R"
+printf '{"id":"p","prompt":"%s"}\n' "$long" >"$tmp/longprompt.jsonl"
+case_ prompt-over-length 3 "prompt 'p': [0-9]+ tokens \+ --max-new-tokens 8 exceed the model's maximum" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --input "$tmp/longprompt.jsonl" --max-new-tokens 8 --out "$tmp/gen.jsonl"
+
+# --- masks -----------------------------------------------------------------------------------
+: >"$tmp/empty.h5"
+case_ mask-empty 3 "empty.h5: not an HDF5 file" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/empty.h5" --out "$R"
+head -c 3000 "$tmp/mask.h5" >"$tmp/truncated.h5"
+case_ mask-truncated 3 "truncated.h5: (not an HDF5 file|cannot open HDF5 file|cannot read)" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/truncated.h5" --out "$R"
+case_ mask-not-hdf5 3 "task.jsonl: not an HDF5 file" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$task" --out "$R"
+case_ mask-missing 4 "none.h5: file not found" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/none.h5" --out "$R"
+cp "$tmp/mask.h5" "$tmp/newer.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f.attrs['format_version']=2; f.close()" "$tmp/newer.h5"
+case_ mask-newer-format 3 "newer.h5: attribute 'format_version': this sadi reads mask format 1 or below, found 2" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/newer.h5" --out "$R"
+case_ mask-other-model 3 "mask.h5: made for another model" "$R" -- "$sadi" eval --model "$data/qwen2" --task "$task" --mask "$tmp/mask.h5" --out "$R"
+case_ mask-other-site 3 "heads.h5: no /neuron group" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/heads.h5" --site neuron --out "$R"
+case_ mask-other-site-generate 3 "heads.h5: no /neuron group" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/heads.h5" --site neuron --top-k 2 --delta 1 --out "$tmp/gen.jsonl"
+
+# --- steering values -------------------------------------------------------------------------
+case_ top-k-larger-than-site 2 "--top-k 99: the head site has 12 elements" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --top-k 99 --out "$R"
+case_ delta-inf 2 "--delta: expected a finite number, found inf" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --delta 4,inf --out "$R"
+case_ delta-nan 2 "--delta: expected a finite number, found nan" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/mask.h5" --top-k 2 --delta nan --out "$tmp/gen.jsonl"
+case_ top-k-zero 2 "--top-k 0: the head site has 12 elements; expected 1 to 12" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --top-k 0 --out "$R"
+case_ batch-size-zero 2 "--batch-size: expected a positive integer" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --batch-size 0
+
+# --- outputs ---------------------------------------------------------------------------------
+case_ output-dir-missing 4 "/nonexistent/dir/o.h5: cannot write: directory /nonexistent/dir does not exist" /nonexistent/dir/o.h5 -- "$sadi" identify --model "$m" --pairs "$pairs" --out /nonexistent/dir/o.h5
+mkdir -p "$tmp/adir"
+case_ output-is-a-directory 4 "adir: cannot write: it is a directory" - -- "$sadi" eval --model "$m" --task "$task" --out "$tmp/adir"
+case_ output-unwritable 4 "cannot write" /proc/sadi-out.json -- "$sadi" eval --model "$m" --task "$task" --out /proc/sadi-out.json
+
+# --- memory ----------------------------------------------------------------------------------
+# a batch far beyond the memory allowed (ulimit -v): a clear message, no result file
+"$py" -c "
+import json
+for i in range(3000): print(json.dumps({'id': str(i), 'prompt': 'word ' * 70, 'answer': 'a'}))" >"$tmp/big.jsonl"
+case_ batch-out-of-memory 1 "out of memory.*lower --batch-size" "$R" -- bash -c "ulimit -v 3000000; exec \"\$0\" \"\$@\"" "$sadi" eval --model "$m" --task "$tmp/big.jsonl" --batch-size 3000 --out "$R"
+
+# --- resume and merge ------------------------------------------------------------------------
+printf '{"partial": true, "resume": {"config": {"seed": 5}, "test": {"rows_total": 1, "rows_done": 0, "values": []}}}\n' >"$tmp/partial.json"
+cp "$tmp/partial.json" "$tmp/partial-merge.json"
+case_ resume-other-configuration 3 "partial.json: key 'resume.config.seed': the partial result was made with 5, this command has 0" - -- "$sadi" eval --model "$m" --task "$task" --out "$tmp/partial.json" --resume
+case_ resume-without-out 2 "--resume needs --out" - -- "$sadi" eval --model "$m" --task "$task" --resume
+case_ merge-partial 3 "partial-merge.json: key 'partial': expected a finished shard" "$tmp/merged.json" -- "$sadi" merge "$tmp/partial-merge.json" --out "$tmp/merged.json"
+
+# --- the docs list exactly these cases ---------------------------------------------------------
+documented=$(sed -n '/^## Bad-input catalogue/,/^## /p' "$docs" | grep -oE '^\| `[a-z0-9-]+`' | tr -d '|` ')
+for n in "${ran[@]}"; do
+  grep -qx -- "$n" <<<"$documented" || { fail=$((fail + 1)); echo "FAIL docs: case '$n' is not in $docs's catalogue"; }
+done
+for n in $documented; do
+  printf '%s\n' "${ran[@]}" | grep -qx -- "$n" || { fail=$((fail + 1)); echo "FAIL docs: '$n' is documented but not run"; }
+done
+echo "catalogue: $pass passed, $fail failed (${#ran[@]} cases)"
+[ "$fail" -eq 0 ]
