@@ -14,11 +14,12 @@ using namespace sadi;
 
 namespace {
 
-// The tiny Llama, its tokenizer, the first n items of the bundled task and a mask identified on
-// the bundled pairs: what every grid test starts from.
+// The tiny Llama with a tokenizer.json (no sentencepiece plugin, so these also run in the
+// sanitizer build), the first n items of the bundled task and a mask identified on the bundled
+// pairs: what every grid test starts from.
 struct GridSetup {
   explicit GridSetup(size_t n)
-      : model(load_model(test::testdata("llama"), {"cpu", ""})), tok(load_tokenizer(model->info())),
+      : model(load_model(test::testdata("llama-json"), {"cpu", ""})), tok(load_tokenizer(model->info())),
         items(read_task(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/task_small.jsonl")) {
     items.resize(n);
     auto pairs = read_pairs(std::filesystem::path(SADI_SOURCE_DIR) / "tests/data/pairs_small.jsonl");
