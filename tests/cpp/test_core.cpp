@@ -1,10 +1,12 @@
 // Unit tests of lib/core: strings, JSON views with located errors, atomic writes.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
+#include "sadi/core/interrupt.hpp"
 #include "sadi/core/json.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/core/site.hpp"
@@ -62,6 +64,20 @@ TEST(Fs, AtomicWriteReplacesAndLeavesNoTemp) {
   auto msg = error_of([&] { write_file_atomic(dir / "missing" / "x.txt", "z"); });
   EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;
   fs::remove_all(dir);
+}
+
+TEST(Interrupt, FirstSignalOnlySetsTheFlag) {
+  sadi::install_interrupt_handlers();
+  EXPECT_FALSE(sadi::interrupted());
+  std::raise(SIGTERM);  // handled: the process goes on
+  EXPECT_TRUE(sadi::interrupted());
+  EXPECT_EQ(sadi::interrupt_signal(), SIGTERM);
+  EXPECT_EQ(sadi::signal_name(SIGTERM), "SIGTERM");
+  EXPECT_EQ(sadi::Interrupted(SIGINT, "x").exit_code(), 130);
+  sadi::request_interrupt(0);
+  EXPECT_FALSE(sadi::interrupted());
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 TEST(Sites, ParseNamesAndRejectUnknown) {

@@ -3,6 +3,7 @@
 // command can stop cleanly (identify: no output; eval: a flagged partial result it can resume
 // from). A second signal ends the process at once with the default action; atomic writes still
 // guarantee that no half-written output file appears under its final name (docs/errors.md).
+#include <exception>
 #include <string>
 
 namespace sadi {
@@ -16,7 +17,7 @@ bool interrupted();
 // The signal that arrived (SIGINT, SIGTERM), 0 when none.
 int interrupt_signal();
 
-// For tests: behave as if `sig` had arrived (0 clears the flag).
+// Behave as if `sig` had arrived (0 clears the flag); for tests.
 void request_interrupt(int sig);
 
 // "SIGINT" / "SIGTERM" / "signal N".
