@@ -178,6 +178,9 @@ int cmd_eval(const Args& args) {
   } else if (baselines != std::vector<std::string>{"none"}) {
     throw_usage("--baselines other than none need --mask");
   }
+  // From here on SIGINT/SIGTERM stop the run cleanly between batches (docs/errors.md); the
+  // other commands keep the default action.
+  install_interrupt_handlers();
   log::info(str("eval: ", points.size(), " configurations x ", test.size(), " test items",
                 has_dev ? str(" + ", dev.size(), " dev items") : std::string(), ", metric ", metric_name(run.metric)));
 

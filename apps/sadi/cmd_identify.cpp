@@ -9,6 +9,7 @@
 #include "options.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
+#include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
 #include "sadi/core/sha256.hpp"
 #include "sadi/core/strings.hpp"
@@ -92,6 +93,9 @@ int cmd_identify(const Args& args) {
   if (max_pairs > 0 && max_pairs < pairs_in_file) pairs.resize(static_cast<size_t>(max_pairs));
   auto model = load_model(r["model"].as<std::string>(), load_options(r));
   auto tok = load_tokenizer(model->info());
+  // From here on SIGINT/SIGTERM stop the run cleanly between batches (docs/errors.md); the
+  // other commands keep the default action.
+  install_interrupt_handlers();
   log::info(str("identify: ", pairs.size(), " pairs from ", pairs_path.string(), ", sites ",
                 r["sites"].as<std::string>(), ", batch ", o.batch_size, " on ", model->device().str()));
   IdentifyStats stats;

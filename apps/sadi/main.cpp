@@ -83,7 +83,6 @@ int run(int argc, char** argv) {
 }  // namespace sadi::app
 
 int main(int argc, char** argv) {
-  sadi::install_interrupt_handlers();
   try {
     return sadi::app::run(argc, argv);
   } catch (const sadi::Interrupted& e) {

@@ -124,3 +124,15 @@ def test_interrupted_identify_writes_nothing_and_keeps_an_older_file(tmp_path, t
     assert "no mask written" in err, err
     assert out.read_bytes() == b"an older file"
     assert sorted(os.listdir(tmp_path)) == ["mask.h5"]
+
+
+def test_other_commands_keep_the_default_action(tmp_path):
+    """Only identify and eval poll for interruption; Ctrl-C on generate ends it at once."""
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"id": str(i), "prompt": "The movie was"}) + "\n" for i in range(400)))
+    p = subprocess.Popen([BIN, "generate", "--model", model(), "--input", str(prompts), "--max-new-tokens", "40",
+                          "--batch-size", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=10)
+    assert p.returncode == -signal.SIGINT

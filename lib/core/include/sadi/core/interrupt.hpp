@@ -8,7 +8,7 @@
 
 namespace sadi {
 
-// Installs the handlers (idempotent). Called once by the sadi binary's main.
+// Installs the handlers (idempotent). identify and eval call it once their long run starts.
 void install_interrupt_handlers();
 
 // True once SIGINT or SIGTERM arrived (or request_interrupt was called).
