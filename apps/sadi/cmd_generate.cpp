@@ -13,10 +13,15 @@
 #include "sadi/core/strings.hpp"
 #include "sadi/data/jsonl.hpp"
 #include "sadi/generate/generate.hpp"
-#include "sadi/io/mask_check.hpp"
+#include "sadi/io/mask_file.hpp"
+#include "sadi/model/mask_check.hpp"
+#include "sadi/steer/planner.hpp"
 
 namespace sadi::app {
 namespace {
+
+const FlagNames kSteerFlags{{"method", "--method"}, {"mode", "--mode"}, {"positions", "--steer-positions"},
+                            {"top_k", "--top-k"}, {"delta", "--delta"}, {"caa.layers", "--layers"}};
 
 std::vector<Prompt> read_prompts(const fs::path& path) {
   std::vector<Prompt> out;
@@ -96,27 +101,27 @@ int cmd_generate(const Args& args) {
   auto model = load_model(r["model"].as<std::string>(), {r["device"].as<std::string>(), r["dtype"].as<std::string>()});
   auto tok = load_tokenizer(model->info());
 
-  SteerConfig sc;
-  RowSteer row_steer;
-  BatchSteer bs;
+  Intervention iv;  // method none unless a mask is given
   Json steering = nullptr;
   if (r.count("mask")) {
     const fs::path mask_path = r["mask"].as<std::string>();
     MaskFile mask = read_mask_file(mask_path);
     check_mask_matches_model(mask, mask_path, model->info());
-    sc.method = parse_method(r["method"].as<std::string>());
-    sc.mode = parse_mode(r["mode"].as<std::string>());
-    sc.site = parse_site(r["site"].as<std::string>());
-    sc.top_k = r["top-k"].as<int64_t>();
-    sc.delta = parse_number("--delta", r["delta"].as<std::string>());
-    sc.layers = parse_list<int64_t>("--layers", r["layers"].as<std::string>());
-    sc.positions = parse_steer_positions(r["steer-positions"].as<std::string>());
-    sc.seed = r["random-seed"].as<uint64_t>();
-    row_steer = resolve_steer(sc, mask, mask_path, model->info());
-    bs = {&row_steer, sc.mode, sc.positions, {}};
-    steering = {{"mask", mask_path.string()}, {"method", method_name(sc.method)}, {"mode", mode_name(sc.mode)},
-                {"site", site_name(row_steer.site)}, {"top_k", sc.top_k}, {"delta", sc.delta},
-                {"steer_positions", steer_positions_name(sc.positions)}, {"layers", row_steer.layers}};
+    iv = with_flag_names(kSteerFlags, [&] {
+      InterventionSpec spec;
+      spec.method = parse_method(r["method"].as<std::string>());
+      spec.mode = parse_mode(r["mode"].as<std::string>());
+      spec.site = parse_site(r["site"].as<std::string>());
+      spec.top_k = r["top-k"].as<int64_t>();
+      spec.delta = parse_number("--delta", r["delta"].as<std::string>());
+      spec.caa_layers = parse_list<int64_t>("--layers", r["layers"].as<std::string>());
+      spec.positions = parse_positions(r["steer-positions"].as<std::string>());
+      spec.seed = r["random-seed"].as<uint64_t>();
+      return plan_intervention(spec, {&mask, mask_path.string()}, {&model->info(), model->device(), model->dtype()});
+    });
+    steering = {{"mask", mask_path.string()}, {"method", method_name(iv.label.method)}, {"mode", mode_name(iv.mode)},
+                {"site", site_name(iv.site)}, {"top_k", r["top-k"].as<int64_t>()}, {"delta", iv.label.delta},
+                {"steer_positions", positions_name(iv.positions)}, {"layers", iv.layers}};
     log::info(str("steering: ", steering.dump()));
   } else if (r.count("delta") || r.count("top-k")) {
     throw_usage("--delta and --top-k need --mask");
@@ -133,7 +138,7 @@ int cmd_generate(const Args& args) {
   };
   if (r.count("prompt")) {
     auto stream = [](size_t, const std::string& text) { std::cout << text << std::flush; };
-    auto res = generate_batch(*model, *tok, prompts, g, bs, stream);
+    auto res = generate_batch(*model, *tok, prompts, g, {&iv}, stream);
     std::cout << "\n";
     generated = static_cast<int64_t>(res[0].tokens.size());
     report();
@@ -149,7 +154,7 @@ int cmd_generate(const Args& args) {
   for (size_t start = 0; start < prompts.size(); start += static_cast<size_t>(batch_size)) {
     std::vector<Prompt> chunk(prompts.begin() + static_cast<long>(start),
                               prompts.begin() + static_cast<long>(std::min(prompts.size(), start + static_cast<size_t>(batch_size))));
-    auto res = generate_batch(*model, *tok, chunk, g, bs);
+    auto res = generate_batch(*model, *tok, chunk, g, std::vector<const Intervention*>(chunk.size(), &iv));
     for (size_t i = 0; i < chunk.size(); ++i) {
       Json line{{"id", chunk[i].id}, {"prompt", chunk[i].text}, {"output", res[i].output},
                 {"prompt_tokens", res[i].prompt_tokens}, {"output_tokens", res[i].tokens.size()},

@@ -9,6 +9,7 @@
 #include "sadi/core/json.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/eval/report.hpp"
+#include "sadi/eval/results.hpp"
 
 namespace sadi::app {
 
@@ -28,15 +29,10 @@ int cmd_merge(const Args& args) {
   for (const auto& path : r["shards"].as<std::vector<std::string>>()) {
     shards.push_back({path, parse_json(read_text_file(path), path)});
   }
-  std::vector<ScoredPoint> scored;
-  bool has_dev = false;
-  uint64_t seed = 0;
-  Metric metric = Metric::kExactMatch;
-  Json results = merge_shards(shards, scored, has_dev, seed, metric);
-  add_scores(results, scored, has_dev, seed, metric);
-  print_table(std::cout, scored, has_dev, seed);
-  results["command_line"] = command_line(args);
-  if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), dump_json(results, 2) + "\n");
+  EvalResult merged = merge_shards(shards);
+  merged.command_line = command_line(args);
+  print_table(std::cout, merged);
+  if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), dump_json(encode_result(merged), 2) + "\n");
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // Parsing helpers shared by the subcommands' options.
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -41,6 +42,21 @@ inline double parse_number(const std::string& flag, const std::string& s) {
   auto v = parse_list<double>(flag, s);
   if (v.size() != 1) throw_usage(str(flag, ": expected a number, found '", s, "'"));
   return v[0];
+}
+
+// Library errors name struct fields ("top_k", "caa.layers"); a command maps them to its flags.
+using FlagNames = std::map<std::string, std::string>;
+
+// Runs fn(); a sadi::Error about a field in `names` is rethrown naming the flag instead.
+template <typename Fn>
+auto with_flag_names(const FlagNames& names, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const Error& e) {
+    auto it = names.find(e.field());
+    if (e.field().empty() || it == names.end()) throw;
+    throw Error(e.kind(), it->second + e.rest());
+  }
 }
 
 // The command as typed, for provenance: "sadi identify --model ...".

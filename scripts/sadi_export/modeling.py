@@ -10,10 +10,10 @@ Steering dictionary keys (all optional; absent keys cost nothing):
   "{site}.at"              [B, T] bool   positions of this chunk where the site is edited
   "{site}.{layer}.scale"   [B, U] float  A' = A + scale * A        (SADI: scale = delta * M)
   "{site}.{layer}.add"     [B, U] float  A' = A + add              (fixed vector, CAA)
-  "{site}.{layer}.set"     [B, U] float  A' = set where set_mask   (clamp to given values)
-  "{site}.{layer}.set_mask"[B, U] bool   optional; absent = the whole site is set
-The edit is applied only at positions where "{site}.at" is true; scale and add use the
-pre-edit value A, then set overrides. Rows whose scale/add are zero are left bit-identical.
+  "{site}.{layer}.base"    [B, U] float  clamp: A is this value (the clean activation), not x
+  "{site}.{layer}.base_rows" [B] bool    optional: rows where base applies; absent = every row
+The one edit formula, A' = A + A * scale + add, is applied only at positions where "{site}.at"
+is true. Rows whose scale/add are zero (and outside base_rows) are left bit-identical.
 Capture dictionary: "{site}" -> [B, C] int64 positions of this chunk; the module returns
 "{site}" -> [B, C, L, U] holding the site's value after any edit, in the model dtype.
 """
@@ -97,29 +97,30 @@ class Site(nn.Module):
         prefix = name + "." + str(layer) + "."
         self.k_scale = prefix + "scale"
         self.k_add = prefix + "add"
-        self.k_set = prefix + "set"
-        self.k_set_mask = prefix + "set_mask"
+        self.k_base = prefix + "base"
+        self.k_base_rows = prefix + "base_rows"
 
     def forward(self, x: Tensor, steer: Dict[str, Tensor], capture: Dict[str, Tensor],
                 captured: Dict[str, List[Tensor]]) -> Tensor:
         # x: [B, T, U]
         has_scale = self.k_scale in steer
         has_add = self.k_add in steer
-        has_set = self.k_set in steer
-        if has_scale or has_add or has_set:
+        has_base = self.k_base in steer
+        if has_scale or has_add or has_base:
             if self.k_at not in steer:
                 raise RuntimeError("steering for site '" + self.name + "' has no '" + self.k_at + "' positions")
-            edit = x
+            a = x
+            if has_base:  # clamp: edit the given clean values instead of x
+                base = steer[self.k_base].to(x.dtype).unsqueeze(1).expand_as(x)
+                if self.k_base_rows in steer:
+                    a = torch.where(steer[self.k_base_rows].view(-1, 1, 1), base, x)
+                else:
+                    a = base
+            edit = a
             if has_scale:
-                edit = edit + x * steer[self.k_scale].to(x.dtype).unsqueeze(1)
+                edit = edit + a * steer[self.k_scale].to(x.dtype).unsqueeze(1)
             if has_add:
                 edit = edit + steer[self.k_add].to(x.dtype).unsqueeze(1)
-            if has_set:
-                value = steer[self.k_set].to(x.dtype).unsqueeze(1).expand_as(x)
-                if self.k_set_mask in steer:
-                    edit = torch.where(steer[self.k_set_mask].unsqueeze(1), value, edit)
-                else:
-                    edit = value
             x = torch.where(steer[self.k_at].unsqueeze(-1), edit, x)
         if self.name in capture:
             idx = capture[self.name]  # [B, C]

@@ -8,9 +8,18 @@
 #include "sadi/eval/scoring.hpp"
 #include "sadi/generate/generate.hpp"
 #include "sadi/identify/identify.hpp"
+#include "sadi/steer/planner.hpp"
 #include "test_util.hpp"
 
 using namespace sadi;
+
+namespace {
+InterventionSpec none_spec() {
+  InterventionSpec s;
+  s.method = Method::kNone;
+  return s;
+}
+}  // namespace
 
 namespace {
 
@@ -30,11 +39,15 @@ struct GridSetup {
   std::unique_ptr<Tokenizer> tok;
   std::vector<TaskItem> items;
   MaskFile mask;
+  Intervention plan(const InterventionSpec& spec) const {
+    return plan_intervention(spec, {&mask, "mask"}, {&model->info(), model->device(), model->dtype()});
+  }
+  Intervention none() const { return plan(none_spec()); }
 };
 
 // Scores each point alone and expects the log-likelihoods of the shared run `all` within 1e-4
 // of them; returns the per-point scores alone.
-std::vector<PointScore> expect_loglik_equal_alone(GridSetup& g, const std::vector<EvalPoint>& points,
+std::vector<PointScore> expect_loglik_equal_alone(GridSetup& g, const std::vector<Intervention>& points,
                                                   const EvalRun& run, const std::vector<PointScore>& all) {
   std::vector<PointScore> alone;
   for (size_t p = 0; p < points.size(); ++p) {
@@ -66,18 +79,12 @@ TEST(Eval, GridInSharedBatchesEqualsEachPointAlone) {
   auto& tok = g.tok;
   auto& items = g.items;
   auto& mask = g.mask;
-  std::vector<RowSteer> steers;
-  steers.reserve(8);
-  std::vector<EvalPoint> points{{"none", 0, 0, nullptr}};
-  for (int64_t k : {1, 3}) {
-    for (double d : {0.0, 6.0, 30.0}) {
-      SteerConfig sc;
-      sc.top_k = k;
-      sc.delta = d;
-      steers.push_back(resolve_steer(sc, mask, "mask", model->info()));
-      points.push_back({"sadi", k, d, &steers.back()});
-    }
-  }
+  GridSpec grid;
+  grid.methods = {Method::kSadi};
+  grid.top_k = {1, 3};
+  grid.delta = {0.0, 6.0, 30.0};
+  const auto points = plan_grid(grid, {&mask, "mask"}, {&model->info(), model->device(), model->dtype()});
+  ASSERT_EQ(points.size(), 7u);
   EvalRun run;
   run.metric = Metric::kChoice;
   run.batch_size = 13;  // rows of different points and items mix in each batch
@@ -105,20 +112,16 @@ TEST(Eval, ClampRowsOfDifferentSitesShareBatchesCorrectly) {
   auto& model = g.model;
   auto& tok = g.tok;
   auto& items = g.items;
-  auto& mask = g.mask;
-  SteerConfig head;
+  InterventionSpec head;
   head.mode = Mode::kClamp;
   head.top_k = 2;
   head.delta = 20.0;
-  SteerConfig caa = head;
+  InterventionSpec caa = head;
   caa.method = Method::kCaa;
   caa.delta = 30.0;
-  std::vector<RowSteer> steers{resolve_steer(head, mask, "mask", model->info()),
-                               resolve_steer(caa, mask, "mask", model->info())};
-  std::vector<EvalPoint> points{{"none", 0, 0, nullptr}, {"sadi", 2, 20.0, &steers[0]}, {"caa", 0, 30.0, &steers[1]}};
+  std::vector<Intervention> points{g.none(), g.plan(head), g.plan(caa)};
   EvalRun run;
   run.metric = Metric::kChoice;
-  run.mode = Mode::kClamp;
   run.batch_size = 36;  // every batch holds rows of all three points
   auto all = evaluate(*model, *tok, items, points, run);
   expect_loglik_equal_alone(g, points, run, all);
@@ -142,16 +145,12 @@ TEST(Eval, GenerateEmGridInSharedBatchesEqualsEachPointAlone) {
   auto& model = g.model;
   auto& tok = g.tok;
   auto& items = g.items;
-  auto& mask = g.mask;
-  std::vector<RowSteer> steers;
-  steers.reserve(2);
-  std::vector<EvalPoint> points{{"none", 0, 0, nullptr}};
+  std::vector<Intervention> points{g.none()};
   for (double d : {0.0, 40.0}) {
-    SteerConfig sc;
+    InterventionSpec sc;
     sc.top_k = 4;
     sc.delta = d;
-    steers.push_back(resolve_steer(sc, mask, "mask", model->info()));
-    points.push_back({"sadi", 4, d, &steers.back()});
+    points.push_back(g.plan(sc));
   }
   EvalRun run;
   run.metric = Metric::kGenerateEm;
@@ -177,7 +176,7 @@ TEST(Eval, GenerateEmGridInSharedBatchesEqualsEachPointAlone) {
     }
     GenerateOptions g;
     g.max_new_tokens = 6;
-    auto one = generate_batch(*model, *tok, {{items[i].id, items[i].prompt, 0}}, g, BatchSteer{});
+    auto one = generate_batch(*model, *tok, {{items[i].id, items[i].prompt, 0}}, g);
     EXPECT_EQ(one[0].output, all[0].predictions[i]) << i;
   }
 }

@@ -5,6 +5,7 @@
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
+#include "sadi/core/strings.hpp"
 #include "sadi/model/model.hpp"
 #include "sadi/model/tokenizer.hpp"
 #include "test_util.hpp"
@@ -67,11 +68,19 @@ TEST(Manifest, MissingDirectoryAndFile) {
 }
 
 TEST_F(ManifestTest, NewerFormatVersionSaysWhatToDo) {
-  patch_manifest(dir_, "format_version", 2);
+  patch_manifest(dir_, "format_version", kFormatVersion + 1);
   auto msg = load_error(dir_);
   EXPECT_HAS(msg, "key 'format_version'");
-  EXPECT_HAS(msg, "found 2");
+  EXPECT_HAS(msg, str("found ", kFormatVersion + 1));
   EXPECT_HAS(msg, "newer scripts/export_hf.py");
+}
+
+TEST_F(ManifestTest, OlderFormatVersionSaysReExport) {
+  patch_manifest(dir_, "format_version", 1);  // before the steering inputs became base/base_rows
+  auto msg = load_error(dir_);
+  EXPECT_HAS(msg, "key 'format_version'");
+  EXPECT_HAS(msg, "found 1");
+  EXPECT_HAS(msg, "re-export it with scripts/export_hf.py");
 }
 
 TEST_F(ManifestTest, MissingKeyIsNamed) {
@@ -89,7 +98,7 @@ TEST_F(ManifestTest, WrongSiteShapeIsNamed) {
 }
 
 TEST_F(ManifestTest, MalformedJsonNamesLine) {
-  std::ofstream(dir_ / "manifest.json") << "{\n  \"format_version\": 1,\n  oops\n}";
+  std::ofstream(dir_ / "manifest.json") << "{\n  \"format_version\": 2,\n  oops\n}";
   auto msg = load_error(dir_);
   EXPECT_HAS(msg, "manifest.json: malformed JSON");
   EXPECT_HAS(msg, "line 3");

@@ -6,7 +6,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/strings.hpp"
-#include "sadi/io/mask_check.hpp"
+#include "sadi/model/mask_check.hpp"
 #include "sadi/io/mask_file.hpp"
 #include "test_util.hpp"
 

@@ -160,7 +160,7 @@ TEST_P(ModelTest, CapturesMatchThePythonModule) {
   }
 }
 
-TEST_P(ModelTest, SetToTheCleanValueIsANoOp) {
+TEST_P(ModelTest, BaseEqualToTheCleanValueIsANoOpAndBaseRowsSelectRows) {
   const int64_t b = batch_.input_ids.size(0), col = batch_.width - 1;
   std::map<Site, torch::Tensor> cap{{Site::kResidual, torch::full({b, 1}, col, torch::kInt64)}};
   auto clean = run(batch_, nullptr, cap);
@@ -169,12 +169,27 @@ TEST_P(ModelTest, SetToTheCleanValueIsANoOp) {
   edit.at = torch::zeros({b, batch_.width}, torch::kBool);
   edit.at.select(1, col).fill_(true);
   for (int64_t l = 0; l < model_->info().n_layers; ++l) {
-    edit.layers[l].set = clean.captured.at(Site::kResidual).select(1, 0).select(1, l);  // [B, U]
+    edit.layers[l].base = clean.captured.at(Site::kResidual).select(1, 0).select(1, l);  // [B, U]
   }
   EXPECT_TRUE(torch::equal(run(batch_, &clamp).logits, clean.logits));
   const int64_t last_layer = model_->info().n_layers - 1;  // earlier layers' edits are overwritten by it
-  edit.layers[last_layer].set = edit.layers[last_layer].set + 1.0;
-  EXPECT_GT(max_abs_diff(run(batch_, &clamp).logits.select(1, col), clean.logits.select(1, col)), 1e-3);
+  auto& le = edit.layers[last_layer];
+  le.base = le.base + 1.0;
+  auto moved = run(batch_, &clamp).logits;
+  for (int64_t r = 0; r < b; ++r) {
+    EXPECT_GT(max_abs_diff(moved[r].select(0, col), clean.logits[r].select(0, col)), 1e-3) << r;
+  }
+  le.base_rows = torch::zeros({b}, torch::kBool);  // only row 1 takes the base values
+  le.base_rows[1] = true;
+  moved = run(batch_, &clamp).logits;
+  EXPECT_TRUE(torch::equal(moved[0], clean.logits[0]));
+  EXPECT_GT(max_abs_diff(moved[1].select(0, col), clean.logits[1].select(0, col)), 1e-3);
+  le.scale = torch::full({b, model_->info().d_model}, 2.0);  // A' = base + 2 base: the formula on base
+  le.base_rows = torch::Tensor();
+  auto tripled = run(batch_, &clamp).logits;
+  le.scale = torch::Tensor();
+  le.base = le.base * 3.0;
+  EXPECT_LE(max_abs_diff(tripled, run(batch_, &clamp).logits), 1e-5);
 }
 
 TEST_P(ModelTest, ForwardRejectsInconsistentInputsWithClearMessages) {

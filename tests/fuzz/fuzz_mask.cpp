@@ -9,7 +9,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "fuzz_common.hpp"
-#include "sadi/io/mask_check.hpp"
+#include "sadi/model/mask_check.hpp"
 #include "sadi/io/mask_file.hpp"
 
 namespace {

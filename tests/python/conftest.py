@@ -36,7 +36,11 @@ def load_cfg(hf):
 
 @pytest.fixture(scope="session")
 def llama(tmp_path_factory):
-    """(hf_dir, model_dir) of the default tiny llama, seed 0."""
+    """(hf_dir, model_dir) of the default tiny llama, seed 0 (read-only). CTest's fixtures
+    (tests/fixtures/make_fixtures.sh) already hold it; made here only without them."""
+    data = os.environ.get("SADI_TESTDATA", "")
+    if data and os.path.exists(os.path.join(data, ".complete")):
+        return os.path.join(data, "hf-llama"), os.path.join(data, "llama")
     tmp = tmp_path_factory.mktemp("llama")
     hf = make_hf(tmp, "hf", "--seed", "0")
     out = os.path.join(str(tmp), "model")

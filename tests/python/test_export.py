@@ -64,7 +64,7 @@ def test_variant_matches_naive_reference(tmp_path, args):
     out = check_variant(tmp_path, *args)
     with open(os.path.join(out, "manifest.json")) as f:
         man = json.load(f)
-    assert man["format_version"] == 1
+    assert man["format_version"] == 2
     assert [s["name"] for s in man["sites"]] == ["head", "neuron", "hidden", "residual"]
     assert man["weights"]["fingerprint"].startswith("sha256:")
 
@@ -96,8 +96,8 @@ def test_steering_ops_match_formula(llama):
     mask[0:dh] = 1.0   # head 0
     mask[2 * dh:3 * dh] = 1.0  # head 2
     add = torch.linspace(-1, 1, 160)
-    setv = torch.linspace(0.5, -0.5, 64)
-    setm = torch.arange(64) % 3 == 0
+    base = torch.linspace(0.5, -0.5, 64)
+    bscale = (torch.arange(64) % 3 == 0).float() * 2.0
     last = t - 1
 
     def at_last(fn):
@@ -110,14 +110,15 @@ def test_steering_ops_match_formula(llama):
     hooks = {
         "head": at_last(lambda l, a: a + delta * a * mask if l == 1 else a),
         "neuron": at_last(lambda l, a: a + add if l == 0 else a),
-        "residual": at_last(lambda l, a: torch.where(setm, setv, a) if l == 2 else a),
+        "residual": at_last(lambda l, a: base + base * bscale if l == 2 else a),  # clamp: edit of given values
     }
     ref = naive_llama.forward(sd, cfg, row, hooks=hooks)
     at = torch.zeros(1, t, dtype=torch.bool)
     at[0, last] = True
     steer = {"head.at": at, "head.1.scale": (delta * mask)[None],
              "neuron.at": at, "neuron.0.add": add[None],
-             "residual.at": at, "residual.2.set": setv[None], "residual.2.set_mask": setm[None]}
+             "residual.at": at, "residual.2.base": base[None], "residual.2.scale": bscale[None],
+             "residual.2.base_rows": torch.tensor([True])}
     got, _ = run_module(out, [row], steer=steer)
     assert (got[0] - ref).abs().max().item() < TOL
     plain, _ = run_module(out, [row])

@@ -149,7 +149,7 @@ def test_clamp_matches_two_pass_reference(env):
         def steer(t, n_prompt):  # overwrite the whole site in every layer at the last prompt token
             s = {"head.at": at(t, [n_prompt - 1])}
             for layer in range(edited.shape[0]):
-                s[f"head.{layer}.set"] = edited[layer][None]
+                s[f"head.{layer}.base"] = edited[layer][None]  # no scale: the site becomes these values
             return s
         assert row["output_ids"] == greedy(env, p, steer)
 

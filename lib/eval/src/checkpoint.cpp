@@ -84,7 +84,7 @@ bool is_partial_result(const Json& results) {
   return results.is_object() && results.contains("partial") && results.at("partial") == true;
 }
 
-void resume_from(const Json& partial, const Json& config, Metric metric, const std::string& origin,
+void resume_from_partial(const Json& partial, const Json& config, Metric metric, const std::string& origin,
                  RowCheckpoint& test, RowCheckpoint& dev) {
   const JsonView top(partial, origin);
   const JsonView resume = top.object("resume");

@@ -10,6 +10,7 @@
 #include "sadi/eval/scoring.hpp"
 #include "sadi/generate/generate.hpp"
 #include "sadi/model/batch.hpp"
+#include "sadi/steer/steered_forward.hpp"
 
 namespace sadi {
 namespace {
@@ -104,7 +105,7 @@ namespace {
 // generate-em: every (item, point) is one greedy generation row; rows of similar prompt length
 // share a batch whatever their steering.
 std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
-                                          const std::vector<EvalPoint>& points, const EvalRun& run,
+                                          const std::vector<Intervention>& points, const EvalRun& run,
                                           const EvalProgress& progress, RowCheckpoint& ck) {
   std::vector<std::pair<size_t, size_t>> jobs;  // (item, point)
   for (size_t i = 0; i < items.size(); ++i) {
@@ -146,12 +147,11 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
   for (int64_t start = first, end = 0; start < total && !interrupted(); start = end) {
     end = ends(start);
     std::vector<Prompt> prompts;
-    BatchSteer steer;
-    steer.mode = run.mode;
+    std::vector<const Intervention*> steer;
     for (int64_t r = start; r < end; ++r) {
       const auto [i, p] = jobs[static_cast<size_t>(r)];
       prompts.push_back({items[i].id, items[i].prompt, static_cast<int64_t>(i)});
-      steer.rows.push_back(points[p].steer);
+      steer.push_back(&points[p]);
     }
     const auto gens = generate_batch(model, tok, prompts, opts, steer);
     for (int64_t r = start; r < end; ++r) {
@@ -170,7 +170,7 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
 }  // namespace
 
 std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
-                                 const std::vector<EvalPoint>& points, const EvalRun& run,
+                                 const std::vector<Intervention>& points, const EvalRun& run,
                                  const EvalProgress& progress, RowCheckpoint* checkpoint) {
   const ModelInfo& info = model.info();
   if (run.batch_size <= 0) throw_usage("--batch-size: expected a positive integer");
@@ -243,10 +243,10 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
     end = ends(start);
     const int64_t b = end - start;
     std::vector<std::vector<int64_t>> rows;
-    std::vector<const RowSteer*> steers;
+    std::vector<const Intervention*> steers;
     for (int64_t r = start; r < end; ++r) {
       rows.push_back(jobs[static_cast<size_t>(r)].ids);
-      steers.push_back(points[jobs[static_cast<size_t>(r)].point].steer);
+      steers.push_back(&points[jobs[static_cast<size_t>(r)].point]);
     }
     auto batch = left_pad(rows, 0, torch::kCPU);
     int64_t n_max = 0;
@@ -265,16 +265,8 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
       const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
       for (int64_t k = 0; k < n_max; ++k) logits_at[r][k] = last + std::min(k, n_ans - 1);
     }
-    Steering steering;
-    bool any = std::any_of(steers.begin(), steers.end(), [](const RowSteer* s) { return s != nullptr; });
-    if (any && run.mode == Mode::kClamp) {
-      steering = clamp_steering(steers, capture_clean(model, batch, prompt_last, steers), at, info);
-    } else if (any) {
-      steering = live_steering(steers, at, info);
-    }
-    ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, logits_at,
-                    steering.empty() ? nullptr : &steering, {}};
-    auto logits = model.forward(in, nullptr).logits.to(torch::kCPU);  // [B, N, V]
+    ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, logits_at, nullptr, {}};
+    auto logits = steered_forward(model, in, nullptr, steers, at, prompt_last).logits.to(torch::kCPU);  // [B, N, V]
     if (run.metric == Metric::kExactMatch) {
       auto pred_t = logits.argmax(-1);  // [B, N]
       auto pred = pred_t.accessor<int64_t, 2>();

@@ -6,7 +6,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/eval/checkpoint.hpp"
-#include "sadi/eval/report.hpp"
+#include "sadi/eval/results.hpp"
 
 namespace sadi {
 namespace {
@@ -77,8 +77,12 @@ void size_split(PointScore& s, size_t n, Metric metric) {
 
 }  // namespace
 
-Json merge_shards(const std::vector<ShardResult>& shards, std::vector<ScoredPoint>& scored, bool& has_dev,
-                  uint64_t& seed, Metric& metric) {
+EvalResult merge_shards(const std::vector<ShardResult>& shards) {
+  EvalResult result;
+  std::vector<ScoredPoint>& scored = result.points;
+  Metric& metric = result.metric;
+  uint64_t& seed = result.seed;
+  bool& has_dev = result.has_dev;
   if (shards.empty()) throw_usage("sadi merge: no shard files given");
   for (const auto& s : shards) {
     if (is_partial_result(s.json)) {
@@ -100,11 +104,10 @@ Json merge_shards(const std::vector<ShardResult>& shards, std::vector<ScoredPoin
   }
   std::vector<int> seen(count, 0);
   const Json& pts0 = first.raw("points");
-  scored.clear();
   for (const auto& p : pts0) {
     const JsonView v(p, shards[0].path, "points[]");
     ScoredPoint s;
-    s.point = {v.string("method"), v.integer("top_k"), v.number("delta"), nullptr};
+    s.point = {parse_method(v.string("method"), "points[].method"), v.integer("top_k"), v.number("delta")};
     size_split(s.test, n_test, metric);
     if (has_dev) size_split(s.dev, n_dev, metric);
     scored.push_back(std::move(s));
@@ -135,7 +138,7 @@ Json merge_shards(const std::vector<ShardResult>& shards, std::vector<ScoredPoin
     if (!pts.is_array() || pts.size() != scored.size()) r.fail("points", str(scored.size(), " points like ", shards[0].path));
     for (size_t p = 0; p < pts.size(); ++p) {
       const JsonView v(pts[p], shard.path, str("points[", p, "]"));
-      if (v.string("method") != scored[p].point.method || v.integer("top_k") != scored[p].point.top_k ||
+      if (v.string("method") != method_name(scored[p].point.method) || v.integer("top_k") != scored[p].point.top_k ||
           v.number("delta") != scored[p].point.delta) {
         v.fail("method", str("the same grid point as ", shards[0].path));
       }
@@ -151,7 +154,8 @@ Json merge_shards(const std::vector<ShardResult>& shards, std::vector<ScoredPoin
   Json from = Json::array();
   for (const auto& s : shards) from.push_back(s.path);
   merged["merged_from"] = from;
-  return merged;
+  result.header = std::move(merged);
+  return result;
 }
 
 }  // namespace sadi

@@ -50,7 +50,9 @@ std::vector<TaskItem> read_task(const std::filesystem::path& path) {
 
 void split_dev(const std::vector<TaskItem>& all, double fraction, uint64_t seed, std::vector<TaskItem>& dev,
                std::vector<TaskItem>& test) {
-  if (!(fraction > 0 && fraction < 1)) throw_usage(str("--dev-fraction: expected a number in (0, 1), found ", fraction));
+  if (!(fraction > 0 && fraction < 1)) {
+    throw_field(ErrorKind::kUsage, "dev_fraction", str(": expected a number in (0, 1), found ", fraction));
+  }
   std::vector<size_t> idx(all.size());
   std::iota(idx.begin(), idx.end(), 0);
   std::mt19937_64 rng(seed);
@@ -60,7 +62,7 @@ void split_dev(const std::vector<TaskItem>& all, double fraction, uint64_t seed,
   }
   const auto n_dev = static_cast<size_t>(std::llround(fraction * static_cast<double>(all.size())));
   if (n_dev == 0 || n_dev >= all.size()) {
-    throw_input(str("--dev-fraction ", fraction, " of ", all.size(), " items leaves an empty dev or test split"));
+    throw_field(ErrorKind::kInput, "dev_fraction", str(" ", fraction, " of ", all.size(), " items leaves an empty dev or test split"));
   }
   std::vector<size_t> d(idx.begin(), idx.begin() + static_cast<long>(n_dev));
   std::vector<size_t> t(idx.begin() + static_cast<long>(n_dev), idx.end());

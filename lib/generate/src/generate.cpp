@@ -5,6 +5,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/model/batch.hpp"
+#include "sadi/steer/steered_forward.hpp"
 
 namespace sadi {
 namespace {
@@ -45,19 +46,15 @@ size_t stream_limit(const std::string& text, size_t hold) {
 }  // namespace
 
 std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
-                                       const GenerateOptions& opts, const BatchSteer& steer, const StreamFn& stream) {
+                                       const GenerateOptions& opts, const std::vector<const Intervention*>& steer,
+                                       const StreamFn& stream) {
   const ModelInfo& info = model.info();
   if (prompts.empty()) return {};
   if (opts.max_new_tokens <= 0) throw_usage("--max-new-tokens: expected a positive integer");
-  if (!steer.rows.empty() && steer.rows.size() != prompts.size()) {
-    throw_runtime(str("generate_batch: ", steer.rows.size(), " row steerings for ", prompts.size(), " prompts"));
+  if (!steer.empty() && steer.size() != prompts.size()) {
+    throw_runtime(str("generate_batch: ", steer.size(), " row steerings for ", prompts.size(), " prompts"));
   }
-  std::vector<const RowSteer*> row_steer = steer.rows.empty() ? std::vector<const RowSteer*>(prompts.size(), steer.steer)
-                                                              : steer.rows;
-  const bool any = std::any_of(row_steer.begin(), row_steer.end(), [](const RowSteer* s) { return s != nullptr; });
-  if (any && steer.mode == Mode::kClamp && steer.positions != StepPositions::kPromptLast) {
-    throw_usage("--mode clamp works with --steer-positions prompt-last only");
-  }
+  const BatchSteering steering(steer.empty() ? std::vector<const Intervention*>(prompts.size(), nullptr) : steer, model);
   std::vector<std::vector<int64_t>> ids;
   for (const auto& p : prompts) {
     ids.push_back(tok.encode(p.text, info.tokenizer.add_bos));
@@ -77,31 +74,21 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
 
   // Prefill. Steered positions: the last prompt token, or every real prompt token.
   auto at = torch::zeros({b, width}, torch::kBool);  // [B, T]
-  if (steer.positions == StepPositions::kPromptLast) {
+  if (steering.positions() == Positions::kPromptLast) {
     at.select(1, width - 1).fill_(true);
   } else {
     at.copy_(batch.key_mask);
   }
-  Steering steering;
-  auto last = torch::full({b, 1}, width - 1, torch::kInt64);
-  if (any && steer.mode == Mode::kClamp) {
-    // Clean pass: read the site at the last prompt token, then overwrite it there in every layer.
-    steering = clamp_steering(row_steer, capture_clean(model, batch, last, row_steer), at, info);
-  } else if (any) {
-    steering = live_steering(row_steer, at, info);
-  }
-  ForwardInput pre{batch.input_ids, batch.positions, batch.key_mask, 0, last,
-                   steering.empty() ? nullptr : &steering, {}};
-  torch::Tensor logits = model.forward(pre, &cache).logits.select(1, 0).to(torch::kCPU);  // [B, V]
+  auto last = torch::full({b, 1}, width - 1, torch::kInt64);  // [B, 1]
+  ForwardInput pre{batch.input_ids, batch.positions, batch.key_mask, 0, last, nullptr, {}};
+  torch::Tensor logits = steering.forward(model, pre, &cache, at, last).logits.select(1, 0).to(torch::kCPU);  // [B, V]
 
   std::vector<Row> rows(static_cast<size_t>(b));
   std::vector<std::mt19937_64> rngs;
   for (const auto& p : prompts) rngs.emplace_back(opts.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p.index));
   const size_t hold = opts.stop.empty() ? 0 : longest(opts.stop) - 1;
-  Steering every_token;  // --steer-positions all: steer each generated token too
-  if (any && steer.positions == StepPositions::kAll) {
-    every_token = live_steering(row_steer, torch::ones({b, 1}, torch::kBool), info);
-  }
+  const bool every_token = steering.steers() && steering.positions() == Positions::kAll;  // steer each generated token
+  const auto step_at = torch::ones({b, 1}, torch::kBool);  // [B, 1]
   for (int64_t step = 0;; ++step) {
     auto next = torch::full({b, 1}, pad, torch::kInt64);  // [B, 1]
     bool all_done = true;
@@ -139,8 +126,9 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
     const int64_t slot = width + step;
     key_mask.select(1, slot).fill_(true);
     ForwardInput in{next, next_positions(batch, step), key_mask.slice(1, 0, slot + 1), slot,
-                    torch::zeros({b, 1}, torch::kInt64), every_token.empty() ? nullptr : &every_token, {}};
-    logits = model.forward(in, &cache).logits.select(1, 0).to(torch::kCPU);
+                    torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
+    auto res = every_token ? steering.forward(model, in, &cache, step_at) : model.forward(in, &cache);
+    logits = res.logits.select(1, 0).to(torch::kCPU);
   }
 
   std::vector<Generation> out;

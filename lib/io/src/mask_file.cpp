@@ -105,13 +105,6 @@ int64_t read_int_attr(hid_t obj, const std::string& name, const std::string& whe
 
 }  // namespace
 
-const SiteScores* MaskFile::find(Site s) const {
-  for (const auto& site : sites) {
-    if (site.site == s) return &site;
-  }
-  return nullptr;
-}
-
 void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
   static Silence silence;
   AtomicOutput out(path);

@@ -80,6 +80,11 @@ ModelInfo load_manifest(const std::filesystem::path& dir) {
                     ": the model was exported by a newer scripts/export_hf.py; upgrade sadi or re-export"));
   }
   if (m.format_version < 1) root.fail("format_version", str("an integer from 1 to ", kFormatVersion));
+  if (m.format_version < kFormatVersion) {
+    throw_input(str(origin, ": key 'format_version': this sadi reads format_version ", kFormatVersion, ", found ",
+                    m.format_version, ": the model was exported by an older scripts/export_hf.py (its steering inputs "
+                    "differ); re-export it with scripts/export_hf.py"));
+  }
   m.architecture = root.string("architecture");
   static const std::set<std::string> kArchitectures{"llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2", "bloom"};
   if (!kArchitectures.count(m.architecture)) {

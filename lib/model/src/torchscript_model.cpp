@@ -185,15 +185,17 @@ class TorchScriptModel final : public Model {
         }
         const std::string key = str(name, ".", layer, ".");
         const std::pair<const char*, const torch::Tensor*> parts[] = {
-            {"scale", &le.scale}, {"add", &le.add}, {"set", &le.set}, {"set_mask", &le.set_mask}};
+            {"scale", &le.scale}, {"add", &le.add}, {"base", &le.base}};
         for (const auto& [op, tensor] : parts) {
           if (!tensor->defined()) continue;
           check_shape(*tensor, {b, units}, str("steering '", name, "' layer ", layer, ": ", op));
-          if (std::string(op) == "set_mask") check_dtype(*tensor, torch::kBool, str("steering '", name, "': set_mask"));
           d.insert(key + op, tensor->to(device_));
         }
-        if (le.set_mask.defined() && !le.set.defined()) {
-          throw_input(str("steering '", name, "' layer ", layer, ": set_mask without set"));
+        if (le.base_rows.defined()) {
+          if (!le.base.defined()) throw_input(str("steering '", name, "' layer ", layer, ": base_rows without base"));
+          check_shape(le.base_rows, {b}, str("steering '", name, "' layer ", layer, ": base_rows"));
+          check_dtype(le.base_rows, torch::kBool, str("steering '", name, "': base_rows"));
+          d.insert(key + "base_rows", le.base_rows.to(device_));
         }
       }
     }

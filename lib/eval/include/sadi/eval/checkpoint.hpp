@@ -25,7 +25,7 @@ bool is_partial_result(const Json& results);
 
 // Checks that a partial result read from `origin` was made by the same run as `config`, and
 // reads its checkpoints. Throws sadi::Error (input) naming the first key that differs.
-void resume_from(const Json& partial, const Json& config, Metric metric, const std::string& origin,
+void resume_from_partial(const Json& partial, const Json& config, Metric metric, const std::string& origin,
                  RowCheckpoint& test, RowCheckpoint& dev);
 
 }  // namespace sadi

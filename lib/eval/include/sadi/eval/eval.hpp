@@ -9,21 +9,13 @@
 #include "sadi/eval/task.hpp"
 #include "sadi/model/model.hpp"
 #include "sadi/model/tokenizer.hpp"
-#include "sadi/steer/steer.hpp"
+#include "sadi/steer/intervention.hpp"
 
 namespace sadi {
 
 enum class Metric { kExactMatch, kChoice, kGenerateEm };
 Metric parse_metric(const std::string& s);  // exact-match | choice | generate-em
 const char* metric_name(Metric m);
-
-// One configuration: no steering (steer == nullptr) or a resolved steering.
-struct EvalPoint {
-  std::string method;  // none | sadi | fixed | random | caa
-  int64_t top_k = 0;
-  double delta = 0;
-  const RowSteer* steer = nullptr;
-};
 
 struct PointScore {
   std::vector<uint8_t> correct;       // per item
@@ -35,7 +27,6 @@ struct PointScore {
 
 struct EvalRun {
   Metric metric = Metric::kExactMatch;
-  Mode mode = Mode::kLive;
   int64_t batch_size = 32;  // rows per forward pass
   std::string separator = " ";
   // generate-em: greedy decoding of at most max_new_tokens, cut at the first stop string.
@@ -56,7 +47,8 @@ struct RowCheckpoint {
   bool complete() const { return rows_done == rows_total; }
 };
 
-// Scores every item under every point. Throws sadi::Error (input) naming an item whose answer
+// Scores every item under every point (an intervention each; method none: unsteered; all
+// steer the last prompt token and share one mode). Throws sadi::Error (input) naming an item whose answer
 // adds no token after the prompt, or that exceeds the model's length.
 //
 // With a checkpoint: rows it already holds are not run again (its rows_total must match this
@@ -64,7 +56,7 @@ struct RowCheckpoint {
 // checkpoint holds what was done. The returned scores are complete only when
 // checkpoint->complete().
 std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
-                                 const std::vector<EvalPoint>& points, const EvalRun& run,
+                                 const std::vector<Intervention>& points, const EvalRun& run,
                                  const EvalProgress& progress = {}, RowCheckpoint* checkpoint = nullptr);
 
 struct Interval {

@@ -10,7 +10,7 @@
 
 #include "sadi/model/model.hpp"
 #include "sadi/model/tokenizer.hpp"
-#include "sadi/steer/steer.hpp"
+#include "sadi/steer/intervention.hpp"
 
 namespace sadi {
 
@@ -40,18 +40,11 @@ struct Generation {
 // Receives each row's newly final text as it is produced.
 using StreamFn = std::function<void(size_t row, const std::string& text)>;
 
-// Steering for one batch: `steer` (may be null: no steering) applies to every row, unless
-// `rows` is given: then row i gets rows[i] (null: unsteered), one entry per prompt.
-struct BatchSteer {
-  const RowSteer* steer = nullptr;
-  Mode mode = Mode::kLive;
-  StepPositions positions = StepPositions::kPromptLast;
-  std::vector<const RowSteer*> rows;
-};
-
-// Checks every prompt's length first and throws sadi::Error (input) naming the prompt.
+// Steering per prompt: steer[i] is prompt i's intervention (null or method none: unsteered); an
+// empty vector steers nothing. Steered rows share mode and positions. Checks every prompt's
+// length first and throws sadi::Error (input) naming the prompt.
 std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
-                                       const GenerateOptions& opts, const BatchSteer& steer,
+                                       const GenerateOptions& opts, const std::vector<const Intervention*>& steer = {},
                                        const StreamFn& stream = {});
 
 // Picks the next token from logits [V] (float32, CPU): argmax when temperature is 0, else

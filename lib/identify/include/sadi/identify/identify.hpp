@@ -7,7 +7,7 @@
 
 #include "sadi/core/site.hpp"
 #include "sadi/data/pairs.hpp"
-#include "sadi/io/mask_file.hpp"
+#include "sadi/core/mask_scores.hpp"
 #include "sadi/model/model.hpp"
 #include "sadi/model/tokenizer.hpp"
 

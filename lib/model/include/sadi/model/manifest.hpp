@@ -12,7 +12,7 @@
 namespace sadi {
 
 // Keep equal to FORMAT_VERSION in scripts/sadi_export/__init__.py.
-inline constexpr int64_t kFormatVersion = 1;
+inline constexpr int64_t kFormatVersion = 2;
 
 struct SiteInfo {
   Site site;

@@ -18,12 +18,15 @@
 
 namespace sadi {
 
-// One layer's edit of one site. Undefined tensors are not applied.
+// One layer's edit of one site: A' = A + A * scale + add, where A is the activation the forward
+// computes, or (clamp) `base` in the rows of `base_rows`. The formula lives in the exported
+// module (modeling.py, Site); lib/steer/steered_forward.cpp is the only code that fills this.
+// Undefined tensors are not applied.
 struct LayerEdit {
-  torch::Tensor scale;     // [B, U] float: A' = A + scale * A   (SADI: delta * M)
-  torch::Tensor add;       // [B, U] float: A' = A + add          (fixed vector, CAA)
-  torch::Tensor set;       // [B, U] float: A' = set              (clamp)
-  torch::Tensor set_mask;  // [B, U] bool: where set applies; undefined = everywhere
+  torch::Tensor scale;      // [B, U] model dtype (SADI: delta * M)
+  torch::Tensor add;        // [B, U] model dtype (fixed vector, CAA)
+  torch::Tensor base;       // [B, U] model dtype: clamp's edited-from clean values
+  torch::Tensor base_rows;  // [B] bool: rows whose A is `base`; undefined = every row
 };
 
 // One site's steering for one forward call.

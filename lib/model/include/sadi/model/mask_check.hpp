@@ -2,7 +2,7 @@
 // Refuses a mask file that was made for another model, instead of silently steering nothing.
 #include <filesystem>
 
-#include "sadi/io/mask_file.hpp"
+#include "sadi/core/mask_scores.hpp"
 #include "sadi/model/manifest.hpp"
 
 namespace sadi {

@@ -1,4 +1,4 @@
-#include "sadi/io/mask_check.hpp"
+#include "sadi/model/mask_check.hpp"
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"

@@ -1,0 +1,89 @@
+#pragma once
+// An evaluation as a library job: the items (dev/test split, shard), the planned grid, how
+// rows are scored, and the resume state -> a runner -> an EvalResult or a partial result.
+// apps/sadi/cmd_eval.cpp only turns flags into an EvalJob and the outcome into files.
+// Errors name the job's fields ("shard", "dev_fraction", ...); the command maps them to flags.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sadi/core/json.hpp"
+#include "sadi/core/mask_scores.hpp"
+#include "sadi/eval/eval.hpp"
+#include "sadi/eval/results.hpp"
+#include "sadi/eval/task.hpp"
+#include "sadi/model/model.hpp"
+#include "sadi/model/tokenizer.hpp"
+#include "sadi/steer/intervention.hpp"
+
+namespace sadi {
+
+// Shard I of N (1-based): the items at positions p with p % N == I - 1 of each split.
+struct Shard {
+  int64_t index = 1, count = 1;
+  bool whole() const { return count <= 1; }
+};
+Shard parse_shard(const std::string& s);  // "I/N"
+std::vector<TaskItem> take_shard(const std::vector<TaskItem>& items, const Shard& shard);
+
+// Where the items come from: a test file, and a dev file or a seeded fraction of the test file.
+struct SplitSource {
+  std::filesystem::path task;
+  std::optional<std::filesystem::path> dev_file;
+  std::optional<double> dev_fraction;
+};
+
+struct EvalSplits {
+  std::vector<TaskItem> test, dev;  // this shard's items
+  size_t n_test_all = 0, n_dev_all = 0;  // the whole splits
+  bool has_dev() const { return n_dev_all > 0; }
+};
+
+// Reads, splits and shards; throws naming the file, line or field.
+EvalSplits load_splits(const SplitSource& source, uint64_t seed, const Shard& shard);
+
+// The mask a grid was planned from, as results record it.
+struct MaskRecord {
+  std::filesystem::path file;
+  Json provenance = Json::object();  // the mask file's attributes
+};
+MaskRecord mask_record(const std::filesystem::path& file, const MaskFile& mask);
+
+struct EvalJob {
+  SplitSource source;
+  EvalSplits splits;
+  Shard shard;
+  uint64_t seed = 0;  // dev split, random baseline, bootstrap
+  EvalRun run;
+  std::vector<Intervention> points;  // planned grid: the unsteered point first
+  // As the user gave them (recorded in results and the resume configuration).
+  Mode mode = Mode::kLive;
+  std::string site = "head";
+  std::vector<int64_t> top_k;
+  std::vector<double> delta;
+  std::vector<std::string> baselines{"none"};
+  std::string caa_layers;
+  std::optional<MaskRecord> mask;
+  bool timing = false;  // keep seconds per point (then results differ from run to run)
+};
+
+// The outcome of a run: a complete result, or (interrupted) the partial result to save.
+struct EvalOutcome {
+  bool complete = false;
+  EvalResult result;     // complete
+  Json partial;          // interrupted: "partial": true, the resume configuration and rows done
+  std::string progress;  // interrupted: how far it got, in words
+};
+
+// Everything that decides the rows and their values: a partial result resumes only under the
+// same configuration (paths may differ; files are compared by hash).
+Json resume_config(const EvalJob& job, const Model& model);
+
+// Runs the job (continuing `resume_from`, a partial result read from `origin`, when given).
+// Between batches an interruption (sadi/core/interrupt.hpp) ends the run with a partial outcome.
+EvalOutcome run_eval(Model& model, const Tokenizer& tok, const EvalJob& job, const Json* resume_from,
+                     const std::string& origin, const std::string& command_line);
+
+}  // namespace sadi

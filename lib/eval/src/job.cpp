@@ -1,0 +1,123 @@
+// The evaluation runner (job.hpp): scores both splits under the planned grid, resumes partial
+// results, and assembles the EvalResult.
+#include "sadi/eval/job.hpp"
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/interrupt.hpp"
+#include "sadi/core/log.hpp"
+#include "sadi/core/sha256.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/core/version.hpp"
+#include "sadi/eval/checkpoint.hpp"
+#include "sadi/model/tensor_types.hpp"
+
+namespace sadi {
+namespace {
+
+namespace fs = std::filesystem;
+
+Json dev_identity(const EvalJob& job) {  // resume: the dev file's hash or the fraction
+  if (job.source.dev_file) return sha256_file(*job.source.dev_file);
+  if (job.splits.has_dev() && job.source.dev_fraction) return *job.source.dev_fraction;
+  return Json();
+}
+
+Json result_header(const EvalJob& job, const Model& model) {
+  const auto& sp = job.splits;
+  Json mask = nullptr;
+  if (job.mask) {
+    mask = {{"file", fs::absolute(job.mask->file).string()}};
+    for (const auto& [k, v] : job.mask->provenance.items()) mask[k] = v;
+  }
+  Json h{{"tool_version", str("sadi ", version())}, {"metric", metric_name(job.run.metric)},
+         {"mode", mode_name(job.mode)}, {"site", job.site},
+         {"model", {{"dir", fs::absolute(model.info().dir).string()}, {"fingerprint", model.info().fingerprint}}},
+         {"task", {{"file", fs::absolute(job.source.task).string()}, {"sha256", sha256_file(job.source.task)},
+                   {"n_test", sp.test.size()}}},
+         {"mask", mask}, {"grid", {{"top_k", job.top_k}, {"delta", job.delta}}}, {"seed", job.seed}};
+  if (job.source.dev_file) {
+    h["dev"] = {{"file", fs::absolute(*job.source.dev_file).string()}, {"sha256", sha256_file(*job.source.dev_file)},
+                {"n", sp.dev.size()}};
+  } else if (sp.has_dev()) {
+    h["dev"] = {{"fraction", *job.source.dev_fraction}, {"seed", job.seed}, {"n", sp.dev.size()}};
+  }
+  if (!job.shard.whole()) {
+    h["shard"] = {{"index", job.shard.index}, {"count", job.shard.count}, {"n_test", sp.n_test_all},
+                  {"n_dev", sp.n_dev_all}};
+  }
+  return h;
+}
+
+std::string progress_text(const RowCheckpoint& test, const RowCheckpoint& dev) {
+  if (!test.complete()) return str(test.rows_done, " of ", test.rows_total, " test rows");
+  return str("the test split and ", dev.rows_done, " of ", dev.rows_total, " dev rows");
+}
+
+}  // namespace
+
+MaskRecord mask_record(const std::filesystem::path& file, const MaskFile& mask) {
+  MaskRecord r{file, Json::object()};
+  for (const auto& [k, v] : mask.provenance.text) r.provenance[k] = v;
+  for (const auto& [k, v] : mask.provenance.integer) r.provenance[k] = v;
+  return r;
+}
+
+Json resume_config(const EvalJob& job, const Model& model) {
+  const EvalRun& run = job.run;
+  return Json{{"tool_version", str("sadi ", version())},
+              {"model_fingerprint", model.info().fingerprint},
+              {"task_sha256", sha256_file(job.source.task)},
+              {"dev", dev_identity(job)},
+              {"mask_sha256", job.mask ? Json(sha256_file(job.mask->file)) : Json()},
+              {"metric", metric_name(run.metric)}, {"mode", mode_name(job.mode)}, {"site", job.site},
+              {"top_k", job.top_k}, {"delta", job.delta}, {"baselines", job.baselines},
+              {"caa_layers", job.caa_layers}, {"seed", job.seed}, {"separator", run.separator},
+              {"max_new_tokens", run.max_new_tokens}, {"stop", run.stop},
+              {"shard", str(job.shard.index, "/", job.shard.count)}, {"batch_size", run.batch_size},
+              {"dtype", dtype_name(model.dtype())}, {"device", model.device().str()},
+              {"batch_invariant", model.batch_invariant()}};
+}
+
+EvalOutcome run_eval(Model& model, const Tokenizer& tok, const EvalJob& job, const Json* resume_from,
+                     const std::string& origin, const std::string& command_line) {
+  const Json config = resume_config(job, model);
+  const bool has_dev = job.splits.has_dev();
+  RowCheckpoint ck_test, ck_dev;
+  if (resume_from) {
+    resume_from_partial(*resume_from, config, job.run.metric, origin, ck_test, ck_dev);
+    log::info(str("eval: resuming ", origin, ": ", ck_test.rows_done + ck_dev.rows_done, " rows already done"));
+  }
+  auto progress = [](int64_t done, int64_t total) {
+    if (done == total || done % 512 < 32) log::debug(str("eval: ", done, "/", total, " rows"));
+  };
+  std::vector<PointScore> dev_scores;
+  std::vector<PointScore> test_scores = evaluate(model, tok, job.splits.test, job.points, job.run, progress, &ck_test);
+  if (has_dev && ck_test.complete()) {
+    dev_scores = evaluate(model, tok, job.splits.dev, job.points, job.run, progress, &ck_dev);
+  }
+  EvalOutcome out;
+  if (!ck_test.complete() || (has_dev && !ck_dev.complete())) {
+    out.partial = partial_result(config, ck_test, has_dev ? &ck_dev : nullptr, job.run.metric, command_line);
+    out.progress = progress_text(ck_test, ck_dev);
+    return out;
+  }
+  if (!job.timing) {
+    for (auto* v : {&test_scores, &dev_scores}) {
+      for (auto& s : *v) s.seconds = -1;
+    }
+  }
+  out.complete = true;
+  EvalResult& r = out.result;
+  r.header = result_header(job, model);
+  r.metric = job.run.metric;
+  r.seed = job.seed;
+  r.has_dev = has_dev;
+  r.whole = job.shard.whole();
+  for (size_t p = 0; p < job.points.size(); ++p) {
+    r.points.push_back({job.points[p].label, has_dev ? dev_scores[p] : PointScore{}, test_scores[p]});
+  }
+  r.command_line = command_line;
+  return out;
+}
+
+}  // namespace sadi

@@ -1,0 +1,53 @@
+#pragma once
+// The one steered forward: the only code that fills the model's steering inputs. Rows of a
+// batch may carry different interventions (a whole K x delta grid shares batches); the edit
+// formula A' = A + A*scale + add itself lives in the exported module (modeling.py, Site).
+//
+// Shapes: B rows, T tokens of a call, L layers, U units of a site.
+#include <map>
+#include <vector>
+
+#include "sadi/model/model.hpp"
+#include "sadi/steer/intervention.hpp"
+
+namespace sadi {
+
+class BatchSteering {
+ public:
+  // rows[i]: row i's intervention (null or method none: unsteered). Steered rows must share
+  // mode and positions. Stacks each site's per-row tensors once, on the model's device.
+  BatchSteering(const std::vector<const Intervention*>& rows, const Model& model);
+
+  bool steers() const { return !sites_.empty(); }  // some row takes part (even with delta 0)
+  Mode mode() const { return mode_; }
+  Positions positions() const { return positions_; }
+
+  // Runs `in` (in.steering must be null) with each row's edit at `at` [B, T] bool.
+  // Clamp: first an unsteered pass without the cache reads every steered site at `clean_col`
+  // [B, 1] int64 (the last prompt token), then each steered row's whole site is overwritten at
+  // `at` in every layer with its edited clean values. Rows without an edit stay bit-identical
+  // to an unsteered forward.
+  ForwardOutput forward(Model& model, const ForwardInput& in, KvCache* cache, const torch::Tensor& at,
+                        const torch::Tensor& clean_col = {}) const;
+
+ private:
+  struct SiteRows {
+    torch::Tensor rows;          // [B] bool (CPU): rows whose intervention is at this site
+    torch::Tensor scale, add;    // [B, L, U] model dtype, device; zeros for other rows; or undefined
+    std::vector<int64_t> layers; // layers some row edits (sorted)
+  };
+  Steering live(const torch::Tensor& at) const;
+  Steering clamp(const std::map<Site, torch::Tensor>& clean, const torch::Tensor& at) const;
+
+  int64_t n_layers_ = 0;
+  Mode mode_ = Mode::kLive;
+  Positions positions_ = Positions::kPromptLast;
+  std::map<Site, SiteRows> sites_;
+};
+
+// One call: BatchSteering(rows, model).forward(model, in, cache, at, clean_col).
+ForwardOutput steered_forward(Model& model, const ForwardInput& in, KvCache* cache,
+                              const std::vector<const Intervention*>& rows, const torch::Tensor& at,
+                              const torch::Tensor& clean_col = {});
+
+}  // namespace sadi

@@ -1,0 +1,121 @@
+#include "sadi/steer/steered_forward.hpp"
+
+#include <set>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
+
+namespace sadi {
+namespace {
+
+// Stacks row tensors [L, U] into [B, L, U]; rows without one get zeros.
+torch::Tensor stack_rows(const std::vector<const torch::Tensor*>& per_row, const torch::Tensor& like) {
+  auto zeros = torch::zeros_like(like);
+  std::vector<torch::Tensor> parts;
+  for (const auto* t : per_row) parts.push_back(t ? *t : zeros);
+  return torch::stack(parts);
+}
+
+}  // namespace
+
+BatchSteering::BatchSteering(const std::vector<const Intervention*>& rows, const Model& model)
+    : n_layers_(model.info().n_layers) {
+  const auto b = static_cast<int64_t>(rows.size());
+  bool first = true;
+  std::map<Site, std::set<int64_t>> layers;
+  for (const auto* r : rows) {
+    if (!r || !r->steers()) continue;
+    if (first) {
+      mode_ = r->mode;
+      positions_ = r->positions;
+      first = false;
+    } else if (r->mode != mode_ || r->positions != positions_) {
+      throw_runtime("BatchSteering: rows of one batch must share mode and positions");
+    }
+    SiteRows& s = sites_[r->site];
+    if (!s.rows.defined()) s.rows = torch::zeros({b}, torch::kBool);
+    layers[r->site].insert(r->layers.begin(), r->layers.end());
+  }
+  for (auto& [site, s] : sites_) {
+    s.layers.assign(layers[site].begin(), layers[site].end());
+    std::vector<const torch::Tensor*> scale(rows.size(), nullptr), add(rows.size(), nullptr);
+    const torch::Tensor *scale_like = nullptr, *add_like = nullptr;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Intervention* r = rows[i];
+      if (!r || !r->steers() || r->site != site) continue;
+      s.rows[static_cast<int64_t>(i)] = true;
+      if (r->scale.defined()) scale[i] = scale_like = &r->scale;
+      if (r->add.defined()) add[i] = add_like = &r->add;
+    }
+    if (scale_like) s.scale = stack_rows(scale, *scale_like);  // [B, L, U]
+    if (add_like) s.add = stack_rows(add, *add_like);          // [B, L, U]
+  }
+}
+
+Steering BatchSteering::live(const torch::Tensor& at) const {
+  Steering out;
+  for (const auto& [site, s] : sites_) {
+    if (s.layers.empty()) continue;  // every row of this site edits nothing (delta 0)
+    SiteEdit& edit = out.sites[site];
+    edit.at = at.logical_and(s.rows.unsqueeze(1));  // [B, T]
+    for (int64_t l : s.layers) {
+      LayerEdit le;
+      if (s.scale.defined()) le.scale = s.scale.select(1, l);  // [B, U]
+      if (s.add.defined()) le.add = s.add.select(1, l);
+      edit.layers[l] = le;
+    }
+  }
+  return out;
+}
+
+Steering BatchSteering::clamp(const std::map<Site, torch::Tensor>& clean, const torch::Tensor& at) const {
+  Steering out;
+  for (const auto& [site, s] : sites_) {
+    auto it = clean.find(site);
+    if (it == clean.end()) throw_runtime(str("clamp: no clean values captured for site '", site_name(site), "'"));
+    SiteEdit& edit = out.sites[site];
+    edit.at = at;
+    // Every layer is overwritten: downstream layers at that position keep their clean values
+    // and cannot react to upstream edits (the reference code's behaviour).
+    for (int64_t l = 0; l < n_layers_; ++l) {
+      LayerEdit le;
+      le.base = it->second.select(1, l);  // [B, U]
+      le.base_rows = s.rows;
+      if (s.scale.defined()) le.scale = s.scale.select(1, l);
+      if (s.add.defined()) le.add = s.add.select(1, l);
+      edit.layers[l] = le;
+    }
+  }
+  return out;
+}
+
+ForwardOutput BatchSteering::forward(Model& model, const ForwardInput& in, KvCache* cache, const torch::Tensor& at,
+                                     const torch::Tensor& clean_col) const {
+  if (in.steering != nullptr) throw_runtime("BatchSteering::forward: the input already carries steering");
+  if (!steers()) return model.forward(in, cache);
+  Steering steering;
+  if (mode_ == Mode::kClamp) {
+    if (!clean_col.defined()) throw_runtime("BatchSteering::forward: clamp mode needs the clean column");
+    // Clean pass: the same tokens unsteered and without the cache (it must not write there).
+    const int64_t b = in.input_ids.size(0);
+    ForwardInput clean_in{in.input_ids, in.positions, in.key_mask, 0, torch::empty({b, 0}, torch::kInt64), nullptr, {}};
+    for (const auto& [site, s] : sites_) clean_in.capture[site] = clean_col;
+    std::map<Site, torch::Tensor> clean;
+    for (const auto& [site, values] : model.forward(clean_in, nullptr).captured) clean[site] = values.select(1, 0);
+    steering = clamp(clean, at);  // site -> [B, L, U] above
+  } else {
+    steering = live(at);
+  }
+  if (steering.empty()) return model.forward(in, cache);
+  ForwardInput steered = in;
+  steered.steering = &steering;
+  return model.forward(steered, cache);
+}
+
+ForwardOutput steered_forward(Model& model, const ForwardInput& in, KvCache* cache,
+                              const std::vector<const Intervention*>& rows, const torch::Tensor& at,
+                              const torch::Tensor& clean_col) {
+  return BatchSteering(rows, model).forward(model, in, cache, at, clean_col);
+}
+
+}  // namespace sadi

@@ -1,0 +1,232 @@
+// lib/steer without a model: the planner (elements, tensors, errors naming fields) and the one
+// steered forward (which steering inputs reach the model, live and clamp).
+#include <gtest/gtest.h>
+
+#include "fake_model.hpp"
+#include "sadi/core/error.hpp"
+#include "sadi/steer/planner.hpp"
+#include "sadi/steer/steered_forward.hpp"
+
+using namespace sadi;
+using sadi::test::FakeModel;
+
+namespace {
+InterventionSpec none_spec() {
+  InterventionSpec s;
+  s.method = Method::kNone;
+  return s;
+}
+}  // namespace
+
+namespace {
+
+// Mask scores for the fake model: the last layer's elements first (heads: (2,1), (2,0), (1,0),
+// (1,1), ...); mean_diff = l + u/10, mean_diff_full = the flat index.
+MaskFile fake_mask(const ModelInfo& info) {
+  MaskFile m;
+  for (const auto& si : info.sites) {
+    SiteScores s;
+    s.site = si.site;
+    s.n_layers = info.n_layers;
+    s.units = si.score_units;
+    s.group = si.group;
+    for (int64_t l = 0; l < s.n_layers; ++l) {
+      for (int64_t u = 0; u < s.units; ++u) s.mean_diff.push_back(static_cast<float>(l) + static_cast<float>(u) / 10.0f);
+    }
+    if (si.group > 1) {
+      for (int64_t i = 0; i < s.n_layers * si.units; ++i) s.mean_diff_full.push_back(static_cast<float>(i));
+    }
+    std::vector<std::pair<int, int>> order;
+    for (int l = static_cast<int>(s.n_layers) - 1; l >= 0; --l) {
+      for (int u = static_cast<int>(s.units) - 1; u >= 0; --u) order.emplace_back(l, (u + l) % static_cast<int>(s.units));
+    }
+    for (auto [l, u] : order) {
+      s.ranking.push_back(l);
+      s.ranking.push_back(u);
+    }
+    m.sites.push_back(s);
+  }
+  return m;
+}
+
+struct Planner : ::testing::Test {
+  FakeModel model;
+  MaskFile mask = fake_mask(model.info());
+  Intervention plan(const InterventionSpec& spec) {
+    return plan_intervention(spec, {&mask, "m.h5"}, {&model.info(), torch::kCPU, torch::kFloat32});
+  }
+  std::string error_of(const InterventionSpec& spec, std::string* field = nullptr) {
+    try {
+      plan(spec);
+    } catch (const Error& e) {
+      if (field) *field = e.field();
+      return e.what();
+    }
+    return "";
+  }
+};
+
+}  // namespace
+
+TEST_F(Planner, SadiScalesTheTopKElementsOverTheirWholeGroup) {
+  InterventionSpec spec;
+  spec.top_k = 2;
+  spec.delta = 3.0;
+  auto iv = plan(spec);
+  // ranking starts (2, 1) then (2, 0) for heads (H = 2): both heads of layer 2
+  EXPECT_EQ(iv.elements, (std::vector<int64_t>{2 * 2 + 1, 2 * 2 + 0}));
+  EXPECT_EQ(iv.layers, std::vector<int64_t>{2});
+  ASSERT_TRUE(iv.scale.defined());
+  EXPECT_FALSE(iv.add.defined());
+  EXPECT_EQ(iv.scale.sizes().vec(), (std::vector<int64_t>{3, 8}));  // [L, H*Dh]
+  EXPECT_EQ(iv.scale.sum().item<float>(), 3.0f * 8);
+  EXPECT_EQ(iv.scale[2].min().item<float>(), 3.0f);
+  EXPECT_EQ(iv.label, (InterventionLabel{Method::kSadi, 2, 3.0, 0}));
+}
+
+TEST_F(Planner, FixedAddsDeltaTimesTheFullMeanDifferenceUnderTheMask) {
+  InterventionSpec spec;
+  spec.method = Method::kFixed;
+  spec.top_k = 1;
+  spec.delta = 2.0;
+  auto iv = plan(spec);
+  ASSERT_TRUE(iv.add.defined());
+  // element (2, 1): layer 2, head 1 = units 4..7 of layer 2, mean_diff_full = 20..23
+  auto expect = torch::zeros({3, 8});
+  for (int u = 4; u < 8; ++u) expect[2][u] = 2.0f * static_cast<float>(16 + u);
+  EXPECT_TRUE(torch::equal(iv.add, expect));
+}
+
+TEST_F(Planner, RandomIsSeededAndDiffersBetweenSeeds) {
+  InterventionSpec spec;
+  spec.method = Method::kRandom;
+  spec.top_k = 3;
+  spec.delta = 1.0;
+  spec.seed = 7;
+  auto a = plan(spec), b = plan(spec);
+  spec.seed = 8;
+  auto c = plan(spec);
+  EXPECT_EQ(a.elements, b.elements);
+  EXPECT_NE(a.elements, c.elements);
+  EXPECT_EQ(a.label.seed, 7u);
+}
+
+TEST_F(Planner, CaaAddsAtTheChosenLayersOfTheResidualStream) {
+  InterventionSpec spec;
+  spec.method = Method::kCaa;
+  spec.top_k = 5;  // ignored: caa has no K
+  spec.delta = 10.0;
+  spec.caa_layers = {1};
+  auto iv = plan(spec);
+  EXPECT_EQ(iv.site, Site::kResidual);
+  EXPECT_EQ(iv.layers, std::vector<int64_t>{1});
+  EXPECT_EQ(iv.label.top_k, 0);
+  EXPECT_EQ(iv.add[0].abs().sum().item<float>(), 0.0f);
+  EXPECT_FLOAT_EQ(iv.add[1][3].item<float>(), 10.0f * 1.3f);
+}
+
+TEST_F(Planner, DeltaZeroEditsNothingButStillSteers) {
+  InterventionSpec spec;
+  spec.top_k = 2;
+  auto iv = plan(spec);
+  EXPECT_TRUE(iv.layers.empty());
+  EXPECT_TRUE(iv.steers());
+  EXPECT_FALSE(plan(none_spec()).steers());
+}
+
+TEST_F(Planner, ErrorsNameTheField) {
+  std::string field;
+  InterventionSpec spec;
+  spec.top_k = 99;
+  EXPECT_EQ(error_of(spec, &field), "top_k 99: the head site has 6 elements; expected 1 to 6");
+  EXPECT_EQ(field, "top_k");
+  spec.top_k = 1;
+  spec.delta = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(error_of(spec, &field), "delta: expected a finite number, found inf");
+  spec.delta = 1e39;  // finite as a double, infinite in float32
+  EXPECT_NE(error_of(spec, &field).find("expected a finite number in float32"), std::string::npos);
+  spec.delta = 1;
+  spec.method = Method::kCaa;
+  spec.caa_layers = {3};
+  EXPECT_EQ(error_of(spec, &field), "caa.layers: layer 3 out of range [0, 3)");
+  spec.method = Method::kSadi;
+  spec.mode = Mode::kClamp;
+  spec.positions = Positions::kAll;
+  error_of(spec, &field);
+  EXPECT_EQ(field, "positions");
+  EXPECT_THROW(parse_method("sadx"), Error);
+  EXPECT_EQ(method_name(parse_method("caa")), std::string("caa"));
+}
+
+TEST_F(Planner, GridIsNoneThenEachMethodKByDelta) {
+  GridSpec g;
+  g.methods = {Method::kSadi, Method::kCaa, Method::kRandom};
+  g.top_k = {1, 2};
+  g.delta = {4, 9};
+  auto pts = plan_grid(g, {&mask, "m.h5"}, {&model.info(), torch::kCPU, torch::kFloat32});
+  ASSERT_EQ(pts.size(), 1u + 4 + 2 + 4);
+  EXPECT_EQ(pts[0].label.method, Method::kNone);
+  EXPECT_EQ(pts[1].label, (InterventionLabel{Method::kSadi, 1, 4, 0}));
+  EXPECT_EQ(pts[4].label, (InterventionLabel{Method::kSadi, 2, 9, 0}));
+  EXPECT_EQ(pts[5].label, (InterventionLabel{Method::kCaa, 0, 4, 0}));
+  EXPECT_EQ(pts[7].label.method, Method::kRandom);
+}
+
+TEST_F(Planner, LiveForwardSendsOneTensorPerLayerWithZerosForOtherRows) {
+  InterventionSpec spec;
+  spec.top_k = 1;
+  spec.delta = 5;
+  auto sadi = plan(spec);
+  auto none = plan(none_spec());
+  spec.method = Method::kCaa;
+  spec.caa_layers = {0};
+  auto caa = plan(spec);
+  const int64_t b = 3, t = 4;
+  ForwardInput in{torch::zeros({b, t}, torch::kInt64), torch::zeros({b, t}, torch::kInt64),
+                  torch::ones({b, t}, torch::kBool), 0, torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
+  auto at = torch::zeros({b, t}, torch::kBool);
+  at.select(1, t - 1).fill_(true);
+  steered_forward(model, in, nullptr, {&sadi, &none, &caa}, at);
+  ASSERT_EQ(model.calls.size(), 1u);
+  const auto& s = model.calls[0].steer;
+  EXPECT_EQ(s.size(), 4u);  // head.at, head.2.scale, residual.at, residual.0.add
+  EXPECT_TRUE(torch::equal(s.at("head.at"), torch::tensor({false, false, false, true, false, false, false, false,
+                                                            false, false, false, false}).view({3, 4})));
+  EXPECT_TRUE(torch::equal(s.at("head.2.scale")[0], sadi.scale[2]));
+  EXPECT_EQ(s.at("head.2.scale")[1].abs().sum().item<float>(), 0.0f);
+  EXPECT_TRUE(torch::equal(s.at("residual.0.add")[2], caa.add[0]));
+  EXPECT_EQ(s.at("residual.at")[2][t - 1].item<bool>(), true);
+  EXPECT_EQ(s.at("residual.at")[0].any().item<bool>(), false);
+  // No steering at all: the model gets none.
+  steered_forward(model, in, nullptr, {&none, nullptr, &none}, at);
+  EXPECT_TRUE(model.calls[1].steer.empty());
+}
+
+TEST_F(Planner, ClampReadsCleanValuesThenEditsThemInEveryLayer) {
+  InterventionSpec spec;
+  spec.mode = Mode::kClamp;
+  spec.top_k = 1;
+  spec.delta = 2;
+  auto sadi = plan(spec);
+  auto none = plan(none_spec());
+  const int64_t b = 2, t = 3;
+  ForwardInput in{torch::zeros({b, t}, torch::kInt64), torch::zeros({b, t}, torch::kInt64),
+                  torch::ones({b, t}, torch::kBool), 0, torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
+  auto at = torch::zeros({b, t}, torch::kBool);
+  at.select(1, 1).fill_(true);
+  auto col = torch::full({b, 1}, 1, torch::kInt64);
+  BatchSteering steering({&none, &sadi}, model);
+  EXPECT_EQ(steering.mode(), Mode::kClamp);
+  steering.forward(model, in, nullptr, at, col);
+  ASSERT_EQ(model.calls.size(), 2u);  // the clean pass, then the steered one
+  EXPECT_TRUE(model.calls[0].steer.empty());
+  EXPECT_TRUE(torch::equal(model.calls[0].capture.at(Site::kHead), col));
+  const auto& s = model.calls[1].steer;
+  for (int64_t l = 0; l < 3; ++l) {  // every layer overwritten, rows of this site only
+    const std::string k = "head." + std::to_string(l) + ".";
+    ASSERT_TRUE(s.count(k + "base")) << l;
+    EXPECT_TRUE(torch::equal(s.at(k + "base_rows"), torch::tensor({false, true})));
+    EXPECT_FLOAT_EQ(s.at(k + "base")[1][5].item<float>(), FakeModel::value(1, 1, l, 5));
+    EXPECT_TRUE(torch::equal(s.at(k + "scale")[1], sadi.scale[l]));
+  }
+}
