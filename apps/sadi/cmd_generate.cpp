@@ -35,10 +35,7 @@ std::vector<Prompt> read_prompts(const fs::path& path) {
   return out;
 }
 
-}  // namespace
-
-int cmd_generate(const Args& args) {
-  cxxopts::Options opts(args[0], "Generate text, optionally steered with a mask from sadi identify.");
+void add_generate_options(cxxopts::Options& opts) {
   opts.add_options()
       ("model", "model directory", cxxopts::value<std::string>())
       ("prompt", "one prompt; its tokens stream to stdout", cxxopts::value<std::string>())
@@ -69,6 +66,42 @@ int cmd_generate(const Args& args) {
       ("steer-positions", "prompt-last, prompt-all, or all (also every generated token)",
        cxxopts::value<std::string>()->default_value("prompt-last"))
       ("random-seed", "seed of the random method's element choice", cxxopts::value<uint64_t>()->default_value("0"));
+}
+
+// The steering of every prompt (method none without --mask) and its description for the output.
+Intervention plan_steering(const cxxopts::ParseResult& r, const Model& model, Json& steering) {
+  Intervention iv;
+  if (r.count("mask")) {
+    const fs::path mask_path = r["mask"].as<std::string>();
+    MaskFile mask = read_mask_file(mask_path);
+    check_mask_matches_model(mask, mask_path, model.info());
+    iv = with_flag_names(kSteerFlags, [&] {
+      InterventionSpec spec;
+      spec.method = parse_method(r["method"].as<std::string>());
+      spec.mode = parse_mode(r["mode"].as<std::string>());
+      spec.site = parse_site(r["site"].as<std::string>());
+      spec.top_k = r["top-k"].as<int64_t>();
+      spec.delta = parse_number("--delta", r["delta"].as<std::string>());
+      spec.caa_layers = parse_list<int64_t>("--layers", r["layers"].as<std::string>());
+      spec.positions = parse_positions(r["steer-positions"].as<std::string>());
+      spec.seed = r["random-seed"].as<uint64_t>();
+      return plan_intervention(spec, {&mask, mask_path.string()}, {&model.info(), model.device(), model.dtype()});
+    });
+    steering = {{"mask", mask_path.string()}, {"method", method_name(iv.label.method)}, {"mode", mode_name(iv.mode)},
+                {"site", site_name(iv.site)}, {"top_k", r["top-k"].as<int64_t>()}, {"delta", iv.label.delta},
+                {"steer_positions", positions_name(iv.positions)}, {"layers", iv.layers}};
+    log::info(str("steering: ", steering.dump()));
+  } else if (r.count("delta") || r.count("top-k")) {
+    throw_usage("--delta and --top-k need --mask");
+  }
+  return iv;
+}
+
+}  // namespace
+
+int cmd_generate(const Args& args) {
+  cxxopts::Options opts(args[0], "Generate text, optionally steered with a mask from sadi identify.");
+  add_generate_options(opts);
   add_common_options(opts);
   cxxopts::ParseResult r;
   if (!parse_common(opts, args, r)) return 0;
@@ -101,31 +134,8 @@ int cmd_generate(const Args& args) {
   auto model = load_model(r["model"].as<std::string>(), {r["device"].as<std::string>(), r["dtype"].as<std::string>()});
   auto tok = load_tokenizer(model->info());
 
-  Intervention iv;  // method none unless a mask is given
   Json steering = nullptr;
-  if (r.count("mask")) {
-    const fs::path mask_path = r["mask"].as<std::string>();
-    MaskFile mask = read_mask_file(mask_path);
-    check_mask_matches_model(mask, mask_path, model->info());
-    iv = with_flag_names(kSteerFlags, [&] {
-      InterventionSpec spec;
-      spec.method = parse_method(r["method"].as<std::string>());
-      spec.mode = parse_mode(r["mode"].as<std::string>());
-      spec.site = parse_site(r["site"].as<std::string>());
-      spec.top_k = r["top-k"].as<int64_t>();
-      spec.delta = parse_number("--delta", r["delta"].as<std::string>());
-      spec.caa_layers = parse_list<int64_t>("--layers", r["layers"].as<std::string>());
-      spec.positions = parse_positions(r["steer-positions"].as<std::string>());
-      spec.seed = r["random-seed"].as<uint64_t>();
-      return plan_intervention(spec, {&mask, mask_path.string()}, {&model->info(), model->device(), model->dtype()});
-    });
-    steering = {{"mask", mask_path.string()}, {"method", method_name(iv.label.method)}, {"mode", mode_name(iv.mode)},
-                {"site", site_name(iv.site)}, {"top_k", r["top-k"].as<int64_t>()}, {"delta", iv.label.delta},
-                {"steer_positions", positions_name(iv.positions)}, {"layers", iv.layers}};
-    log::info(str("steering: ", steering.dump()));
-  } else if (r.count("delta") || r.count("top-k")) {
-    throw_usage("--delta and --top-k need --mask");
-  }
+  const Intervention iv = plan_steering(r, *model, steering);  // method none without --mask
 
   const auto t0 = std::chrono::steady_clock::now();
   int64_t generated = 0;

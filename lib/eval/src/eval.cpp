@@ -167,16 +167,10 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
   return scores;
 }
 
-}  // namespace
-
-std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
-                                 const std::vector<Intervention>& points, const EvalRun& run,
-                                 const EvalProgress& progress, RowCheckpoint* checkpoint) {
-  const ModelInfo& info = model.info();
-  if (run.batch_size <= 0) throw_usage("--batch-size: expected a positive integer");
-  RowCheckpoint local;
-  RowCheckpoint& ck = checkpoint ? *checkpoint : local;
-  if (run.metric == Metric::kGenerateEm) return evaluate_generate(model, tok, items, points, run, progress, ck);
+// Tokenizes each (item, candidate) once and makes one row per (item, point, candidate), sorted
+// by length (stable: deterministic). n_cands[i]: item i's candidates.
+std::vector<RowJob> make_rows(const ModelInfo& info, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                              size_t n_points, const EvalRun& run, std::vector<size_t>& n_cands) {
   const bool bos = info.tokenizer.add_bos;
   // Tokenize each (item, candidate) once; rows for every point share it.
   std::vector<std::vector<std::pair<std::vector<int64_t>, int64_t>>> seqs(items.size());
@@ -201,12 +195,102 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
   }
   std::vector<RowJob> jobs;
   for (size_t i = 0; i < items.size(); ++i) {
-    for (size_t p = 0; p < points.size(); ++p) {
+    n_cands.push_back(seqs[i].size());
+    for (size_t p = 0; p < n_points; ++p) {
       for (size_t c = 0; c < seqs[i].size(); ++c) jobs.push_back({i, p, c, seqs[i][c].first, seqs[i][c].second});
     }
   }
-  // Group rows of similar length (stable: deterministic), then score batch by batch.
   std::stable_sort(jobs.begin(), jobs.end(), [](const RowJob& a, const RowJob& b) { return a.ids.size() < b.ids.size(); });
+  return jobs;
+}
+
+// Scores rows [start, end) in one steered forward: exact-match 1/0 (the greedy answer equals
+// the reference), choice the summed log-probability of the candidate's tokens.
+std::vector<double> score_batch(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                                const std::vector<Intervention>& points, const EvalRun& run,
+                                const std::vector<RowJob>& jobs, int64_t start, int64_t end) {
+  std::vector<double> values;
+  const int64_t b = end - start;
+  std::vector<std::vector<int64_t>> rows;
+  std::vector<const Intervention*> steers;
+  for (int64_t r = start; r < end; ++r) {
+    rows.push_back(jobs[static_cast<size_t>(r)].ids);
+    steers.push_back(&points[jobs[static_cast<size_t>(r)].point]);
+  }
+  auto batch = left_pad(rows, 0, torch::kCPU);
+  int64_t n_max = 0;
+  for (int64_t r = 0; r < b; ++r) {
+    const auto& j = jobs[static_cast<size_t>(start + r)];
+    n_max = std::max<int64_t>(n_max, static_cast<int64_t>(j.ids.size()) - j.n_prompt);
+  }
+  auto at = torch::zeros({b, batch.width}, torch::kBool);        // [B, T] the last prompt token
+  auto prompt_last = torch::zeros({b, 1}, torch::kInt64);         // [B, 1]
+  auto logits_at = torch::zeros({b, n_max}, torch::kInt64);       // [B, N] positions predicting answer tokens
+  for (int64_t r = 0; r < b; ++r) {
+    const auto& j = jobs[static_cast<size_t>(start + r)];
+    const int64_t last = batch.column(static_cast<size_t>(r), j.n_prompt - 1);
+    at[r][last] = true;
+    prompt_last[r][0] = last;
+    const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
+    for (int64_t k = 0; k < n_max; ++k) logits_at[r][k] = last + std::min(k, n_ans - 1);
+  }
+  ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, logits_at, nullptr, {}};
+  auto logits = steered_forward(model, in, nullptr, steers, at, prompt_last).logits.to(torch::kCPU);  // [B, N, V]
+  if (run.metric == Metric::kExactMatch) {
+    auto pred_t = logits.argmax(-1);  // [B, N]
+    auto pred = pred_t.accessor<int64_t, 2>();
+    for (int64_t r = 0; r < b; ++r) {
+      const auto& j = jobs[static_cast<size_t>(start + r)];
+      const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
+      std::vector<int64_t> ids;
+      for (int64_t k = 0; k < n_ans; ++k) ids.push_back(pred[r][k]);
+      const double v = exact_match(tok.decode(ids), items[j.item].answer) ? 1 : 0;
+      values.push_back(v);
+    }
+  } else {
+    auto logp_t = torch::log_softmax(logits, -1);  // [B, N, V]
+    auto logp = logp_t.accessor<float, 3>();
+    for (int64_t r = 0; r < b; ++r) {
+      const auto& j = jobs[static_cast<size_t>(start + r)];
+      const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
+      double sum = 0;
+      for (int64_t k = 0; k < n_ans; ++k) sum += logp[r][k][j.ids[static_cast<size_t>(j.n_prompt + k)]];
+      values.push_back(sum);
+    }
+  }
+  return values;
+}
+
+// Choice metric: the candidate with the highest (length-normalised) log-likelihood is the answer.
+void finish_choice(const std::vector<TaskItem>& items, const std::vector<std::vector<std::vector<double>>>& ll,
+                   const std::vector<std::vector<std::vector<double>>>& ll_norm, std::vector<PointScore>& scores) {
+  for (size_t p = 0; p < scores.size(); ++p) {
+    scores[p].correct_norm.assign(items.size(), 0);
+    scores[p].loglik = ll[p];
+    for (size_t i = 0; i < items.size(); ++i) {
+      const auto gold = static_cast<size_t>(
+          std::find(items[i].choices.begin(), items[i].choices.end(), items[i].answer) - items[i].choices.begin());
+      auto best = [](const std::vector<double>& v) {
+        return static_cast<size_t>(std::max_element(v.begin(), v.end()) - v.begin());  // first max
+      };
+      scores[p].correct[i] = best(ll[p][i]) == gold;
+      scores[p].correct_norm[i] = best(ll_norm[p][i]) == gold;
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                                 const std::vector<Intervention>& points, const EvalRun& run,
+                                 const EvalProgress& progress, RowCheckpoint* checkpoint) {
+  const ModelInfo& info = model.info();
+  if (run.batch_size <= 0) throw_usage("--batch-size: expected a positive integer");
+  RowCheckpoint local;
+  RowCheckpoint& ck = checkpoint ? *checkpoint : local;
+  if (run.metric == Metric::kGenerateEm) return evaluate_generate(model, tok, items, points, run, progress, ck);
+  std::vector<size_t> n_cands;
+  const std::vector<RowJob> jobs = make_rows(info, tok, items, points.size(), run, n_cands);
   // loglik[point][item][choice] (choice metric), predicted-correct flags (exact match)
   std::vector<std::vector<std::vector<double>>> ll(points.size(), std::vector<std::vector<double>>(items.size()));
   std::vector<std::vector<std::vector<double>>> ll_norm = ll;
@@ -214,8 +298,8 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
   for (auto& s : scores) s.correct.assign(items.size(), 0);
   for (size_t p = 0; p < points.size(); ++p) {
     for (size_t i = 0; i < items.size(); ++i) {
-      ll[p][i].assign(seqs[i].size(), 0.0);
-      ll_norm[p][i].assign(seqs[i].size(), 0.0);
+      ll[p][i].assign(n_cands[i], 0.0);
+      ll_norm[p][i].assign(n_cands[i], 0.0);
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -241,76 +325,17 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
   torch::NoGradGuard no_grad;
   for (int64_t start = first, end = 0; start < total && !interrupted(); start = end) {
     end = ends(start);
-    const int64_t b = end - start;
-    std::vector<std::vector<int64_t>> rows;
-    std::vector<const Intervention*> steers;
-    for (int64_t r = start; r < end; ++r) {
-      rows.push_back(jobs[static_cast<size_t>(r)].ids);
-      steers.push_back(&points[jobs[static_cast<size_t>(r)].point]);
-    }
-    auto batch = left_pad(rows, 0, torch::kCPU);
-    int64_t n_max = 0;
-    for (int64_t r = 0; r < b; ++r) {
-      const auto& j = jobs[static_cast<size_t>(start + r)];
-      n_max = std::max<int64_t>(n_max, static_cast<int64_t>(j.ids.size()) - j.n_prompt);
-    }
-    auto at = torch::zeros({b, batch.width}, torch::kBool);        // [B, T] the last prompt token
-    auto prompt_last = torch::zeros({b, 1}, torch::kInt64);         // [B, 1]
-    auto logits_at = torch::zeros({b, n_max}, torch::kInt64);       // [B, N] positions predicting answer tokens
-    for (int64_t r = 0; r < b; ++r) {
-      const auto& j = jobs[static_cast<size_t>(start + r)];
-      const int64_t last = batch.column(static_cast<size_t>(r), j.n_prompt - 1);
-      at[r][last] = true;
-      prompt_last[r][0] = last;
-      const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
-      for (int64_t k = 0; k < n_max; ++k) logits_at[r][k] = last + std::min(k, n_ans - 1);
-    }
-    ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, logits_at, nullptr, {}};
-    auto logits = steered_forward(model, in, nullptr, steers, at, prompt_last).logits.to(torch::kCPU);  // [B, N, V]
-    if (run.metric == Metric::kExactMatch) {
-      auto pred_t = logits.argmax(-1);  // [B, N]
-      auto pred = pred_t.accessor<int64_t, 2>();
-      for (int64_t r = 0; r < b; ++r) {
-        const auto& j = jobs[static_cast<size_t>(start + r)];
-        const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
-        std::vector<int64_t> ids;
-        for (int64_t k = 0; k < n_ans; ++k) ids.push_back(pred[r][k]);
-        const double v = exact_match(tok.decode(ids), items[j.item].answer) ? 1 : 0;
-        record(start + r, v);
-        ck.values.push_back(v);
-      }
-    } else {
-      auto logp_t = torch::log_softmax(logits, -1);  // [B, N, V]
-      auto logp = logp_t.accessor<float, 3>();
-      for (int64_t r = 0; r < b; ++r) {
-        const auto& j = jobs[static_cast<size_t>(start + r)];
-        const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
-        double sum = 0;
-        for (int64_t k = 0; k < n_ans; ++k) sum += logp[r][k][j.ids[static_cast<size_t>(j.n_prompt + k)]];
-        record(start + r, sum);
-        ck.values.push_back(sum);
-      }
-    }
+    const auto values = score_batch(model, tok, items, points, run, jobs, start, end);
+    for (int64_t r = start; r < end; ++r) record(r, values[static_cast<size_t>(r - start)]);
+    ck.values.insert(ck.values.end(), values.begin(), values.end());
     ck.rows_done = end;
     if (progress) progress(end, total);
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  for (size_t p = 0; p < points.size(); ++p) {
-    scores[p].seconds = secs / static_cast<double>(points.size());
-    if (run.metric != Metric::kChoice) continue;
-    scores[p].correct_norm.assign(items.size(), 0);
-    scores[p].loglik = ll[p];
-    for (size_t i = 0; i < items.size(); ++i) {
-      const auto gold = static_cast<size_t>(
-          std::find(items[i].choices.begin(), items[i].choices.end(), items[i].answer) - items[i].choices.begin());
-      auto best = [](const std::vector<double>& v) {
-        return static_cast<size_t>(std::max_element(v.begin(), v.end()) - v.begin());  // first max
-      };
-      scores[p].correct[i] = best(ll[p][i]) == gold;
-      scores[p].correct_norm[i] = best(ll_norm[p][i]) == gold;
-    }
-  }
+  for (auto& s : scores) s.seconds = secs / static_cast<double>(points.size());
+  if (run.metric == Metric::kChoice) finish_choice(items, ll, ll_norm, scores);
   return scores;
 }
+
 
 }  // namespace sadi
