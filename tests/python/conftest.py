@@ -12,8 +12,42 @@ sys.path.insert(0, os.path.dirname(__file__))
 PY = sys.executable
 
 
+# Scripts whose main() the tests call in this process: each subprocess would import torch again
+# (about 1.5 s each, some 70 calls per run). SADI_TEST_SUBPROCESS=1 runs them as processes.
+IN_PROCESS = {"make_tiny_model.py", "export_hf.py"}
+
+
+def _run_in_process(name, args):
+    import contextlib
+    import importlib.util
+    import io
+    import traceback
+    path = os.path.join(SCRIPTS, name)
+    spec = importlib.util.spec_from_file_location("_sadi_script_" + name[:-3], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = [path, *args]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = module.main()
+            except SystemExit as e:  # argparse errors
+                code = e.code if isinstance(e.code, int) else 1
+            except Exception:  # as the interpreter would: a traceback and exit status 1
+                traceback.print_exc(file=err)
+                code = 1
+    finally:
+        sys.argv = argv
+    return subprocess.CompletedProcess([PY, path, *args], code or 0, out.getvalue(), err.getvalue())
+
+
 def run_script(name, *args, check=True):
-    r = subprocess.run([PY, os.path.join(SCRIPTS, name), *args], capture_output=True, text=True)
+    if name in IN_PROCESS and os.environ.get("SADI_TEST_SUBPROCESS") != "1":
+        r = _run_in_process(name, [str(a) for a in args])
+    else:
+        r = subprocess.run([PY, os.path.join(SCRIPTS, name), *args], capture_output=True, text=True)
     if check and r.returncode != 0:
         raise AssertionError(f"{name} {' '.join(args)} failed ({r.returncode}):\n{r.stderr}")
     return r

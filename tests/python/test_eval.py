@@ -55,11 +55,18 @@ def sadi(*args, check=True):
 
 
 @needs_bin
-def test_exact_match_equals_python_teacher_forced_scoring(tmp_path):
+@pytest.fixture(scope="module")
+def llama_mask(tmp_path_factory):
+    """The tiny llama's mask from the bundled pairs (identify is deterministic: made once here)."""
+    mask = str(tmp_path_factory.mktemp("mask") / "mask.h5")
+    sadi("identify", "--model", os.path.join(DATA, "llama"), "--pairs", PAIRS, "--out", mask)
+    return mask
+
+
+def test_exact_match_equals_python_teacher_forced_scoring(tmp_path, llama_mask):
     import sentencepiece as spm
     model = os.path.join(DATA, "llama")
-    mask = str(tmp_path / "mask.h5")
-    sadi("identify", "--model", model, "--pairs", PAIRS, "--out", mask)
+    mask = llama_mask
     out = str(tmp_path / "res.json")
     sadi("eval", "--model", model, "--task", TASK, "--mask", mask, "--top-k", "2", "--delta", "20",
          "--metric", "exact-match", "--out", out, "--batch-size", "7")
@@ -93,11 +100,10 @@ def test_exact_match_equals_python_teacher_forced_scoring(tmp_path):
 
 
 @needs_bin
-def test_results_schema_and_selection_ignores_test_labels(tmp_path):
+def test_results_schema_and_selection_ignores_test_labels(tmp_path, llama_mask):
     import jsonschema
     model = os.path.join(DATA, "llama")
-    mask = str(tmp_path / "mask.h5")
-    sadi("identify", "--model", model, "--pairs", PAIRS, "--out", mask)
+    mask = llama_mask
     items = [json.loads(line) for line in open(TASK)]
     dev, test = tmp_path / "dev.jsonl", tmp_path / "test.jsonl"
     dev.write_text("".join(json.dumps(x) + "\n" for x in items[:24]))
@@ -123,10 +129,9 @@ def test_results_schema_and_selection_ignores_test_labels(tmp_path):
 
 
 @needs_bin
-def test_plot_sweep_writes_a_png(tmp_path):
+def test_plot_sweep_writes_a_png(tmp_path, llama_mask):
     model = os.path.join(DATA, "llama")
-    mask = str(tmp_path / "mask.h5")
-    sadi("identify", "--model", model, "--pairs", PAIRS, "--out", mask)
+    mask = llama_mask
     out = str(tmp_path / "res.json")
     sadi("eval", "--model", model, "--task", TASK, "--dev-fraction", "0.5", "--mask", mask, "--top-k", "1,2",
          "--delta", "4,9", "--metric", "choice", "--out", out)
@@ -154,11 +159,10 @@ def _without_timings(results):
 
 @needs_bin
 @pytest.mark.parametrize("metric", ["choice", "generate-em"])
-def test_shards_merge_into_the_unsharded_result(tmp_path, metric):
+def test_shards_merge_into_the_unsharded_result(tmp_path, metric, llama_mask):
     import jsonschema
     model = os.path.join(DATA, "llama")
-    mask = str(tmp_path / "mask.h5")
-    sadi("identify", "--model", model, "--pairs", PAIRS, "--out", mask)
+    mask = llama_mask
     common = ["eval", "--model", model, "--task", TASK, "--dev-fraction", "0.25", "--mask", mask, "--top-k", "1,3",
               "--delta", "5,40", "--metric", metric, "--baselines", "none,random", "--max-new-tokens", "4"]
     full = str(tmp_path / "full.json")
