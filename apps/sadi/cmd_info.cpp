@@ -25,6 +25,7 @@ Json info_json(const ModelInfo& m, const Tokenizer& tok) {
           {"hf_architecture", m.hf_architecture}, {"n_layers", m.n_layers}, {"n_heads", m.n_heads},
           {"n_kv_heads", m.n_kv_heads}, {"head_dim", m.head_dim}, {"d_model", m.d_model}, {"d_ffn", m.d_ffn},
           {"vocab_size", m.vocab_size}, {"max_positions", m.max_positions}, {"dtype", m.dtype},
+          {"norm", {{"kind", m.norm_kind}, {"eps", m.norm_eps}}}, {"positions", m.positions},
           {"rope_theta", m.rope_theta}, {"rope_scaling", m.rope_scaling}, {"tied_embeddings", m.tied_embeddings},
           {"n_parameters", m.n_parameters}, {"fingerprint", m.fingerprint},
           {"tokenizer", {{"file", m.tokenizer.file}, {"kind", m.tokenizer.kind}, {"pieces", tok.vocab_size()},
@@ -44,7 +45,8 @@ void print_text(const ModelInfo& m, const Tokenizer& tok, std::ostream& os) {
   row("vocab", str(m.vocab_size));
   row("max positions", str(m.max_positions));
   row("dtype", m.dtype);
-  row("rope", str("theta ", m.rope_theta, ", scaling ", m.rope_scaling));
+  row("norm", str(m.norm_kind, ", eps ", m.norm_eps));
+  row("positions", m.positions == "rope" ? str("rope, theta ", m.rope_theta, ", scaling ", m.rope_scaling) : m.positions);
   row("tied embeddings", m.tied_embeddings ? "yes" : "no");
   row("biases", str("qkv ", m.qkv_bias ? "yes" : "no", ", o ", m.o_bias ? "yes" : "no", ", mlp ", m.mlp_bias ? "yes" : "no"));
   row("parameters", str(m.n_parameters));

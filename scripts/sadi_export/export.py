@@ -12,7 +12,7 @@ from typing import Dict, List, Optional
 import torch
 
 from . import FORMAT_VERSION, TOOL_VERSION
-from .config import ConfigError, read_config
+from .archs import ArchSpec, ConfigError, ExportError, architecture_of, read_config
 from .modeling import CausalLM
 from .sites import site_table
 from .weights import WeightsError, load_state_dict
@@ -22,118 +22,11 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 TOLERANCE = {"float32": 1e-4, "float16": 2e-2, "bfloat16": 6e-2}
 
 
-class ExportError(RuntimeError):
-    pass
-
-
 def log(msg: str) -> None:
     print(f"export_hf: {msg}", file=sys.stderr, flush=True)
 
 
-GPT2_NAMES = {"ln_1": "input_layernorm", "ln_2": "post_attention_layernorm", "attn.c_proj": "self_attn.o_proj",
-              "mlp.c_fc": "mlp.gate_proj", "mlp.c_proj": "mlp.down_proj"}
-
-
-def map_gpt2(sd: Dict[str, torch.Tensor], arch: dict) -> Dict[str, torch.Tensor]:
-    """GPT-2 names and Conv1D layout ([in, out]) -> module names and Linear layout ([out, in])."""
-    out = {}
-    d = arch["d_model"]
-    for name, t in sd.items():
-        key = name[len("transformer."):] if name.startswith("transformer.") else name
-        if key.split(".")[-2:] in (["attn", "bias"], ["attn", "masked_bias"]) or key == "lm_head.weight":
-            continue  # causal-mask buffers of old checkpoints; the tied output layer
-        if key in ("wte.weight", "wpe.weight", "ln_f.weight", "ln_f.bias"):
-            out[{"wte": "embed_tokens", "wpe": "embed_positions", "ln_f": "norm"}[key.split(".")[0]]
-                + "." + key.split(".")[1]] = t
-            continue
-        parts = key.split(".")  # h, i, sub..., weight|bias
-        if parts[0] != "h":
-            out[key] = t  # unexpected: build_module names it
-            continue
-        layer, sub, kind = parts[1], ".".join(parts[2:-1]), parts[-1]
-        prefix = f"layers.{layer}."
-        if sub == "attn.c_attn":
-            w = t.t() if kind == "weight" else t
-            for n, part in zip("qkv", w.split(d, dim=0)):
-                out[prefix + f"self_attn.{n}_proj.{kind}"] = part.contiguous()
-        elif sub in GPT2_NAMES:
-            conv = kind == "weight" and sub.endswith(("c_proj", "c_fc"))
-            out[prefix + GPT2_NAMES[sub] + "." + kind] = t.t().contiguous() if conv else t
-        else:
-            out[key] = t
-    return out
-
-
-BLOOM_NAMES = {"input_layernorm": "input_layernorm", "post_attention_layernorm": "post_attention_layernorm",
-               "self_attention.dense": "self_attn.o_proj", "mlp.dense_h_to_4h": "mlp.gate_proj",
-               "mlp.dense_4h_to_h": "mlp.down_proj"}
-
-
-def map_bloom(sd: Dict[str, torch.Tensor], arch: dict) -> Dict[str, torch.Tensor]:
-    """BLOOM names -> module names; query_key_value rows are [head][q|k|v][Dh] and are split."""
-    out = {}
-    h, dh = arch["n_heads"], arch["head_dim"]
-    for name, t in sd.items():
-        key = name[len("transformer."):] if name.startswith("transformer.") else name
-        if key == "lm_head.weight":
-            continue  # tied
-        top = {"word_embeddings.weight": "embed_tokens.weight", "word_embeddings_layernorm.weight": "embed_norm.weight",
-               "word_embeddings_layernorm.bias": "embed_norm.bias", "ln_f.weight": "norm.weight", "ln_f.bias": "norm.bias"}
-        if key in top:
-            out[top[key]] = t
-            continue
-        parts = key.split(".")
-        if parts[0] != "h":
-            out[key] = t
-            continue
-        prefix, sub, kind = f"layers.{parts[1]}.", ".".join(parts[2:-1]), parts[-1]
-        if sub == "self_attention.query_key_value":
-            w = t.view(h, 3, dh, -1) if kind == "weight" else t.view(h, 3, dh)
-            for i, n in enumerate("qkv"):
-                part = w[:, i]
-                out[prefix + f"self_attn.{n}_proj.{kind}"] = part.reshape(h * dh, -1).contiguous() if kind == "weight" \
-                    else part.reshape(h * dh).contiguous()
-        elif sub in BLOOM_NAMES:
-            out[prefix + BLOOM_NAMES[sub] + "." + kind] = t
-        else:
-            out[key] = t
-    return out
-
-
-def map_weights(sd: Dict[str, torch.Tensor], arch: dict, hf_dir: str) -> Dict[str, torch.Tensor]:
-    """HF names -> module names (drops the "model." prefix); checks every expected tensor."""
-    if arch["architecture"] == "gpt2":
-        return map_gpt2(sd, arch)
-    if arch["architecture"] == "bloom":
-        return map_bloom(sd, arch)
-    out = {}
-    for name, t in sd.items():
-        if name.endswith("rotary_emb.inv_freq"):
-            continue  # recomputed from the config
-        key = name[len("model."):] if name.startswith("model.") else name
-        out[key] = t
-    if arch.get("fused_projections"):  # Phi-3: [q; k; v] and [gate; up] stacked along the outputs
-        q, kv, f = arch["n_heads"] * arch["head_dim"], arch["n_kv_heads"] * arch["head_dim"], arch["d_ffn"]
-        for key in [k for k in out if k.endswith("self_attn.qkv_proj.weight")]:
-            w = out.pop(key)
-            if w.shape[0] != q + 2 * kv:
-                raise ExportError(f"{hf_dir}: tensor '{key}': expected {q + 2 * kv} rows (q, k, v), found {w.shape[0]}")
-            p = key[: -len("qkv_proj.weight")]
-            out[p + "q_proj.weight"], out[p + "k_proj.weight"], out[p + "v_proj.weight"] = w.split([q, kv, kv])
-        for key in [k for k in out if k.endswith("mlp.gate_up_proj.weight")]:
-            w = out.pop(key)
-            if w.shape[0] != 2 * f:
-                raise ExportError(f"{hf_dir}: tensor '{key}': expected {2 * f} rows (gate, up), found {w.shape[0]}")
-            p = key[: -len("gate_up_proj.weight")]
-            out[p + "gate_proj.weight"], out[p + "up_proj.weight"] = w.split([f, f])
-    if arch["tied_embeddings"]:
-        out.pop("lm_head.weight", None)
-    elif "lm_head.weight" not in out:
-        raise ExportError(f"{hf_dir}: tensor 'lm_head.weight' not found and tie_word_embeddings is false")
-    return out
-
-
-def build_module(arch: dict, weights: Dict[str, torch.Tensor], dtype: torch.dtype, hf_dir: str) -> CausalLM:
+def build_module(arch: ArchSpec, weights: Dict[str, torch.Tensor], dtype: torch.dtype, hf_dir: str) -> CausalLM:
     model = CausalLM(arch)
     expected = model.state_dict()
     missing = sorted(k for k in expected if k not in weights and k != "inv_freq")
@@ -199,7 +92,7 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def check_parity(eager, scripted, reloaded, arch, hf_dir, dtype_name, device) -> dict:
-    rows, ids, pos, mask = parity_inputs(arch["vocab_size"], device)
+    rows, ids, pos, mask = parity_inputs(arch.vocab_size, device)
     with torch.no_grad():
         ref = run(eager, ids, pos, mask)
         res = {"eager_vs_scripted": max_diff(ref, run(scripted, ids, pos, mask)),
@@ -207,9 +100,9 @@ def check_parity(eager, scripted, reloaded, arch, hf_dir, dtype_name, device) ->
         # KV cache: prefill all but the last token, decode the last one, compare with full.
         b, t = ids.shape
         dt = next(reloaded.parameters()).dtype
-        shape = (b, arch["n_kv_heads"], t, arch["head_dim"])
-        ck = [torch.zeros(shape, dtype=dt, device=device) for _ in range(arch["n_layers"])]
-        cv = [torch.zeros(shape, dtype=dt, device=device) for _ in range(arch["n_layers"])]
+        shape = (b, arch.n_kv_heads, t, arch.head_dim)
+        ck = [torch.zeros(shape, dtype=dt, device=device) for _ in range(arch.n_layers)]
+        cv = [torch.zeros(shape, dtype=dt, device=device) for _ in range(arch.n_layers)]
         run(reloaded, ids[:, :-1], pos[:, :-1], mask[:, :-1], ck, 0, cv)
         last = run(reloaded, ids[:, -1:], pos[:, -1:], mask, ck, t - 1, cv)
         res["cache_decode_vs_full"] = max_diff(ref[:, -1:], last)
@@ -251,7 +144,7 @@ def post_processor_adds_bos(path: str) -> bool:
     return False
 
 
-def tokenizer_entry(hf_dir: str, out_dir: str, arch: dict) -> dict:
+def tokenizer_entry(hf_dir: str, out_dir: str, arch: ArchSpec) -> dict:
     tcfg = {}
     p = os.path.join(hf_dir, "tokenizer_config.json")
     if os.path.isfile(p):
@@ -261,7 +154,7 @@ def tokenizer_entry(hf_dir: str, out_dir: str, arch: dict) -> dict:
         src = os.path.join(hf_dir, name)
         if os.path.isfile(src):
             shutil.copyfile(src, os.path.join(out_dir, name))
-            default_bos = (bool(arch["bos_token_id"]) if kind == "sentencepiece"
+            default_bos = (bool(arch.bos_token_id) if kind == "sentencepiece"
                            else post_processor_adds_bos(src))
             add_bos = tcfg.get("add_bos_token")
             return {"file": name, "kind": kind,
@@ -282,9 +175,9 @@ def export(hf_dir: str, out: str, dtype_name: str, device: str, force: bool) -> 
     dtype = DTYPES[dtype_name]
     if os.path.exists(out) and not force:
         raise ExportError(f"{out}: already exists (use --force to replace it)")
-    log(f"{arch['hf_architecture']}: {arch['n_layers']} layers, d={arch['d_model']}, "
-        f"heads={arch['n_heads']}/{arch['n_kv_heads']}, vocab={arch['vocab_size']}")
-    weights = map_weights(load_state_dict(hf_dir), arch, hf_dir)
+    log(f"{arch.hf_architecture}: {arch.n_layers} layers, d={arch.d_model}, "
+        f"heads={arch.n_heads}/{arch.n_kv_heads}, vocab={arch.vocab_size}")
+    weights = architecture_of(arch).map_weights(load_state_dict(hf_dir), arch, hf_dir)
     eager = build_module(arch, weights, dtype, hf_dir)
     del weights
     # float16 matmuls do not run on CPU with torch 1.x: check parity on float32 copies of the
@@ -320,23 +213,22 @@ def export(hf_dir: str, out: str, dtype_name: str, device: str, force: bool) -> 
                          "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
             "source": {"hf_dir": os.path.abspath(hf_dir),
                        "config_sha256": file_sha256(os.path.join(hf_dir, "config.json"))},
-            "architecture": arch["architecture"],
-            "hf_architecture": arch["hf_architecture"],
-            "dims": {k: arch[k] for k in ("n_layers", "n_heads", "n_kv_heads", "head_dim", "d_model",
+            "architecture": arch.architecture,
+            "hf_architecture": arch.hf_architecture,
+            "dims": {k: getattr(arch, k) for k in ("n_layers", "n_heads", "n_kv_heads", "head_dim", "d_model",
                                            "d_ffn", "vocab_size", "max_positions")},
-            "rms_norm_eps": arch["rms_norm_eps"],
-            "rope": {"theta": arch["rope_theta"], "scaling": arch["rope_scaling"]},
-            "tied_embeddings": arch["tied_embeddings"],
-            "biases": {"qkv": arch["qkv_bias"], "o": arch["o_bias"], "mlp": arch["mlp_bias"]},
+            **arch.manifest_entries(),
+            "tied_embeddings": arch.tied_embeddings,
+            "biases": {"qkv": arch.qkv_bias, "o": arch.o_bias, "mlp": arch.mlp_bias},
             "dtype": dtype_name,
-            "special_tokens": {"bos": arch["bos_token_id"], "eos": arch["eos_token_id"],
-                               "pad": arch["pad_token_id"]},
+            "special_tokens": {"bos": arch.bos_token_id, "eos": arch.eos_token_id,
+                               "pad": arch.pad_token_id},
             "tokenizer": tok,
             "weights": {"fingerprint": fp, "n_parameters": sum(p.numel() for p in eager.parameters())},
             "model_file": {"name": "model.ts", "bytes": os.path.getsize(model_path),
                            "sha256": file_sha256(model_path)},
-            "sites": site_table(arch["n_layers"], arch["n_heads"], arch["head_dim"], arch["d_model"],
-                                arch["d_ffn"]),
+            "sites": site_table(arch.n_layers, arch.n_heads, arch.head_dim, arch.d_model,
+                                arch.d_ffn),
             "parity": {"device": device, **par},
         }
         with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
@@ -354,7 +246,7 @@ def export(hf_dir: str, out: str, dtype_name: str, device: str, force: bool) -> 
 
 
 def default_dtype(hf_dir: str) -> str:
-    source = read_config(hf_dir)["source_dtype"]
+    source = read_config(hf_dir).source_dtype
     return source if source in DTYPES else "float32"
 
 

@@ -23,6 +23,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
+from .archs.spec import ArchSpec
+
 
 def batched_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], invariant: bool) -> Tensor:
     """x [B, T, in] -> [B, T, out]. invariant: one GEMM per batch row (torch.bmm) instead of one
@@ -209,24 +211,19 @@ class MLP(nn.Module):
 
 
 class DecoderLayer(nn.Module):
-    def __init__(self, layer: int, cfg: Dict[str, int], eps: float, qkv_bias: bool, o_bias: bool, mlp_bias: bool,
-                 qk_norm: bool = False, style: Optional[Dict[str, float]] = None):
+    def __init__(self, layer: int, arch: ArchSpec):
         super().__init__()
-        st: Dict[str, float] = style if style is not None else {}
-        off = float(st.get("norm_offset", 0.0))
-        ln = bool(st.get("layer_norm", 0.0))
-        d = cfg["d_model"]
-        self.sandwich = bool(st.get("sandwich_norms", 0.0))
+        d, eps, off, ln = arch.d_model, float(arch.norm_eps), float(arch.norm_offset), arch.norm == "layer"
+        self.sandwich = bool(arch.sandwich_norms)
         self.input_layernorm = make_norm(d, eps, off, ln)
-        self.self_attn = Attention(layer, d, cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"], qkv_bias, o_bias,
-                                   qk_norm, eps, float(st.get("attn_scale", 0.0)), float(st.get("attn_softcap", 0.0)))
+        self.self_attn = Attention(layer, d, arch.n_heads, arch.n_kv_heads, arch.head_dim, arch.qkv_bias, arch.o_bias,
+                                   arch.qk_norm, eps, float(arch.attn_scale), float(arch.attn_softcap))
         # Llama: post_attention_layernorm is the norm before the MLP. Gemma 2 (sandwich): it
         # normalises the attention output, and pre/post_feedforward_layernorm wrap the MLP.
         self.post_attention_layernorm = make_norm(d, eps, off, ln)
         self.pre_feedforward_layernorm = RMSNorm(d, eps, off) if self.sandwich else nn.Identity()
         self.post_feedforward_layernorm = RMSNorm(d, eps, off) if self.sandwich else nn.Identity()
-        self.mlp = MLP(layer, d, cfg["d_ffn"], mlp_bias, bool(st.get("gelu_tanh", 0.0)),
-                       bool(st.get("gated_mlp", 1.0)))
+        self.mlp = MLP(layer, d, arch.d_ffn, arch.mlp_bias, arch.activation == "gelu_tanh", arch.mlp == "gated")
         self.residual_site = Site("residual", layer)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int,
@@ -257,8 +254,6 @@ def alibi_slopes(n_heads: int) -> Tensor:
 
 def rope_inv_freq(head_dim: int, theta: float, scaling: Optional[dict]) -> Tensor:
     """inv_freq [Dh/2] float32, with HF's "linear" and "llama3" rescaling."""
-    if scaling is not None and scaling["rope_type"] == "absent":
-        return torch.zeros(head_dim // 2)  # no rotation: cos = 1, sin = 0 (GPT-2)
     inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
     if scaling is None:
         return inv
@@ -284,39 +279,33 @@ def rope_inv_freq(head_dim: int, theta: float, scaling: Optional[dict]) -> Tenso
 class CausalLM(nn.Module):
     """The exported model. forward() is the runtime contract; see the module docstring."""
 
-    def __init__(self, arch: dict):
+    def __init__(self, arch: ArchSpec):
         super().__init__()
-        cfg = {k: int(arch[k]) for k in ("d_model", "n_heads", "n_kv_heads", "head_dim", "d_ffn")}
-        self.n_layers = int(arch["n_layers"])
-        self.tied = bool(arch["tied_embeddings"])
-        self.embed_tokens = nn.Embedding(int(arch["vocab_size"]), cfg["d_model"])
-        style = {k: float(arch.get(k, 0.0)) for k in ("norm_offset", "gelu_tanh", "sandwich_norms", "attn_scale",
-                                                       "attn_softcap", "layer_norm")}
-        style["gated_mlp"] = float(arch.get("gated_mlp", True))
+        d = int(arch.d_model)
+        self.n_layers = int(arch.n_layers)
+        self.tied = bool(arch.tied_embeddings)
+        self.embed_tokens = nn.Embedding(int(arch.vocab_size), d)
         # GPT-2: learned absolute positions added to the embeddings (and no rotation)
-        self.learned_positions = bool(arch.get("learned_positions", False))
-        self.embed_positions = (nn.Embedding(int(arch["max_positions"]), cfg["d_model"]) if self.learned_positions
+        self.learned_positions = arch.positions == "learned"
+        self.embed_positions = (nn.Embedding(int(arch.max_positions), d) if self.learned_positions
                                 else nn.Identity())
         # BLOOM: LayerNorm right after the embeddings, and ALiBi slopes instead of positions
-        self.embed_norm = (nn.LayerNorm(cfg["d_model"], eps=float(arch["rms_norm_eps"])) if arch.get("embed_norm")
-                           else nn.Identity())
-        self.alibi = bool(arch.get("alibi", False))
-        self.register_buffer("alibi_slopes", alibi_slopes(cfg["n_heads"]), persistent=False)  # [H]
-        self.embed_scale = float(arch.get("embed_scale", 1.0))    # Gemma: sqrt(d_model)
-        self.final_softcap = float(arch.get("final_softcap", 0.0))  # Gemma 2
-        self.layers = nn.ModuleList([
-            DecoderLayer(i, cfg, float(arch["rms_norm_eps"]), bool(arch["qkv_bias"]),
-                         bool(arch["o_bias"]), bool(arch["mlp_bias"]), bool(arch.get("qk_norm", False)), style)
-            for i in range(self.n_layers)])
-        self.norm = make_norm(cfg["d_model"], float(arch["rms_norm_eps"]), style["norm_offset"],
-                              bool(style["layer_norm"]))
+        self.embed_norm = nn.LayerNorm(d, eps=float(arch.norm_eps)) if arch.embed_norm else nn.Identity()
+        self.alibi = arch.positions == "alibi"
+        self.register_buffer("alibi_slopes", alibi_slopes(int(arch.n_heads)), persistent=False)  # [H]
+        self.embed_scale = float(arch.embed_scale)    # Gemma: sqrt(d_model)
+        self.final_softcap = float(arch.final_softcap)  # Gemma 2
+        self.layers = nn.ModuleList([DecoderLayer(i, arch) for i in range(self.n_layers)])
+        self.norm = make_norm(d, float(arch.norm_eps), float(arch.norm_offset), arch.norm == "layer")
         if not self.tied:
-            self.lm_head = HeadProj(cfg["d_model"], int(arch["vocab_size"]), False)
+            self.lm_head = HeadProj(d, int(arch.vocab_size), False)
         else:
             self.lm_head = nn.Identity()
-        # float32 always: C++ casts parameters only, buffers keep their dtype.
-        self.register_buffer("inv_freq", rope_inv_freq(cfg["head_dim"], float(arch["rope_theta"]),
-                                                       arch["rope_scaling"]), persistent=True)
+        # float32 always: C++ casts parameters only, buffers keep their dtype. No rotation (cos 1,
+        # sin 0) unless the positions are rotary.
+        inv_freq = (rope_inv_freq(int(arch.head_dim), float(arch.rope_theta), arch.rope_scaling)
+                    if arch.positions == "rope" else torch.zeros(int(arch.head_dim) // 2))
+        self.register_buffer("inv_freq", inv_freq, persistent=True)
         self.site_names: List[str] = ["head", "neuron", "hidden", "residual"]
         # Set by the runtime (with every Proj's): logits one position at a time, below.
         self.batch_invariant = False

@@ -154,7 +154,7 @@ def _edit_config(hf, **changes):
 
 
 @pytest.mark.parametrize("changes,needle", [
-    ({"model_type": "gpt2"}, "'model_type'"),
+    ({"model_type": "falcon"}, "'model_type'"),
     ({"hidden_act": "gelu"}, "'hidden_act'"),
     ({"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}, "'rope_scaling.rope_type'"),
     ({"num_key_value_heads": 3}, "'num_key_value_heads'"),

@@ -32,12 +32,15 @@ struct TokenizerInfo {
 struct ModelInfo {
   std::filesystem::path dir;
   int64_t format_version = 0;
-  std::string architecture;     // llama | mistral | qwen2
+  std::string architecture;     // the exporter's name (llama, gpt2, ...); informational
   std::string hf_architecture;  // LlamaForCausalLM ...
   int64_t n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
   int64_t d_model = 0, d_ffn = 0, vocab_size = 0, max_positions = 0;
-  double rms_norm_eps = 0, rope_theta = 0;
-  std::string rope_scaling;  // "none" | "linear" | "llama3"
+  std::string norm_kind;        // "rms" | "layer"
+  double norm_eps = 0;
+  std::string positions;        // "rope" | "learned" | "alibi"
+  double rope_theta = 0;        // rope only
+  std::string rope_scaling = "none";  // "none" | "linear" | "llama3"
   bool tied_embeddings = false;
   bool qkv_bias = false, o_bias = false, mlp_bias = false;
   std::string dtype;  // stored weight dtype
