@@ -40,10 +40,7 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
 };
 
-}  // namespace
-
-int cmd_identify(const Args& args) {
-  cxxopts::Options opts(args[0], "Find the elements that separate right from wrong answers (SADI steps 1-2).");
+void add_identify_options(cxxopts::Options& opts) {
   opts.add_options()
       ("model", "model directory", cxxopts::value<std::string>())
       ("pairs", "pairs file: JSON Lines with prompt, positive, negative (optional id)", cxxopts::value<std::string>())
@@ -63,6 +60,13 @@ int cmd_identify(const Args& args) {
       ("batch-size", "pairs per batch (each pair is two sequences)", cxxopts::value<int64_t>()->default_value("8"))
       ("seed", "random seed (recorded; identification itself is deterministic)",
        cxxopts::value<int64_t>()->default_value("0"));
+}
+
+}  // namespace
+
+int cmd_identify(const Args& args) {
+  cxxopts::Options opts(args[0], "Find the elements that separate right from wrong answers (SADI steps 1-2).");
+  add_identify_options(opts);
   add_model_options(opts);
   add_common_options(opts);
   cxxopts::ParseResult r;

@@ -1,6 +1,7 @@
 // sadi merge: the shards of one `sadi eval --shard I/N` run back into one result.
 // Shard I (1-based) holds the items at positions p of each split with p % N == I - 1, in order,
-// so its k-th item is position k * N + I - 1.
+// so its k-th item is position k * N + I - 1. Each shard is read with the results codec
+// (decode_result); this file only checks that they belong together and interleaves them.
 #include <algorithm>
 
 #include "sadi/core/error.hpp"
@@ -22,20 +23,18 @@ Json without(Json j, std::initializer_list<const char*> keys) {
 }
 
 // The part of `key` that identifies the run's inputs.
-Json identity(const Json& results, const char* key) {
-  const Json v = results.value(key, Json());
-  return without(v, {"file", "dir", "n", "n_test"});
-}
+Json identity(const Json& header, const char* key) { return without(header.value(key, Json()), {"file", "dir", "n", "n_test"}); }
 
-std::vector<uint8_t> flags(const JsonView& split, const std::string& key) {
-  const Json& a = split.raw(key);
-  if (!a.is_array()) split.fail(key, "a list of 0/1");
-  std::vector<uint8_t> out;
-  for (const auto& x : a) {
-    if (!x.is_number_integer() || (x.get<int64_t>() != 0 && x.get<int64_t>() != 1)) split.fail(key, "a list of 0/1");
-    out.push_back(static_cast<uint8_t>(x.get<int64_t>()));
-  }
-  return out;
+struct ShardInfo {
+  size_t index = 0, count = 0, n_test = 0, n_dev = 0;  // index 0-based
+};
+
+ShardInfo shard_info(const ShardResult& s) {
+  const JsonView r(s.json, s.path);
+  if (!r.has("shard")) r.fail("shard", "the results of sadi eval --shard I/N");
+  const JsonView sh = r.object("shard");
+  return {static_cast<size_t>(sh.positive("index") - 1), static_cast<size_t>(sh.positive("count")),
+          static_cast<size_t>(sh.integer("n_test")), static_cast<size_t>(sh.integer("n_dev"))};
 }
 
 // Puts shard `index` (0-based) of `count` into `full` (already sized to the split's total).
@@ -50,24 +49,6 @@ void scatter(const std::vector<T>& part, size_t index, size_t count, std::vector
   for (size_t k = 0; k < part.size(); ++k) full[k * count + index] = part[k];
 }
 
-void merge_split(const JsonView& src, size_t index, size_t count, Metric metric, PointScore& into) {
-  scatter(flags(src, "correct"), index, count, into.correct, src, "correct");
-  if (metric == Metric::kChoice) {
-    scatter(flags(src, "correct_length_normalised"), index, count, into.correct_norm, src, "correct_length_normalised");
-  }
-  if (metric == Metric::kGenerateEm) {
-    const Json& p = src.raw("predictions");
-    if (!p.is_array()) src.fail("predictions", "a list of strings");
-    std::vector<std::string> part;
-    for (const auto& x : p) {
-      if (!x.is_string()) src.fail("predictions", "a list of strings");
-      part.push_back(x.get<std::string>());
-    }
-    scatter(part, index, count, into.predictions, src, "predictions");
-  }
-  if (src.has("seconds")) into.seconds = std::max(0.0, into.seconds) + src.number("seconds");
-}
-
 void size_split(PointScore& s, size_t n, Metric metric) {
   s.seconds = -1;  // stays so unless the shards were timed (--timing)
   s.correct.assign(n, 0);
@@ -75,14 +56,38 @@ void size_split(PointScore& s, size_t n, Metric metric) {
   if (metric == Metric::kGenerateEm) s.predictions.assign(n, "");
 }
 
+void merge_split(const PointScore& part, const JsonView& where, size_t index, size_t count, PointScore& into) {
+  scatter(part.correct, index, count, into.correct, where, "correct");
+  if (!into.correct_norm.empty()) scatter(part.correct_norm, index, count, into.correct_norm, where, "correct_length_normalised");
+  if (!into.predictions.empty()) scatter(part.predictions, index, count, into.predictions, where, "predictions");
+  if (part.seconds >= 0) into.seconds = std::max(0.0, into.seconds) + part.seconds;
+}
+
+// Checks that `shard` belongs to the run of `first` (same keys, inputs and grid).
+void check_same_run(const ShardResult& shard, const EvalResult& part, const ShardResult& first, const EvalResult& run) {
+  const JsonView r(shard.json, shard.path);
+  for (const char* k : kSameKeys) {
+    if (!shard.json.contains(k) || shard.json.at(k) != first.json.at(k)) {
+      r.fail(k, str("the same value as in ", first.path, " (shards of one run)"));
+    }
+  }
+  for (const char* k : {"model", "task", "dev", "mask"}) {
+    if (identity(part.header, k) != identity(run.header, k)) {
+      r.fail(k, str("the same ", k, " as ", first.path, " (compared by fingerprint/hash)"));
+    }
+  }
+  if (part.points.size() != run.points.size()) r.fail("points", str(run.points.size(), " points like ", first.path));
+  for (size_t p = 0; p < part.points.size(); ++p) {
+    if (!(part.points[p].point == run.points[p].point)) {
+      JsonView(shard.json.at("points")[p], shard.path, str("points[", p, "]"))
+          .fail("method", str("the same grid point as ", first.path));
+    }
+  }
+}
+
 }  // namespace
 
 EvalResult merge_shards(const std::vector<ShardResult>& shards) {
-  EvalResult result;
-  std::vector<ScoredPoint>& scored = result.points;
-  Metric& metric = result.metric;
-  uint64_t& seed = result.seed;
-  bool& has_dev = result.has_dev;
   if (shards.empty()) throw_usage("sadi merge: no shard files given");
   for (const auto& s : shards) {
     if (is_partial_result(s.json)) {
@@ -90,72 +95,44 @@ EvalResult merge_shards(const std::vector<ShardResult>& shards) {
                       "run (finish it with the same sadi eval command and --resume)"));
     }
   }
-  const JsonView first(shards[0].json, shards[0].path);
-  if (!first.has("shard")) first.fail("shard", "the results of sadi eval --shard I/N");
-  const JsonView sh0 = first.object("shard");
-  const auto count = static_cast<size_t>(sh0.positive("count"));
-  const auto n_test = static_cast<size_t>(sh0.integer("n_test"));
-  const auto n_dev = static_cast<size_t>(sh0.integer("n_dev"));
-  metric = parse_metric(first.string("metric"));
-  seed = static_cast<uint64_t>(first.integer("seed"));
-  has_dev = n_dev > 0;
-  if (shards.size() != count) {
-    throw_input(str(shards[0].path, ": key 'shard.count': the run has ", count, " shards, ", shards.size(), " given"));
+  const ShardInfo info0 = shard_info(shards[0]);
+  const EvalResult run = decode_result(shards[0].json, shards[0].path);
+  if (shards.size() != info0.count) {
+    throw_input(str(shards[0].path, ": key 'shard.count': the run has ", info0.count, " shards, ", shards.size(), " given"));
   }
-  std::vector<int> seen(count, 0);
-  const Json& pts0 = first.raw("points");
-  for (const auto& p : pts0) {
-    const JsonView v(p, shards[0].path, "points[]");
+  EvalResult merged;
+  merged.metric = run.metric;
+  merged.seed = run.seed;
+  merged.has_dev = info0.n_dev > 0;
+  for (const auto& p : run.points) {
     ScoredPoint s;
-    s.point = {parse_method(v.string("method"), "points[].method"), v.integer("top_k"), v.number("delta")};
-    size_split(s.test, n_test, metric);
-    if (has_dev) size_split(s.dev, n_dev, metric);
-    scored.push_back(std::move(s));
+    s.point = p.point;
+    size_split(s.test, info0.n_test, run.metric);
+    if (merged.has_dev) size_split(s.dev, info0.n_dev, run.metric);
+    merged.points.push_back(std::move(s));
   }
+  std::vector<int> seen(info0.count, 0);
   for (const auto& shard : shards) {
-    const JsonView r(shard.json, shard.path);
-    if (!r.has("shard")) r.fail("shard", "the results of sadi eval --shard I/N");
-    const JsonView sh = r.object("shard");
-    const auto index = sh.positive("index");
-    if (static_cast<size_t>(sh.positive("count")) != count || static_cast<size_t>(index) > count) {
-      sh.fail("count", str("shard I/", count, " like ", shards[0].path));
-    }
-    if (seen[static_cast<size_t>(index - 1)]++) sh.fail("index", str("each shard once; shard ", index, " given twice"));
-    if (static_cast<size_t>(sh.integer("n_test")) != n_test || static_cast<size_t>(sh.integer("n_dev")) != n_dev) {
-      sh.fail("n_test", str("the same split sizes as ", shards[0].path));
-    }
-    for (const char* k : kSameKeys) {
-      if (!shard.json.contains(k) || shard.json.at(k) != shards[0].json.at(k)) {
-        r.fail(k, str("the same value as in ", shards[0].path, " (shards of one run)"));
-      }
-    }
-    for (const char* k : {"model", "task", "dev", "mask"}) {
-      if (identity(shard.json, k) != identity(shards[0].json, k)) {
-        r.fail(k, str("the same ", k, " as ", shards[0].path, " (compared by fingerprint/hash)"));
-      }
-    }
-    const Json& pts = r.raw("points");
-    if (!pts.is_array() || pts.size() != scored.size()) r.fail("points", str(scored.size(), " points like ", shards[0].path));
-    for (size_t p = 0; p < pts.size(); ++p) {
-      const JsonView v(pts[p], shard.path, str("points[", p, "]"));
-      if (v.string("method") != method_name(scored[p].point.method) || v.integer("top_k") != scored[p].point.top_k ||
-          v.number("delta") != scored[p].point.delta) {
-        v.fail("method", str("the same grid point as ", shards[0].path));
-      }
-      const auto idx = static_cast<size_t>(index - 1);
-      merge_split(v.object("test"), idx, count, metric, scored[p].test);
-      if (has_dev) merge_split(v.object("dev"), idx, count, metric, scored[p].dev);
+    const ShardInfo info = shard_info(shard);
+    const JsonView sh = JsonView(shard.json, shard.path).object("shard");
+    if (info.count != info0.count || info.index >= info0.count) sh.fail("count", str("shard I/", info0.count, " like ", shards[0].path));
+    if (seen[info.index]++) sh.fail("index", str("each shard once; shard ", info.index + 1, " given twice"));
+    if (info.n_test != info0.n_test || info.n_dev != info0.n_dev) sh.fail("n_test", str("the same split sizes as ", shards[0].path));
+    const EvalResult part = decode_result(shard.json, shard.path);
+    check_same_run(shard, part, shards[0], run);
+    for (size_t p = 0; p < part.points.size(); ++p) {
+      const JsonView where(shard.json.at("points")[p], shard.path, str("points[", p, "]"));
+      merge_split(part.points[p].test, where.object("test"), info.index, info.count, merged.points[p].test);
+      if (merged.has_dev) merge_split(part.points[p].dev, where.object("dev"), info.index, info.count, merged.points[p].dev);
     }
   }
-  Json merged = shards[0].json;
-  for (const char* k : {"shard", "points", "selected", "oracle", "command_line"}) merged.erase(k);
-  merged["task"]["n_test"] = n_test;
-  if (has_dev) merged["dev"]["n"] = n_dev;
+  merged.header = without(run.header, {"shard"});
+  merged.header["task"]["n_test"] = info0.n_test;
+  if (merged.has_dev) merged.header["dev"]["n"] = info0.n_dev;
   Json from = Json::array();
   for (const auto& s : shards) from.push_back(s.path);
-  merged["merged_from"] = from;
-  result.header = std::move(merged);
-  return result;
+  merged.header["merged_from"] = from;
+  return merged;
 }
 
 }  // namespace sadi

@@ -1,5 +1,7 @@
 #include "sadi/eval/results.hpp"
 
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
 #include "sadi/eval/report.hpp"
 
 namespace sadi {
@@ -49,7 +51,57 @@ void add_scores(Json& results, const std::vector<ScoredPoint>& all, bool has_dev
   }
 }
 
+std::vector<uint8_t> flags(const JsonView& split, const std::string& key) {
+  const Json& a = split.raw(key);
+  if (!a.is_array()) split.fail(key, "a list of 0/1");
+  std::vector<uint8_t> out;
+  for (const auto& x : a) {
+    if (!x.is_number_integer() || (x.get<int64_t>() != 0 && x.get<int64_t>() != 1)) split.fail(key, "a list of 0/1");
+    out.push_back(static_cast<uint8_t>(x.get<int64_t>()));
+  }
+  return out;
+}
+
+PointScore decode_split(const JsonView& v, Metric metric) {
+  PointScore p;
+  p.correct = flags(v, "correct");
+  if (metric == Metric::kChoice) p.correct_norm = flags(v, "correct_length_normalised");
+  if (metric == Metric::kGenerateEm) {
+    const Json& a = v.raw("predictions");
+    if (!a.is_array()) v.fail("predictions", "a list of strings");
+    for (const auto& x : a) {
+      if (!x.is_string()) v.fail("predictions", "a list of strings");
+      p.predictions.push_back(x.get<std::string>());
+    }
+  }
+  p.seconds = v.has("seconds") ? v.number("seconds") : -1;
+  return p;
+}
+
 }  // namespace
+
+EvalResult decode_result(const Json& j, const std::string& origin) {
+  const JsonView v(j, origin);
+  EvalResult r;
+  r.metric = parse_metric(v.string("metric"));
+  r.seed = static_cast<uint64_t>(v.integer("seed"));
+  r.has_dev = v.has("dev") && !j.at("dev").is_null();
+  r.whole = !v.has("shard");
+  r.command_line = v.has("command_line") ? v.string("command_line") : std::string();
+  r.header = j;
+  for (const char* k : {"points", "selected", "oracle", "command_line"}) r.header.erase(k);
+  const Json& pts = v.raw("points");
+  if (!pts.is_array()) v.fail("points", "a list of grid points");
+  for (size_t i = 0; i < pts.size(); ++i) {
+    const JsonView p(pts[i], origin, str("points[", i, "]"));
+    ScoredPoint s;
+    s.point = {parse_method(p.string("method"), "points[].method"), p.integer("top_k"), p.number("delta"), 0};
+    s.test = decode_split(p.object("test"), r.metric);
+    if (r.has_dev) s.dev = decode_split(p.object("dev"), r.metric);
+    r.points.push_back(std::move(s));
+  }
+  return r;
+}
 
 Json encode_result(const EvalResult& r) {
   Json j = r.header;

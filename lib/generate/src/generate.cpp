@@ -43,6 +43,52 @@ size_t stream_limit(const std::string& text, size_t hold) {
   return n;
 }
 
+// Each prompt's ids; throws naming the first prompt that leaves no room for max_new_tokens.
+std::vector<std::vector<int64_t>> tokenize_prompts(const Tokenizer& tok, const ModelInfo& info,
+                                                   const std::vector<Prompt>& prompts, const GenerateOptions& opts) {
+  std::vector<std::vector<int64_t>> ids;
+  for (const auto& p : prompts) {
+    ids.push_back(tok.encode(p.text, info.tokenizer.add_bos));
+    const auto n = static_cast<int64_t>(ids.back().size());
+    if (n + opts.max_new_tokens > info.max_positions) {
+      throw_input(str("prompt '", p.id, "': ", n, " tokens + --max-new-tokens ", opts.max_new_tokens,
+                      " exceed the model's maximum of ", info.max_positions, " positions"));
+    }
+  }
+  return ids;
+}
+
+// Takes the sampled token t into the row: ends it at EOS (t not kept), at a stop string or at
+// the length limit, and hands newly final text to `emit` (when streaming). Returns whether t is
+// fed back.
+bool advance_row(Row& row, int64_t t, const ModelInfo& info, const Tokenizer& tok, const GenerateOptions& opts,
+                 size_t hold, const std::function<void(const std::string&)>& emit, bool streaming) {
+  const bool eos = !opts.ignore_eos && std::find(info.eos_ids.begin(), info.eos_ids.end(), t) != info.eos_ids.end();
+  if (eos) {
+    row.done = true;
+    row.stop_reason = "eos";
+  } else {
+    row.tokens.push_back(t);
+  }
+  const std::string text = tok.decode(row.tokens);
+  const size_t cut = find_stop(text, opts.stop);
+  if (cut != std::string::npos) {
+    row.done = true;
+    row.stop_reason = "stop";
+    row.cut = cut;
+  } else if (!row.done && static_cast<int64_t>(row.tokens.size()) >= opts.max_new_tokens) {
+    row.done = true;
+  }
+  if (streaming) {
+    const size_t upto = row.done ? std::min(cut, text.size()) : stream_limit(text, hold);
+    if (upto > row.streamed) {
+      emit(text.substr(row.streamed, upto - row.streamed));
+      row.streamed = upto;
+    }
+  }
+  return !eos;
+}
+
 }  // namespace
 
 std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
@@ -55,15 +101,7 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
     throw_runtime(str("generate_batch: ", steer.size(), " row steerings for ", prompts.size(), " prompts"));
   }
   const BatchSteering steering(steer.empty() ? std::vector<const Intervention*>(prompts.size(), nullptr) : steer, model);
-  std::vector<std::vector<int64_t>> ids;
-  for (const auto& p : prompts) {
-    ids.push_back(tok.encode(p.text, info.tokenizer.add_bos));
-    const auto n = static_cast<int64_t>(ids.back().size());
-    if (n + opts.max_new_tokens > info.max_positions) {
-      throw_input(str("prompt '", p.id, "': ", n, " tokens + --max-new-tokens ", opts.max_new_tokens,
-                      " exceed the model's maximum of ", info.max_positions, " positions"));
-    }
-  }
+  const std::vector<std::vector<int64_t>> ids = tokenize_prompts(tok, info, prompts, opts);
   const int64_t pad = info.eos_ids.empty() ? 0 : info.eos_ids.front();
   const auto b = static_cast<int64_t>(prompts.size());
   PaddedBatch batch = left_pad(ids, pad, torch::kCPU);
@@ -96,29 +134,9 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
       Row& row = rows[static_cast<size_t>(i)];
       if (row.done) continue;
       const int64_t t = sample_token(logits[i], opts, rngs[static_cast<size_t>(i)]);
-      const bool eos = !opts.ignore_eos && std::find(info.eos_ids.begin(), info.eos_ids.end(), t) != info.eos_ids.end();
-      if (eos) {
-        row.done = true;
-        row.stop_reason = "eos";
-      } else {
-        row.tokens.push_back(t);
+      if (advance_row(row, t, info, tok, opts, hold, [&](const std::string& text) { stream(static_cast<size_t>(i), text); },
+                      static_cast<bool>(stream))) {
         next[i][0] = t;
-      }
-      const std::string text = tok.decode(row.tokens);
-      const size_t cut = find_stop(text, opts.stop);
-      if (cut != std::string::npos) {
-        row.done = true;
-        row.stop_reason = "stop";
-        row.cut = cut;
-      } else if (!row.done && static_cast<int64_t>(row.tokens.size()) >= opts.max_new_tokens) {
-        row.done = true;
-      }
-      if (stream) {
-        const size_t upto = row.done ? std::min(cut, text.size()) : stream_limit(text, hold);
-        if (upto > row.streamed) {
-          stream(static_cast<size_t>(i), text.substr(row.streamed, upto - row.streamed));
-          row.streamed = upto;
-        }
       }
       all_done = all_done && row.done;
     }

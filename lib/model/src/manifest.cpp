@@ -59,6 +59,43 @@ const SiteInfo& ModelInfo::site(Site s) const {
   throw_runtime(str("model has no site '", site_name(s), "'"));
 }
 
+namespace {
+
+// dims: every dimension positive, n_kv_heads a divisor of n_heads.
+void read_dims(const JsonView& root, ModelInfo& m) {
+  JsonView dims = root.object("dims");
+  m.n_layers = dims.positive("n_layers");
+  m.n_heads = dims.positive("n_heads");
+  m.n_kv_heads = dims.positive("n_kv_heads");
+  m.head_dim = dims.positive("head_dim");
+  m.d_model = dims.positive("d_model");
+  m.d_ffn = dims.positive("d_ffn");
+  m.vocab_size = dims.positive("vocab_size");
+  m.max_positions = dims.positive("max_positions");
+  if (m.n_heads % m.n_kv_heads != 0) dims.fail("n_kv_heads", str("a divisor of n_heads=", m.n_heads));
+}
+
+// norm and positions: what the module computes (informational; model.ts does it).
+void read_computation(const JsonView& root, const std::string& origin, ModelInfo& m) {
+  JsonView norm = root.object("norm");
+  m.norm_kind = norm.string("kind");
+  if (m.norm_kind != "rms" && m.norm_kind != "layer") norm.fail("kind", "rms or layer");
+  m.norm_eps = norm.number("eps");
+  JsonView positions = root.object("positions");
+  m.positions = positions.string("kind");
+  if (m.positions != "rope" && m.positions != "learned" && m.positions != "alibi") {
+    positions.fail("kind", "rope, learned or alibi");
+  }
+  if (m.positions == "rope") {
+    JsonView rope = positions.object("rope");
+    m.rope_theta = rope.number("theta");
+    const Json& scaling = rope.raw("scaling");
+    m.rope_scaling = scaling.is_null() ? "none" : JsonView(scaling, origin, "positions.rope.scaling").string("rope_type");
+  }
+}
+
+}  // namespace
+
 ModelInfo load_manifest(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -89,31 +126,8 @@ ModelInfo load_manifest(const std::filesystem::path& dir) {
   // Informational: the runtime does nothing per architecture (the computation is in model.ts).
   if (m.architecture.empty()) root.fail("architecture", "a non-empty name");
   m.hf_architecture = root.has("hf_architecture") ? root.string("hf_architecture") : m.architecture;
-  JsonView dims = root.object("dims");
-  m.n_layers = dims.positive("n_layers");
-  m.n_heads = dims.positive("n_heads");
-  m.n_kv_heads = dims.positive("n_kv_heads");
-  m.head_dim = dims.positive("head_dim");
-  m.d_model = dims.positive("d_model");
-  m.d_ffn = dims.positive("d_ffn");
-  m.vocab_size = dims.positive("vocab_size");
-  m.max_positions = dims.positive("max_positions");
-  if (m.n_heads % m.n_kv_heads != 0) dims.fail("n_kv_heads", str("a divisor of n_heads=", m.n_heads));
-  JsonView norm = root.object("norm");
-  m.norm_kind = norm.string("kind");
-  if (m.norm_kind != "rms" && m.norm_kind != "layer") norm.fail("kind", "rms or layer");
-  m.norm_eps = norm.number("eps");
-  JsonView positions = root.object("positions");
-  m.positions = positions.string("kind");
-  if (m.positions != "rope" && m.positions != "learned" && m.positions != "alibi") {
-    positions.fail("kind", "rope, learned or alibi");
-  }
-  if (m.positions == "rope") {
-    JsonView rope = positions.object("rope");
-    m.rope_theta = rope.number("theta");
-    const Json& scaling = rope.raw("scaling");
-    m.rope_scaling = scaling.is_null() ? "none" : JsonView(scaling, origin, "positions.rope.scaling").string("rope_type");
-  }
+  read_dims(root, m);
+  read_computation(root, origin, m);
   m.tied_embeddings = root.boolean("tied_embeddings");
   JsonView biases = root.object("biases");
   m.qkv_bias = biases.boolean("qkv");

@@ -32,6 +32,10 @@ struct EvalResult {
 // result is whole) and "command_line".
 Json encode_result(const EvalResult& r);
 
+// Reads back what encode_result wrote (the per-point scores; "selected" and "oracle" are
+// derived and not read). Throws sadi::Error (input) naming `origin` and the key.
+EvalResult decode_result(const Json& j, const std::string& origin);
+
 // Shards of one run (`sadi eval --shard I/N`), each a results JSON with its source path.
 struct ShardResult {
   std::string path;
