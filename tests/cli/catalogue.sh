@@ -9,36 +9,9 @@ sadi=$1
 data=$2
 docs=${3:-$(cd "$(dirname "$0")/../.." && pwd)/docs/errors.md}
 py=${PYTHON:-/usr/bin/python3}
-pass=0
-fail=0
-ran=()
 tmp=$(mktemp -d)
 trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
-
-# case NAME CODE REGEX OUTPUT -- command...: exit CODE, REGEX in stderr, OUTPUT absent afterwards
-# (OUTPUT '-': the command writes no file) and no ".OUTPUT.tmp-*" sibling left.
-case_() {
-  local name=$1 code=$2 regex=$3 out=$4
-  shift 5
-  ran+=("$name")
-  [ "$out" != - ] && rm -f "$out"
-  "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-  local rc=$? why=""
-  [ "$rc" -eq "$code" ] || why="exit $rc, want $code"
-  grep -Eq -- "$regex" "$tmp/stderr" || why="$why; message not /$regex/"
-  grep -q "^sadi: " "$tmp/stderr" || why="$why; no 'sadi: ' line on stderr"
-  if [ "$out" != - ]; then
-    [ -e "$out" ] && why="$why; $out was left behind"
-    ls -a "$(dirname "$out")" | grep -q "^\.$(basename "$out")\.tmp-" && why="$why; a temporary file was left behind"
-  fi
-  if [ -z "$why" ]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL $name: ${why#; }"
-    sed 's/^/  err: /' "$tmp/stderr" | tail -4
-  fi
-}
+. "$(dirname "$0")/harness.sh"
 
 m="$data/llama"
 pairs="$tmp/pairs.jsonl"
@@ -149,5 +122,4 @@ done
 for n in $documented; do
   printf '%s\n' "${ran[@]}" | grep -qx -- "$n" || { fail=$((fail + 1)); echo "FAIL docs: '$n' is documented but not run"; }
 done
-echo "catalogue: $pass passed, $fail failed (${#ran[@]} cases)"
-[ "$fail" -eq 0 ]
+finish catalogue

@@ -4,24 +4,9 @@
 set -u
 sadi=$1
 data=$2
-pass=0
-fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-# expect NAME CODE REGEX -- command...: exit code CODE and REGEX found in stdout+stderr.
-expect() {
-  local name=$1 code=$2 regex=$3
-  shift 4
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -Eq -- "$regex" "$tmp/out" "$tmp/err"; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL $name: exit $rc (want $code), want /$regex/"; sed 's/^/  out: /' "$tmp/out" | head -5; sed 's/^/  err: /' "$tmp/err" | head -5
-  fi
-}
+. "$(dirname "$0")/harness.sh"
 
 expect help 0 "Usage: sadi COMMAND" -- "$sadi" --help
 expect version 0 "^sadi [0-9]+\.[0-9]+\.[0-9]+" -- "$sadi" --version
@@ -45,10 +30,6 @@ expect info-cuda-absent 2 "CUDA" -- bash -c "if $sadi --version | grep -q CUDA; 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 pairs="$root/tests/data/pairs_small.jsonl"
 m="$data/llama"
-no_output() {  # NAME FILE: the file and no temporary sibling exist
-  if [ -e "$2" ] || ls -a "$(dirname "$2")" | grep -q "^\.$(basename "$2")\.tmp"; then
-    fail=$((fail + 1)); echo "FAIL $1: output left behind"; else pass=$((pass + 1)); fi
-}
 printf '{"prompt": "a", "positive": "b", "negative": "c"}\n{"prompt": "a", oops\n' > "$tmp/bad.jsonl"
 expect identify-malformed 3 "bad.jsonl:2: malformed JSON" -- "$sadi" identify --model "$m" --pairs "$tmp/bad.jsonl" --out "$tmp/o.h5"
 no_output identify-malformed-nofile "$tmp/o.h5"
@@ -134,5 +115,4 @@ expect tokenize-bad-file 2 "expected a model directory, a tokenizer.json or a to
 printf '{"model": {"type": "Unigram"}}' > "$tmp/bad-tokenizer.json"
 expect tokenize-unsupported 3 "bad-tokenizer.json: key 'model.type': expected \"BPE\"" -- "$sadi" tokenize "$tmp/bad-tokenizer.json" --text x
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli
