@@ -89,6 +89,9 @@ expect eval-other-model 3 "made for another model" -- "$sadi" eval --model "$dat
 printf '{"prompt": "a", "answer": "b"}\n' > "$tmp/nochoices.jsonl"
 expect eval-choice-needs-choices 3 "needs \"choices\"" -- "$sadi" eval --model "$m" --task "$tmp/nochoices.jsonl" --metric choice --out "$tmp/r.json"
 expect eval-bad-list 2 "--delta: expected a comma-separated list of numbers" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --delta 4,x
+expect eval-caa-layers 2 "^sadi: error: --caa-layers: layer 9 out of range \[0, 3\)" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines caa --caa-layers 9
+expect generate-layers 2 "^sadi: error: --layers: layer 9 out of range" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --method caa --delta 1 --layers 9
+expect generate-clamp-positions 2 "^sadi: error: --steer-positions: clamp mode steers the last prompt token only" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --top-k 1 --delta 1 --mode clamp --steer-positions prompt-all
 no_output eval-no-partial "$tmp/r.json"
 expect eval-shard-syntax 2 "--shard: expected I/N" -- "$sadi" eval --model "$m" --task "$task" --shard 2-3
 expect eval-shard-range 2 "--shard: expected 1 <= I <= N, found '4/3'" -- "$sadi" eval --model "$m" --task "$task" --shard 4/3
