@@ -58,7 +58,8 @@ void add_generate_options(cxxopts::Options& opts) {
       ("site", "head, neuron, hidden or residual", cxxopts::value<std::string>()->default_value("head"))
       ("top-k", "steer the K top-ranked elements of the site", cxxopts::value<int64_t>()->default_value("0"))
       ("delta", "strength: A' = A + delta * (A * M)", cxxopts::value<std::string>()->default_value("0"))
-      ("method", "sadi, fixed (A + delta * Delta*M), random (K random elements), caa (add delta * Delta_residual)",
+      ("method", "sadi, fixed (A + delta * Delta*M), random (K random elements), caa (add delta * Delta_residual), "
+       "none (no steering)",
        cxxopts::value<std::string>()->default_value("sadi"))
       ("layers", "caa: comma-separated layers (default: all)", cxxopts::value<std::string>()->default_value(""))
       ("mode", "live (one pass) or clamp (clean pass, then overwrite the site; the reference code)",

@@ -164,7 +164,7 @@ def test_shards_merge_into_the_unsharded_result(tmp_path, metric, llama_mask):
     model = os.path.join(DATA, "llama")
     mask = llama_mask
     common = ["eval", "--model", model, "--task", TASK, "--dev-fraction", "0.25", "--mask", mask, "--top-k", "1,3",
-              "--delta", "5,40", "--metric", metric, "--baselines", "none,random", "--max-new-tokens", "4"]
+              "--delta", "40", "--metric", metric, "--baselines", "none,random", "--max-new-tokens", "4"]
     full = str(tmp_path / "full.json")
     sadi(*common, "--out", full)
     shards = []
@@ -185,7 +185,7 @@ def test_shards_merge_into_the_unsharded_result(tmp_path, metric, llama_mask):
     bad = sadi("merge", shards[0], shards[0], shards[1], check=False)
     assert bad.returncode == 3 and "given twice" in bad.stderr
     other = str(tmp_path / "other.json")
-    sadi(*[x if x != "5,40" else "5,41" for x in common], "--shard", "2/3", "--out", other)
+    sadi(*[x if x != "40" else "41" for x in common], "--shard", "2/3", "--out", other)
     bad = sadi("merge", shards[0], other, shards[2], check=False)
     assert bad.returncode == 3 and "other.json" in bad.stderr and "grid" in bad.stderr
     assert not os.path.exists(tmp_path / "bad.json")

@@ -1,7 +1,8 @@
 """The smoke test on the committed trained model (models/tiny-sentiment, docs/tiny-model.md):
 SADI, with K and delta chosen on the shipped dev split, raises test accuracy on the shipped test
 split above the upper end of the unsteered run's own 95% interval; delta = 0 reproduces the
-unsteered per-item results exactly; the run is deterministic."""
+unsteered per-item results exactly. (That the same command gives the same bytes on this model is
+tests/python/test_determinism.py's test.)"""
 import json
 import os
 import subprocess
@@ -25,14 +26,11 @@ def test_sadi_moves_the_behaviour_beyond_the_baseline_interval(tmp_path):
     model = os.path.join(DATA, "sentiment")
     mask = str(tmp_path / "mask.h5")
     sadi("identify", "--model", model, "--pairs", os.path.join(TINY, "pairs.jsonl"), "--out", mask)
-    runs = []
-    for n in (1, 2):
-        out = str(tmp_path / f"r{n}.json")
-        sadi("eval", "--model", model, "--task", os.path.join(TINY, "test.jsonl"), "--dev",
-             os.path.join(TINY, "dev.jsonl"), "--mask", mask, "--site", "head", "--top-k", "1,2,4,8",
-             "--delta", "0,2,4,9,19", "--baselines", "none,random", "--seed", "0", "--out", out)
-        runs.append(json.load(open(out)))
-    r = runs[0]
+    out = str(tmp_path / "r.json")
+    sadi("eval", "--model", model, "--task", os.path.join(TINY, "test.jsonl"), "--dev",
+         os.path.join(TINY, "dev.jsonl"), "--mask", mask, "--site", "head", "--top-k", "1,2,4,8",
+         "--delta", "0,2,4,9,19", "--baselines", "none,random", "--seed", "0", "--out", out)
+    r = json.load(open(out))
     none = next(p for p in r["points"] if p["method"] == "none")
     lo, hi = none["test"]["ci95"]
     sel = r["selected"]["sadi"]
@@ -42,6 +40,3 @@ def test_sadi_moves_the_behaviour_beyond_the_baseline_interval(tmp_path):
     for p in r["points"]:
         if p["method"] == "sadi" and p["delta"] == 0:
             assert p["test"]["correct"] == none["test"]["correct"] and p["dev"]["correct"] == none["dev"]["correct"]
-    # deterministic: the second run scores every item the same way
-    assert [p["test"]["correct"] for p in r["points"]] == [p["test"]["correct"] for p in runs[1]["points"]]
-    assert r["selected"] == runs[1]["selected"]
