@@ -14,14 +14,6 @@
 using namespace sadi;
 
 namespace {
-InterventionSpec none_spec() {
-  InterventionSpec s;
-  s.method = Method::kNone;
-  return s;
-}
-}  // namespace
-
-namespace {
 
 // The tiny Llama with a tokenizer.json (no sentencepiece plugin, so these also run in the
 // sanitizer build), the first n items of the bundled task and a mask identified on the bundled
@@ -42,7 +34,7 @@ struct GridSetup {
   Intervention plan(const InterventionSpec& spec) const {
     return plan_intervention(spec, {&mask, "mask"}, {&model->info(), model->device(), model->dtype()});
   }
-  Intervention none() const { return plan(none_spec()); }
+  Intervention none() const { return plan(spec_of(Method::kNone)); }
 };
 
 // Scores each point alone and expects the log-likelihoods of the shared run `all` within 1e-4

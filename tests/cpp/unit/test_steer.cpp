@@ -11,14 +11,6 @@ using namespace sadi;
 using sadi::test::FakeModel;
 
 namespace {
-InterventionSpec none_spec() {
-  InterventionSpec s;
-  s.method = Method::kNone;
-  return s;
-}
-}  // namespace
-
-namespace {
 
 // Mask scores for the fake model: the last layer's elements first (heads: (2,1), (2,0), (1,0),
 // (1,1), ...); mean_diff = l + u/10, mean_diff_full = the flat index.
@@ -131,7 +123,7 @@ TEST_F(Planner, DeltaZeroEditsNothingButStillSteers) {
   auto iv = plan(spec);
   EXPECT_TRUE(iv.layers.empty());
   EXPECT_TRUE(iv.steers());
-  EXPECT_FALSE(plan(none_spec()).steers());
+  EXPECT_FALSE(plan(spec_of(Method::kNone)).steers());
 }
 
 TEST_F(Planner, ErrorsNameTheField) {
@@ -177,7 +169,7 @@ TEST_F(Planner, LiveForwardSendsOneTensorPerLayerWithZerosForOtherRows) {
   spec.top_k = 1;
   spec.delta = 5;
   auto sadi = plan(spec);
-  auto none = plan(none_spec());
+  auto none = plan(spec_of(Method::kNone));
   spec.method = Method::kCaa;
   spec.caa_layers = {0};
   auto caa = plan(spec);
@@ -208,7 +200,7 @@ TEST_F(Planner, ClampReadsCleanValuesThenEditsThemInEveryLayer) {
   spec.top_k = 1;
   spec.delta = 2;
   auto sadi = plan(spec);
-  auto none = plan(none_spec());
+  auto none = plan(spec_of(Method::kNone));
   const int64_t b = 2, t = 3;
   ForwardInput in{torch::zeros({b, t}, torch::kInt64), torch::zeros({b, t}, torch::kInt64),
                   torch::ones({b, t}, torch::kBool), 0, torch::zeros({b, 1}, torch::kInt64), nullptr, {}};

@@ -24,6 +24,13 @@ struct InterventionSpec {
   uint64_t seed = 0;                   // random: which K elements
 };
 
+// A spec of `method` with every other field at its default (e.g. the unsteered row: kNone).
+inline InterventionSpec spec_of(Method method) {
+  InterventionSpec s;
+  s.method = method;
+  return s;
+}
+
 // Where the tensors go and what they must fit.
 struct PlanTarget {
   const ModelInfo* info = nullptr;
