@@ -28,6 +28,10 @@ def test_llama_family_fields():
     assert s.head_dim == 16 and s.rope_theta == 10000.0 and s.rope_scaling is None
     q2 = spec_of({**LLAMA, "model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]})
     assert q2.qkv_bias and not q2.o_bias
+    # attention_bias covers o_proj in Llama but only q/k/v in Qwen
+    assert spec_of({**LLAMA, "attention_bias": True}).o_bias
+    q2b = spec_of({**LLAMA, "model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "attention_bias": True})
+    assert q2b.qkv_bias and not q2b.o_bias
     assert spec_of({**LLAMA, "model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"]}).qk_norm
     g2 = spec_of({**LLAMA, "model_type": "gemma2", "architectures": ["Gemma2ForCausalLM"], "hidden_act": "gelu",
                   "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0, "query_pre_attn_scalar": 64})
