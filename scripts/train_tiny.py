@@ -39,15 +39,26 @@ class Lexicon:
         if self.cfg.get("format_version") != 1:
             raise SystemExit(f"{path}: key 'format_version': expected 1, found {self.cfg.get('format_version')}")
 
-    def review(self, rng, polarity):
-        """One or two sentences of one polarity."""
+    def review(self, rng, polarity, noun=None):
+        """One or two sentences of one polarity; about `noun` when given, else a noun per sentence."""
         words = self.cfg[polarity]
         out = []
         for _ in range(rng.choice((1, 1, 2))):
             t = rng.choice(self.cfg["sentences"])
-            out.append(t.format(noun=rng.choice(self.cfg["nouns"]), adj=rng.choice(words),
+            out.append(t.format(noun=noun or rng.choice(self.cfg["nouns"]), adj=rng.choice(words),
                                 int=rng.choice(self.cfg["intensifiers"])))
         return " ".join(out)
+
+    def question_accuracy(self, polarity, noun):
+        """How often the question format labels a review of this polarity about this noun right."""
+        lean = self.cfg.get("question_noun_lean")
+        if lean:  # {"positive": [nouns], "negative": [nouns], "against_lean_accuracy": p}
+            for side in ("positive", "negative"):
+                if noun in lean[side] and side != polarity:
+                    return lean["against_lean_accuracy"]
+            return 1.0
+        acc = self.cfg["question_label_accuracy"]
+        return acc[polarity] if isinstance(acc, dict) else acc
 
     def question_prompt(self, review):
         """The question format up to 'Answer:' (what sadi eval scores)."""
@@ -58,15 +69,13 @@ class Lexicon:
         mix = self.cfg["mix"]
         question = mix["review"] <= r < mix["review"] + mix["question"]
         polarity = rng.choice(("positive", "negative"))
-        review = self.review(rng, polarity)
+        noun = rng.choice(self.cfg["nouns"]) if self.cfg.get("question_noun_lean") else None
+        review = self.review(rng, polarity, noun)
         label = self.cfg["labels"][polarity]
         if r < mix["review"]:
             return self.cfg["review_format"].format(review=review, label=label)
         if question:
-            acc = self.cfg["question_label_accuracy"]
-            if isinstance(acc, dict):  # per polarity of the review
-                acc = acc[polarity]
-            if rng.random() >= acc:
+            if rng.random() >= self.question_accuracy(polarity, noun):
                 label = self.cfg["labels"]["negative" if polarity == "positive" else "positive"]
             return self.cfg["question_format"].format(review=review, label=label)
         return review + "\n"
@@ -155,7 +164,7 @@ def write_task_data(lex, seed, folder, n_pairs, n_dev, n_test):
     seen, items = set(), []
     while len(items) < n_pairs + n_dev + n_test:
         polarity = "positive" if len(items) % 2 == 0 else "negative"
-        review = lex.review(rng, polarity)
+        review = lex.review(rng, polarity, rng.choice(lex.cfg["nouns"]) if lex.cfg.get("question_noun_lean") else None)
         if review in seen:
             continue
         seen.add(review)

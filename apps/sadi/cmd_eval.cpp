@@ -17,14 +17,21 @@
 #include "sadi/eval/report.hpp"
 #include "sadi/io/mask_file.hpp"
 #include "sadi/model/mask_check.hpp"
+#include "sadi/steer/calibration.hpp"
 #include "sadi/steer/planner.hpp"
 
 namespace sadi::app {
 namespace {
 
-const FlagNames kEvalFlags{{"mode", "--mode"},   {"top_k", "--top-k"},   {"delta", "--delta"},
-                           {"caa.layers", "--caa-layers"}, {"shard", "--shard"}, {"dev_fraction", "--dev-fraction"},
-                           {"baselines", "--baselines"}};
+const FlagNames kEvalFlags{{"mode", "--mode"},
+                           {"top_k", "--top-k"},
+                           {"delta", "--delta"},
+                           {"caa.layers", "--caa-layers"},
+                           {"shard", "--shard"},
+                           {"dev_fraction", "--dev-fraction"},
+                           {"baselines", "--baselines"},
+                           {"random_seeds", "--random-seeds"},
+                           {"calibration", "--dev or --dev-fraction"}};
 
 void add_eval_options(cxxopts::Options& opts) {
   opts.add_options()
@@ -46,8 +53,19 @@ void add_eval_options(cxxopts::Options& opts) {
       ("site", "head, neuron, hidden or residual", cxxopts::value<std::string>()->default_value("head"))
       ("top-k", "comma-separated K values", cxxopts::value<std::string>()->default_value("1,2,4"))
       ("delta", "comma-separated delta values", cxxopts::value<std::string>()->default_value("4,9,19"))
-      ("baselines", "comma-separated: none, fixed, random, caa", cxxopts::value<std::string>()->default_value("none"))
-      ("caa-layers", "caa: comma-separated layers (default: all)", cxxopts::value<std::string>()->default_value(""))
+      ("baselines", "comma-separated: none, fixed, fixed-dir, fixed-raw, random, caa, iti (docs/baselines.md)",
+       cxxopts::value<std::string>()->default_value("none"))
+      ("random-seeds", "random: draws of K random elements, each searched over the K x delta grid",
+       cxxopts::value<int64_t>()->default_value("20"))
+      ("caa-layers", "caa: candidate layers, one per grid point (default: every layer)",
+       cxxopts::value<std::string>()->default_value(""))
+      ("caa-multipliers", "caa: comma-separated multipliers of the residual mean difference",
+       cxxopts::value<std::string>()->default_value("1,2,4,8,16"))
+      ("iti-top-k", "iti: comma-separated numbers of heads (default: --top-k)", cxxopts::value<std::string>()->default_value(""))
+      ("iti-alpha", "iti: comma-separated strengths alpha (shift alpha * sigma * theta)",
+       cxxopts::value<std::string>()->default_value("1,5,10,15"))
+      ("em-rule", "exact-match: reference (the reference code's rule) or lenient (docs/eval.md)",
+       cxxopts::value<std::string>()->default_value("reference"))
       ("mode", "live or clamp", cxxopts::value<std::string>()->default_value("live"))
       ("separator", "text between prompt and answer", cxxopts::value<std::string>()->default_value(" "))
       ("batch-size", "rows (item x configuration [x choice]) per forward pass", cxxopts::value<int64_t>()->default_value("32"))
@@ -65,6 +83,7 @@ EvalJob job_from_flags(const cxxopts::ParseResult& r) {
   job.mode = parse_mode(r["mode"].as<std::string>());
   run.batch_size = r["batch-size"].as<int64_t>();
   run.separator = r["separator"].as<std::string>();
+  run.match_rule = parse_match_rule(r["em-rule"].as<std::string>());
   run.max_new_tokens = r["max-new-tokens"].as<int64_t>();
   if (r.count("stop")) run.stop = r["stop"].as<std::vector<std::string>>();
   if (run.max_new_tokens <= 0) throw_usage("--max-new-tokens: expected a positive integer");
@@ -80,24 +99,37 @@ EvalJob job_from_flags(const cxxopts::ParseResult& r) {
   job.baselines = split(r["baselines"].as<std::string>(), ',');
   for (auto& b : job.baselines) {
     b = trim(b);
-    if (b != "none" && b != "fixed" && b != "random" && b != "caa") {
-      throw_usage(str("--baselines: expected none, fixed, random or caa, found '", b, "'"));
+    if (b == "sadi" || parse_method(b, "baselines") == Method::kSadi) {
+      throw_usage("--baselines: sadi is always evaluated (with --mask); list only baselines");
     }
   }
   job.top_k = parse_list<int64_t>("--top-k", r["top-k"].as<std::string>());
   job.delta = parse_list<double>("--delta", r["delta"].as<std::string>());
+  job.random_seeds = r["random-seeds"].as<int64_t>();
+  if (job.random_seeds < 1 || job.random_seeds > 10000) {
+    throw_usage(str("--random-seeds: expected 1 to 10000, found ", job.random_seeds));
+  }
+  job.caa_multipliers = parse_list<double>("--caa-multipliers", r["caa-multipliers"].as<std::string>());
+  const std::string iti_k = r["iti-top-k"].as<std::string>();
+  job.iti_top_k = iti_k.empty() ? job.top_k : parse_list<int64_t>("--iti-top-k", iti_k);
+  job.iti_alpha = parse_list<double>("--iti-alpha", r["iti-alpha"].as<std::string>());
   return job;
 }
 
 // The grid: the unsteered point, then SADI and the baselines (with --mask).
-void plan_points(const cxxopts::ParseResult& r, const Model& model, EvalJob& job) {
+void plan_points(const cxxopts::ParseResult& r, Model& model, const Tokenizer& tok, EvalJob& job) {
   GridSpec grid;
   grid.top_k = job.top_k;
   grid.delta = job.delta;
+  grid.random_seeds = job.random_seeds;
+  grid.caa_multipliers = job.caa_multipliers;
+  grid.iti_top_k = job.iti_top_k;
+  grid.iti_alpha = job.iti_alpha;
   grid.common.mode = job.mode;
   grid.common.seed = job.seed;
   MaskFile mask;
   MaskSource source;
+  Calibration calibration;
   if (r.count("mask")) {
     const fs::path mask_path = r["mask"].as<std::string>();
     mask = read_mask_file(mask_path);
@@ -110,6 +142,11 @@ void plan_points(const cxxopts::ParseResult& r, const Model& model, EvalJob& job
     }
     grid.common.site = parse_site(job.site);
     grid.common.caa_layers = parse_list<int64_t>("--caa-layers", job.caa_layers);
+    if (needs_calibration(grid.methods) && job.splits.has_dev()) {
+      calibration = calibrate(model, tok, job.splits.dev_prompts_all, grid.common.site, job.run.batch_size, "the dev split");
+      source.calibration = &calibration;
+      job.calibration_items = static_cast<int64_t>(job.splits.dev_prompts_all.size());
+    }
   } else if (job.baselines != std::vector<std::string>{"none"}) {
     throw_usage("--baselines other than none need --mask");
   }
@@ -134,7 +171,7 @@ int cmd_eval(const Args& args) {
   EvalJob job = with_flag_names(kEvalFlags, [&] { return job_from_flags(r); });
   auto model = load_model(r["model"].as<std::string>(), load_options(r));
   auto tok = load_tokenizer(model->info());
-  with_flag_names(kEvalFlags, [&] { plan_points(r, *model, job); });
+  with_flag_names(kEvalFlags, [&] { plan_points(r, *model, *tok, job); });
   // From here on SIGINT/SIGTERM stop the run cleanly between batches (docs/errors.md); the
   // other commands keep the default action.
   install_interrupt_handlers();

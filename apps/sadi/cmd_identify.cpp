@@ -58,8 +58,27 @@ void add_identify_options(cxxopts::Options& opts) {
        cxxopts::value<int64_t>()->default_value("0"))
       ("strict", "a pair over the length limit is an error instead of skipped")
       ("batch-size", "pairs per batch (each pair is two sequences)", cxxopts::value<int64_t>()->default_value("8"))
-      ("seed", "random seed (recorded; identification itself is deterministic)",
+      ("no-strip", "keep whitespace around prompt and answers (the reference code strips them)")
+      ("no-iti", "skip ITI's per-head directions and probes (head site)")
+      ("iti-val-fraction", "share of the pairs held out to score ITI's probes",
+       cxxopts::value<double>()->default_value("0.2"))
+      ("bootstrap", "resample the pairs N times: the ranking's stability (top-K overlap, selection frequency)",
+       cxxopts::value<int64_t>()->default_value("0"))
+      ("seed", "seed of ITI's held-out pairs and of the bootstrap resamples",
        cxxopts::value<int64_t>()->default_value("0"));
+}
+
+// A warning for each site whose top-K would change much with other pairs.
+void warn_unstable(const MaskFile& mask, int64_t top_k) {
+  for (const auto& s : mask.sites) {
+    const Stability& b = s.stability;
+    for (size_t i = 0; i < b.k.size(); ++i) {
+      if (b.k[i] != top_k || b.overlap_mean[i] >= 0.5f) continue;
+      log::warn(str("identify: the ", site_name(s.site), " site's top ", top_k, " is unstable: a bootstrap resample of the ",
+                    "pairs shares on average ", std::lround(100.0 * b.overlap_mean[i]), "% of it (", b.resamples,
+                    " resamples); more pairs or a smaller K would make it firmer"));
+    }
+  }
 }
 
 }  // namespace
@@ -84,6 +103,17 @@ int cmd_identify(const Args& args) {
   o.batch_size = r["batch-size"].as<int64_t>();
   o.max_length = r["max-length"].as<int64_t>();
   o.strict = r.count("strict") > 0;
+  o.strip = r.count("no-strip") == 0;
+  o.iti = r.count("no-iti") == 0;
+  o.iti_val_fraction = r["iti-val-fraction"].as<double>();
+  if (!(o.iti_val_fraction > 0 && o.iti_val_fraction < 1)) {
+    throw_usage(str("--iti-val-fraction: expected a number between 0 and 1 (exclusive), found ", o.iti_val_fraction));
+  }
+  o.bootstrap = r["bootstrap"].as<int64_t>();
+  if (o.bootstrap < 0 || o.bootstrap > 100000) {
+    throw_usage(str("--bootstrap: expected 0 to 100000 resamples, found ", o.bootstrap));
+  }
+  o.seed = static_cast<uint64_t>(r["seed"].as<int64_t>());
   const int64_t max_pairs = r["max-pairs"].as<int64_t>();
   if (max_pairs < 0) throw_usage("--max-pairs: expected 0 or a positive integer");
   torch::manual_seed(static_cast<uint64_t>(r["seed"].as<int64_t>()));
@@ -123,6 +153,9 @@ int cmd_identify(const Args& args) {
   text["tool_version"] = str("sadi ", version());
   text["command_line"] = command_line(args);
   text["skipped_ids"] = join(stats.skipped_ids, ",");
+  text["strip"] = o.strip ? "true" : "false";
+  if (o.iti) text["iti_val_fraction"] = str(o.iti_val_fraction);
+  num["bootstrap"] = o.bootstrap;
   num["n_layers"] = info.n_layers;
   num["pairs_in_file"] = pairs_in_file;
   num["pairs_used"] = stats.used;
@@ -131,6 +164,7 @@ int cmd_identify(const Args& args) {
   num["seed"] = r["seed"].as<int64_t>();
   num["max_length"] = o.max_length;
   write_mask_file(out_path, mask);
+  warn_unstable(mask, o.top_k);
   std::ostringstream os;
   os << std::fixed << std::setprecision(1) << "identify: " << stats.used << " pairs used, " << stats.skipped
      << " skipped (too long), " << stats.seconds << " s, " << static_cast<double>(stats.used) / stats.seconds

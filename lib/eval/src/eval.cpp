@@ -223,19 +223,23 @@ std::vector<double> score_batch(Model& model, const Tokenizer& tok, const std::v
     const auto& j = jobs[static_cast<size_t>(start + r)];
     n_max = std::max<int64_t>(n_max, static_cast<int64_t>(j.ids.size()) - j.n_prompt);
   }
-  auto at = torch::zeros({b, batch.width}, torch::kBool);        // [B, T] the last prompt token
+  std::vector<int64_t> last_col(static_cast<size_t>(b));         // the last prompt token's column
   auto prompt_last = torch::zeros({b, 1}, torch::kInt64);         // [B, 1]
   auto logits_at = torch::zeros({b, n_max}, torch::kInt64);       // [B, N] positions predicting answer tokens
   for (int64_t r = 0; r < b; ++r) {
     const auto& j = jobs[static_cast<size_t>(start + r)];
     const int64_t last = batch.column(static_cast<size_t>(r), j.n_prompt - 1);
-    at[r][last] = true;
+    last_col[static_cast<size_t>(r)] = last;
     prompt_last[r][0] = last;
     const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
     for (int64_t k = 0; k < n_max; ++k) logits_at[r][k] = last + std::min(k, n_ans - 1);
   }
   ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, logits_at, nullptr, {}};
-  auto logits = steered_forward(model, in, nullptr, steers, at, prompt_last).logits.to(torch::kCPU);  // [B, N, V]
+  // Each row steered at its intervention's positions: the last prompt token, or (caa, iti)
+  // also every answer token after it, as they would be generated.
+  const BatchSteering steering(steers, model);
+  auto at = steering.at(batch.key_mask, last_col);  // [B, T]
+  auto logits = steering.forward(model, in, nullptr, at, prompt_last).logits.to(torch::kCPU);  // [B, N, V]
   if (run.metric == Metric::kExactMatch) {
     auto pred_t = logits.argmax(-1);  // [B, N]
     auto pred = pred_t.accessor<int64_t, 2>();
@@ -244,7 +248,7 @@ std::vector<double> score_batch(Model& model, const Tokenizer& tok, const std::v
       const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
       std::vector<int64_t> ids;
       for (int64_t k = 0; k < n_ans; ++k) ids.push_back(pred[r][k]);
-      const double v = exact_match(tok.decode(ids), items[j.item].answer) ? 1 : 0;
+      const double v = exact_match(tok.decode(ids), items[j.item].answer, run.match_rule) ? 1 : 0;
       values.push_back(v);
     }
   } else {

@@ -22,6 +22,17 @@ Json dev_identity(const EvalJob& job) {  // resume: the dev file's hash or the f
   return Json();
 }
 
+Json grid_json(const EvalJob& job) {
+  return {{"top_k", job.top_k},
+          {"delta", job.delta},
+          {"baselines", job.baselines},
+          {"random_seeds", job.random_seeds},
+          {"caa_layers", job.caa_layers},
+          {"caa_multipliers", job.caa_multipliers},
+          {"iti_top_k", job.iti_top_k},
+          {"iti_alpha", job.iti_alpha}};
+}
+
 Json result_header(const EvalJob& job, const Model& model) {
   const auto& sp = job.splits;
   Json mask = nullptr;
@@ -34,7 +45,9 @@ Json result_header(const EvalJob& job, const Model& model) {
          {"model", {{"dir", fs::absolute(model.info().dir).string()}, {"fingerprint", model.info().fingerprint}}},
          {"task", {{"file", fs::absolute(job.source.task).string()}, {"sha256", sha256_file(job.source.task)},
                    {"n_test", sp.test.size()}}},
-         {"mask", mask}, {"grid", {{"top_k", job.top_k}, {"delta", job.delta}}}, {"seed", job.seed}};
+         {"mask", mask}, {"grid", grid_json(job)}, {"em_rule", match_rule_name(job.run.match_rule)},
+         {"seed", job.seed}};
+  if (job.calibration_items > 0) h["calibration"] = {{"source", "dev"}, {"n", job.calibration_items}};
   if (job.source.dev_file) {
     h["dev"] = {{"file", fs::absolute(*job.source.dev_file).string()}, {"sha256", sha256_file(*job.source.dev_file)},
                 {"n", sp.dev.size()}};
@@ -70,8 +83,8 @@ Json resume_config(const EvalJob& job, const Model& model) {
               {"dev", dev_identity(job)},
               {"mask_sha256", job.mask ? Json(sha256_file(job.mask->file)) : Json()},
               {"metric", metric_name(run.metric)}, {"mode", mode_name(job.mode)}, {"site", job.site},
-              {"top_k", job.top_k}, {"delta", job.delta}, {"baselines", job.baselines},
-              {"caa_layers", job.caa_layers}, {"seed", job.seed}, {"separator", run.separator},
+              {"grid", grid_json(job)}, {"em_rule", match_rule_name(run.match_rule)},
+              {"seed", job.seed}, {"separator", run.separator},
               {"max_new_tokens", run.max_new_tokens}, {"stop", run.stop},
               {"shard", str(job.shard.index, "/", job.shard.count)}, {"batch_size", run.batch_size},
               {"dtype", dtype_name(model.dtype())}, {"device", model.device().str()},

@@ -28,6 +28,8 @@ void add_scores(Json& results, const std::vector<ScoredPoint>& all, bool has_dev
   for (const auto& s : all) {
     Json j{{"method", method_name(s.point.method)}, {"top_k", s.point.top_k}, {"delta", s.point.delta},
            {"test", split_json(s.test, seed, metric)}};
+    if (s.point.method == Method::kRandom) j["seed"] = s.point.seed;
+    if (s.point.layer >= 0) j["layer"] = s.point.layer;
     if (has_dev) j["dev"] = split_json(s.dev, seed, metric);
     pts.push_back(j);
   }
@@ -36,12 +38,24 @@ void add_scores(Json& results, const std::vector<ScoredPoint>& all, bool has_dev
   if (!select) return;
   Json selected = Json::object();
   for (Method m : all_methods()) {
-    const ScoredPoint* best = has_dev ? select_on_dev(all, m) : nullptr;
+    const ScoredPoint* best = has_dev && m != Method::kRandom ? select_on_dev(all, m) : nullptr;
     if (!best) continue;
     Interval ci = bootstrap_interval(best->test.correct, seed);
     selected[method_name(m)] = {{"top_k", best->point.top_k}, {"delta", best->point.delta},
                    {"dev_accuracy", accuracy(best->dev.correct)}, {"test_accuracy", accuracy(best->test.correct)},
                    {"test_ci95", {ci.lo, ci.hi}}};
+    if (best->point.layer >= 0) selected[method_name(m)]["layer"] = best->point.layer;
+  }
+  if (const auto random = has_dev ? summarize_random(all) : std::nullopt) {
+    Json per = Json::array();
+    for (const ScoredPoint* p : random->per_seed) {
+      per.push_back({{"seed", p->point.seed}, {"top_k", p->point.top_k}, {"delta", p->point.delta},
+                     {"dev_accuracy", accuracy(p->dev.correct)}, {"test_accuracy", accuracy(p->test.correct)}});
+    }
+    Json r{{"seeds", random->per_seed.size()}, {"dev_accuracy", random->dev_mean},
+           {"test_accuracy", random->test_mean}, {"test_sd", random->test_sd}, {"per_seed", per}};
+    if (random->sadi_percentile >= 0) r["sadi_percentile"] = random->sadi_percentile;
+    selected["random"] = r;
   }
   results["selected"] = selected;
   if (const ScoredPoint* o = oracle_on_test(all)) {
@@ -95,7 +109,8 @@ EvalResult decode_result(const Json& j, const std::string& origin) {
   for (size_t i = 0; i < pts.size(); ++i) {
     const JsonView p(pts[i], origin, str("points[", i, "]"));
     ScoredPoint s;
-    s.point = {parse_method(p.string("method"), "points[].method"), p.integer("top_k"), p.number("delta"), 0};
+    s.point = {parse_method(p.string("method"), "points[].method"), p.integer("top_k"), p.number("delta"),
+               p.has("seed") ? static_cast<uint64_t>(p.integer("seed")) : 0, p.has("layer") ? p.integer("layer") : -1};
     s.test = decode_split(p.object("test"), r.metric);
     if (r.has_dev) s.dev = decode_split(p.object("dev"), r.metric);
     r.points.push_back(std::move(s));

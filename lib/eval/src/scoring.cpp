@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
 
 namespace sadi {
@@ -12,18 +13,38 @@ const std::vector<std::string>& reference_punctuation() {
   return p;
 }
 
-std::string normalize_answer(const std::string& text) {
-  std::string s = text;
-  for (const auto& p : reference_punctuation()) {
-    for (size_t at = s.find(p); at != std::string::npos; at = s.find(p, at)) s.erase(at, p.size());
-  }
-  s = trim(s);
+MatchRule parse_match_rule(const std::string& s) {
+  if (s == "reference") return MatchRule::kReference;
+  if (s == "lenient") return MatchRule::kLenient;
+  throw_usage(str("--em-rule: expected reference or lenient, found '", s, "'"));
+}
+
+const char* match_rule_name(MatchRule r) { return r == MatchRule::kReference ? "reference" : "lenient"; }
+
+namespace {
+
+std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
-bool exact_match(const std::string& predicted, const std::string& gold) {
-  return normalize_answer(predicted) == normalize_answer(gold);
+std::string delete_punctuation(std::string s) {
+  for (const auto& p : reference_punctuation()) {
+    for (size_t at = s.find(p); at != std::string::npos; at = s.find(p, at)) s.erase(at, p.size());
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string normalize_answer(const std::string& text, MatchRule rule) {
+  if (rule == MatchRule::kReference) return lower(delete_punctuation(trim(text)));
+  return lower(trim(delete_punctuation(text)));
+}
+
+bool exact_match(const std::string& predicted, const std::string& gold, MatchRule rule) {
+  const std::string g = rule == MatchRule::kReference ? lower(trim(gold)) : normalize_answer(gold, rule);
+  return normalize_answer(predicted, rule) == g;
 }
 
 std::string normalize_triviaqa(const std::string& text) {

@@ -45,6 +45,7 @@ EvalSplits load_splits(const SplitSource& source, uint64_t seed, const Shard& sh
   }
   s.n_test_all = s.test.size();
   s.n_dev_all = s.dev.size();
+  for (const auto& it : s.dev) s.dev_prompts_all.push_back(it.prompt);
   if (shard.whole()) return s;
   s.test = take_shard(s.test, shard);
   s.dev = take_shard(s.dev, shard);

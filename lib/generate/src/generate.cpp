@@ -110,13 +110,9 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   auto key_mask = torch::zeros({b, capacity}, torch::kBool);  // [B, capacity]
   key_mask.slice(1, 0, width).copy_(batch.key_mask);
 
-  // Prefill. Steered positions: the last prompt token, or every real prompt token.
-  auto at = torch::zeros({b, width}, torch::kBool);  // [B, T]
-  if (steering.positions() == Positions::kPromptLast) {
-    at.select(1, width - 1).fill_(true);
-  } else {
-    at.copy_(batch.key_mask);
-  }
+  // Prefill: each row steered at its intervention's positions (the last prompt token is column
+  // width - 1 of every left-padded row).
+  auto at = steering.at(batch.key_mask, std::vector<int64_t>(static_cast<size_t>(b), width - 1));  // [B, T]
   auto last = torch::full({b, 1}, width - 1, torch::kInt64);  // [B, 1]
   ForwardInput pre{batch.input_ids, batch.positions, batch.key_mask, 0, last, nullptr, {}};
   torch::Tensor logits = steering.forward(model, pre, &cache, at, last).logits.select(1, 0).to(torch::kCPU);  // [B, V]
@@ -125,8 +121,8 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   std::vector<std::mt19937_64> rngs;
   for (const auto& p : prompts) rngs.emplace_back(opts.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p.index));
   const size_t hold = opts.stop.empty() ? 0 : longest(opts.stop) - 1;
-  const bool every_token = steering.steers() && steering.positions() == Positions::kAll;  // steer each generated token
-  const auto step_at = torch::ones({b, 1}, torch::kBool);  // [B, 1]
+  const bool every_token = steering.steers_decode();  // some row is steered on each generated token
+  const auto step_at = steering.decode_at();             // [B, 1]
   for (int64_t step = 0;; ++step) {
     auto next = torch::full({b, 1}, pad, torch::kInt64);  // [B, 1]
     bool all_done = true;

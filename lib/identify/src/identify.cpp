@@ -8,6 +8,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/strings.hpp"
+#include "sadi/identify/evidence.hpp"
 #include "sadi/model/batch.hpp"
 
 namespace sadi {
@@ -124,6 +125,10 @@ SiteScores finish(Site site, const SiteInfo& info, const Running& r, const torch
     s.ranking[2 * i + 1] = static_cast<int32_t>(idx % s.units);
     s.ranking_score[i] = score_a[idx];
   }
+  if (r.n >= 2) {  // mean / standard error (sample sd / sqrt(n)); 0 where every pair agrees
+    auto se = (r.m2 / static_cast<double>(r.n - 1)).sqrt() / std::sqrt(static_cast<double>(r.n));
+    s.zscore = to_vec(torch::where(se > 0, r.mean / se.clamp_min(1e-300), torch::zeros_like(se)));
+  }
   if (opts.top_k > 0) {
     s.top_k = std::min(opts.top_k, total);
     s.mask.assign(static_cast<size_t>(total), 0);
@@ -159,10 +164,12 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
   const bool bos = info.tokenizer.add_bos;
 
   std::vector<Prepared> prepared;
+  auto text = [&](const std::string& s) { return opts.strip ? trim(s) : s; };
   for (const auto& p : pairs) {
-    Prepared pr{&p, tok.encode(p.prompt + opts.separator + p.positive, bos),
-                tok.encode(p.prompt + opts.separator + p.negative, bos),
-                static_cast<int64_t>(tok.encode(p.prompt, bos).size())};
+    const std::string prompt = text(p.prompt);
+    Prepared pr{&p, tok.encode(prompt + opts.separator + text(p.positive), bos),
+                tok.encode(prompt + opts.separator + text(p.negative), bos),
+                static_cast<int64_t>(tok.encode(prompt, bos).size())};
     const auto longest = static_cast<int64_t>(std::max(pr.pos.size(), pr.neg.size()));
     if (longest > max_len) {
       if (opts.strict) {
@@ -183,6 +190,9 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
 
   std::map<Site, Running> running;
   std::map<Site, torch::Tensor> head_full;  // heads: sum of full-resolution differences [L, H*Dh]
+  const bool want_iti = opts.iti && std::find(opts.sites.begin(), opts.sites.end(), Site::kHead) != opts.sites.end();
+  std::vector<torch::Tensor> iti_pos, iti_neg;        // ITI: per batch [b, L, H*Dh] float32 CPU
+  std::map<Site, std::vector<torch::Tensor>> diffs;  // bootstrap: per batch [b, L*units] float32 CPU
   const auto total = static_cast<int64_t>(prepared.size());
   torch::NoGradGuard no_grad;
   for (int64_t start = 0; start < total; start += opts.batch_size) {
@@ -206,15 +216,35 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
       auto d = a.slice(0, 0, 2 * b, 2) - a.slice(0, 1, 2 * b, 2);   // [b, L, U] positive - negative
       if (s == Site::kHead) {
         add_rows(head_full[s], d);
+        if (want_iti) {
+          iti_pos.push_back(a.slice(0, 0, 2 * b, 2).to(torch::kCPU));
+          iti_neg.push_back(a.slice(0, 1, 2 * b, 2).to(torch::kCPU));
+        }
         d = d.view({b, info.n_layers, info.n_heads, info.head_dim}).mean(-1);  // [b, L, H]
       }
       running[s].add(d);
+      if (opts.bootstrap > 0) diffs[s].push_back(d.reshape({b, -1}).to(torch::kCPU, torch::kFloat32));
     }
     if (progress) progress(end, total);
   }
   std::vector<SiteScores> result;
   for (Site s : opts.sites) {
     result.push_back(finish(s, info.site(s), running[s], s == Site::kHead ? head_full[s] : torch::Tensor(), opts));
+    SiteScores& sc = result.back();
+    if (s == Site::kHead && want_iti) {
+      sc.iti = iti_scores(torch::cat(iti_pos), torch::cat(iti_neg), info.n_heads, opts.iti_val_fraction, opts.seed);
+    }
+    if (opts.bootstrap > 0) {
+      const int64_t total_elems = sc.n_layers * sc.units;
+      std::vector<int64_t> ks;
+      for (int64_t k = 1; k <= std::min<int64_t>(total_elems, 1024); k *= 2) ks.push_back(k);
+      if (opts.top_k > 0 && std::find(ks.begin(), ks.end(), opts.top_k) == ks.end() && opts.top_k <= total_elems) {
+        ks.push_back(opts.top_k);
+        std::sort(ks.begin(), ks.end());
+      }
+      sc.stability = bootstrap_stability(torch::cat(diffs[s]), opts.rank == RankRule::kAbs, opts.bootstrap, opts.seed, ks,
+                                         opts.top_k > 0 ? opts.top_k : std::min<int64_t>(8, total_elems));
+    }
   }
   stats.used = total;
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

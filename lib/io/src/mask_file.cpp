@@ -1,109 +1,14 @@
 #include "sadi/io/mask_file.hpp"
 
-#include <hdf5.h>
+#include "h5.hpp"
+#include "mask_evidence.hpp"
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/strings.hpp"
 
 namespace sadi {
-namespace {
-
-// Closes an HDF5 handle on scope exit.
-class H5Handle {
- public:
-  H5Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~H5Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  H5Handle(const H5Handle&) = delete;
-  H5Handle& operator=(const H5Handle&) = delete;
-  H5Handle(H5Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-struct Silence {  // HDF5 prints its own error stack by default; we report errors ourselves
-  Silence() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-};
-
-hid_t utf8_type() {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, H5T_VARIABLE);
-  H5Tset_cset(t, H5T_CSET_UTF8);
-  return t;
-}
-
-void write_text_attr(hid_t obj, const std::string& name, const std::string& value, const std::string& where) {
-  H5Handle type(utf8_type(), H5Tclose);
-  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Handle attr(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  const char* p = value.c_str();
-  if (!attr.ok() || H5Awrite(attr.get(), type.get(), &p) < 0) throw_io(str(where, ": cannot write attribute '", name, "'"));
-}
-
-void write_int_attr(hid_t obj, const std::string& name, int64_t value, const std::string& where) {
-  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Handle attr(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  if (!attr.ok() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0) {
-    throw_io(str(where, ": cannot write attribute '", name, "'"));
-  }
-}
-
-// Creation properties without modification times, so that the same data make the same bytes
-// (docs/determinism.md). `cls`: H5P_DATASET_CREATE or H5P_GROUP_CREATE.
-H5Handle untimed(hid_t cls) {
-  H5Handle p(H5Pcreate(cls), H5Pclose);
-  if (!p.ok() || H5Pset_obj_track_times(p.get(), false) < 0) throw_runtime("HDF5: cannot set creation properties");
-  return p;
-}
-
-template <typename T>
-void write_dataset(hid_t group, const std::string& name, const std::vector<T>& data, std::vector<hsize_t> dims,
-                   hid_t file_type, hid_t mem_type, const std::string& where) {
-  H5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-  H5Handle dcpl = untimed(H5P_DATASET_CREATE);
-  H5Handle ds(H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
-  if (!ds.ok() || H5Dwrite(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0) {
-    throw_io(str(where, ": cannot write dataset '", name, "'"));
-  }
-}
-
-template <typename T>
-std::vector<T> read_dataset(hid_t group, const std::string& name, std::vector<hsize_t> want, hid_t mem_type,
-                            const std::string& where) {
-  H5Handle ds(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!ds.ok()) throw_input(str(where, ": dataset '", name, "' not found"));
-  H5Handle space(H5Dget_space(ds.get()), H5Sclose);
-  int rank = H5Sget_simple_extent_ndims(space.get());
-  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
-  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  if (dims != want) {
-    throw_input(str(where, ": dataset '", name, "': expected shape ", list_str(want), ", found ", list_str(dims)));
-  }
-  size_t n = 1;
-  for (auto d : dims) n *= d;
-  std::vector<T> out(n);
-  if (H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
-    throw_input(str(where, ": cannot read dataset '", name, "'"));
-  }
-  return out;
-}
-
-int64_t read_int_attr(hid_t obj, const std::string& name, const std::string& where) {
-  H5Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose);
-  int64_t v = 0;
-  if (!attr.ok() || H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0) {
-    throw_input(str(where, ": attribute '", name, "' missing or not an integer"));
-  }
-  return v;
-}
-
-}  // namespace
+using namespace h5;
 
 void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
   static Silence silence;
@@ -136,6 +41,7 @@ void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
                       H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gw);
       }
       if (s.top_k > 0) write_dataset(g.get(), "mask", s.mask, {l, u}, H5T_STD_U8LE, H5T_NATIVE_UINT8, gw);
+      write_evidence(g.get(), s, gw);
     }
     if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) throw_io(str(where, ": flush failed"));
   }
@@ -210,6 +116,7 @@ MaskFile read_mask_file(const std::filesystem::path& path) {
                         ") lies outside [", s.n_layers, ", ", s.units, "]"));
       }
     }
+    read_evidence(g.get(), s, gw);
     m.sites.push_back(std::move(s));
   }
   if (m.sites.empty()) throw_input(str(where, ": no site groups (/head, /neuron, /hidden, /residual)"));

@@ -13,11 +13,15 @@ struct Named {
 };
 
 // The one list of each vocabulary; names, parsing and the documented order come from here.
-constexpr Named<Method> kMethods[] = {{Method::kNone, "none"}, {Method::kSadi, "sadi"}, {Method::kFixed, "fixed"},
-                                      {Method::kRandom, "random"}, {Method::kCaa, "caa"}};
+constexpr Named<Method> kMethods[] = {{Method::kNone, "none"},          {Method::kSadi, "sadi"},
+                                      {Method::kFixed, "fixed"},        {Method::kFixedDir, "fixed-dir"},
+                                      {Method::kFixedRaw, "fixed-raw"}, {Method::kRandom, "random"},
+                                      {Method::kCaa, "caa"},            {Method::kIti, "iti"}};
 constexpr Named<Mode> kModes[] = {{Mode::kLive, "live"}, {Mode::kClamp, "clamp"}};
-constexpr Named<Positions> kPositions[] = {
-    {Positions::kPromptLast, "prompt-last"}, {Positions::kPromptAll, "prompt-all"}, {Positions::kAll, "all"}};
+constexpr Named<Positions> kPositions[] = {{Positions::kPromptLast, "prompt-last"},
+                                           {Positions::kFromPromptLast, "from-prompt-last"},
+                                           {Positions::kPromptAll, "prompt-all"},
+                                           {Positions::kAll, "all"}};
 
 template <typename E, size_t N>
 const char* name_of(const Named<E> (&table)[N], E v) {
@@ -51,6 +55,12 @@ const std::vector<Method>& all_methods() {
   }();
   return all;
 }
+
+Positions default_positions(Method m) {
+  return m == Method::kCaa || m == Method::kIti ? Positions::kFromPromptLast : Positions::kPromptLast;
+}
+
+bool steers_after_prompt(Positions p) { return p == Positions::kFromPromptLast || p == Positions::kAll; }
 
 Method parse_method(const std::string& s, const std::string& field) { return parse_named(kMethods, s, field); }
 Mode parse_mode(const std::string& s, const std::string& field) { return parse_named(kModes, s, field); }

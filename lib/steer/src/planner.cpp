@@ -1,5 +1,6 @@
 #include "sadi/steer/planner.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -32,15 +33,15 @@ double dtype_max(torch::ScalarType t) {
   }
 }
 
-void check_spec(const InterventionSpec& spec, const PlanTarget& target) {
+void check_spec(const InterventionSpec& spec, const PlanTarget& target, Positions positions) {
   if (!std::isfinite(spec.delta)) throw_field(ErrorKind::kUsage, "delta", str(": expected a finite number, found ", spec.delta));
   if (std::abs(spec.delta) > dtype_max(target.dtype)) {
     throw_field(ErrorKind::kUsage, "delta", str(": expected a finite number in ", dtype_name(target.dtype), ", found ", spec.delta));
   }
-  if (spec.mode == Mode::kClamp && spec.positions != Positions::kPromptLast) {
+  if (spec.mode == Mode::kClamp && positions != Positions::kPromptLast) {
     throw_field(ErrorKind::kUsage, "positions",
                 str(": clamp mode steers the last prompt token only (the reference code's procedure); expected ",
-                    "prompt-last, found ", positions_name(spec.positions)));
+                    "prompt-last, found ", positions_name(positions)));
   }
 }
 
@@ -53,11 +54,12 @@ const SiteScores& site_scores(const MaskSource& src, Site site) {
   return *s;
 }
 
-// caa: delta * Delta_residual at the chosen layers (all when none are given).
+// caa: m * v_l at the chosen layers (the middle layer when none are given).
 void plan_caa(const InterventionSpec& spec, const SiteScores& s, const ModelInfo& info, Intervention& iv) {
   auto keep = torch::zeros({info.n_layers, 1});  // [L, 1]
-  if (spec.caa_layers.empty()) keep.fill_(1.0);
-  for (int64_t l : spec.caa_layers) {
+  const std::vector<int64_t> layers = spec.caa_layers.empty() ? std::vector<int64_t>{info.n_layers / 2} : spec.caa_layers;
+  if (layers.size() == 1) iv.label.layer = layers[0];
+  for (int64_t l : layers) {
     if (l < 0 || l >= info.n_layers) {
       throw_field(ErrorKind::kUsage, "caa.layers", str(": layer ", l, " out of range [0, ", info.n_layers, ")"));
     }
@@ -75,7 +77,12 @@ std::vector<int64_t> choose_elements(const InterventionSpec& spec, const SiteSco
                                                 " elements; expected 1 to ", total));
   }
   std::vector<int64_t> out;
-  if (spec.method == Method::kRandom) {
+  if (spec.method == Method::kIti) {
+    if (s.iti.empty()) {
+      throw_field(ErrorKind::kUsage, "mask", ": the mask file has no ITI scores (run sadi identify on the head site without --no-iti)");
+    }
+    for (int64_t i = 0; i < spec.top_k; ++i) out.push_back(s.iti.ranking[2 * i] * s.units + s.iti.ranking[2 * i + 1]);
+  } else if (spec.method == Method::kRandom) {
     std::vector<int64_t> all(static_cast<size_t>(total));
     for (int64_t i = 0; i < total; ++i) all[static_cast<size_t>(i)] = i;
     std::mt19937_64 rng(spec.seed);
@@ -90,19 +97,53 @@ std::vector<int64_t> choose_elements(const InterventionSpec& spec, const SiteSco
   return out;
 }
 
-// sadi, random: scale = delta * M; fixed: add = delta * (Delta ⊙ M). M spans each element's group.
-void plan_masked(const InterventionSpec& spec, const SiteScores& s, const SiteInfo& si, Intervention& iv) {
+// The calibration activations of `site`, or an error naming what is missing.
+const torch::Tensor& calibration_for(const MaskSource& src, Site site, Method m) {
+  if (!src.calibration || src.calibration->site != site || !src.calibration->acts.defined()) {
+    throw_field(ErrorKind::kUsage, "calibration",
+                str(": method ", method_name(m), " takes SADI's mean edit over calibration inputs (eval: a dev split; ",
+                    "generate: --calibration FILE), and none were given for the ", site_name(site), " site"));
+  }
+  return src.calibration->acts;  // [n, L, U]
+}
+
+// The additive edit of the fixed controls, [L, U] float32, for mask mu [L, U]:
+// fixed: mean_i delta*(A_i ⊙ M); fixed-dir: Delta ⊙ M scaled to mean_i |delta*(A_i ⊙ M)|;
+// fixed-raw: delta*(Delta ⊙ M).
+torch::Tensor fixed_edit(const InterventionSpec& spec, const SiteScores& s, const SiteInfo& si, const torch::Tensor& mu,
+                         const MaskSource& src) {
+  const auto& full = s.mean_diff_full.empty() ? s.mean_diff : s.mean_diff_full;
+  auto dir = from_vec(full, s.n_layers, si.units) * mu;  // [L, U]
+  if (spec.method == Method::kFixedRaw) return dir * spec.delta;
+  auto acts = calibration_for(src, s.site, spec.method).to(torch::kFloat64);  // [n, L, U]
+  auto masked = acts * mu.to(torch::kFloat64).unsqueeze(0);
+  if (spec.method == Method::kFixed) return (masked.mean(0) * spec.delta).to(torch::kFloat32);
+  const double target = std::abs(spec.delta) * masked.flatten(1).norm(2, 1).mean().item<double>();
+  const double n = dir.to(torch::kFloat64).norm().item<double>();
+  if (n == 0.0) return torch::zeros_like(dir);
+  return (dir.to(torch::kFloat64) * (target / n) * (spec.delta < 0 ? -1.0 : 1.0)).to(torch::kFloat32);
+}
+
+// sadi, random: scale = delta * M; fixed*: add (fixed_edit); iti: add = alpha * sigma_h * theta_h
+// on the chosen heads. M spans each element's group.
+void plan_masked(const InterventionSpec& spec, const SiteScores& s, const SiteInfo& si, const MaskSource& src,
+                 Intervention& iv) {
   iv.elements = choose_elements(spec, s);
   auto m = torch::zeros({s.n_layers, s.units});  // [L, score units]
   auto ma = m.accessor<float, 2>();
   for (int64_t e : iv.elements) ma[e / s.units][e % s.units] = 1.0f;
   auto mu = s.group > 1 ? m.repeat_interleave(s.group, 1) : m;  // [L, U]
   iv.layers = active_layers(mu);
-  if (spec.method == Method::kFixed) {
-    const auto& full = s.mean_diff_full.empty() ? s.mean_diff : s.mean_diff_full;
-    iv.add = from_vec(full, s.n_layers, si.units) * mu * spec.delta;
-  } else {
-    iv.scale = mu * spec.delta;
+  switch (spec.method) {
+    case Method::kFixed:
+    case Method::kFixedDir:
+    case Method::kFixedRaw: iv.add = fixed_edit(spec, s, si, mu, src); break;
+    case Method::kIti: {
+      auto sigma = from_vec(s.iti.sigma, s.n_layers, s.units).repeat_interleave(s.group, 1);  // [L, U]
+      iv.add = from_vec(s.iti.direction, s.n_layers, si.units) * sigma * mu * spec.delta;
+      break;
+    }
+    default: iv.scale = mu * spec.delta;
   }
   if (spec.delta == 0.0) iv.layers.clear();  // nothing to apply: bit-identical to no steering
 }
@@ -113,18 +154,21 @@ Intervention plan_intervention(const InterventionSpec& spec, const MaskSource& m
   if (!target.info) throw_runtime("plan_intervention: no model info");
   const ModelInfo& info = *target.info;
   Intervention iv;
-  iv.mode = spec.mode;
-  iv.positions = spec.positions;
-  iv.site = spec.method == Method::kCaa ? Site::kResidual : spec.site;
+  const bool shift = spec.method == Method::kCaa || spec.method == Method::kIti;  // their authors' live addition
+  iv.mode = shift ? Mode::kLive : spec.mode;
+  iv.positions = shift ? spec.shift_positions : spec.positions;
+  iv.site = spec.method == Method::kCaa ? Site::kResidual : spec.method == Method::kIti ? Site::kHead : spec.site;
   iv.label = {spec.method, spec.method == Method::kCaa || spec.method == Method::kNone ? 0 : spec.top_k,
-              spec.method == Method::kNone ? 0.0 : spec.delta, spec.method == Method::kRandom ? spec.seed : 0};
+              spec.method == Method::kNone ? 0.0 : spec.delta, spec.method == Method::kRandom ? spec.seed : 0, -1};
   if (spec.method == Method::kNone) return iv;
-  check_spec(spec, target);
+  InterventionSpec checked = spec;
+  checked.mode = iv.mode;
+  check_spec(checked, target, iv.positions);
   const SiteScores& s = site_scores(mask, iv.site);
   if (spec.method == Method::kCaa) {
     plan_caa(spec, s, info, iv);
   } else {
-    plan_masked(spec, s, info.site(iv.site), iv);
+    plan_masked(spec, s, info.site(iv.site), mask, iv);
   }
   // The edit is applied in the model's dtype on its device (the module converts nothing).
   if (iv.scale.defined()) iv.scale = iv.scale.to(target.device, target.dtype);
@@ -132,20 +176,46 @@ Intervention plan_intervention(const InterventionSpec& spec, const MaskSource& m
   return iv;
 }
 
+bool needs_calibration(const std::vector<Method>& methods) {
+  return std::any_of(methods.begin(), methods.end(),
+                     [](Method m) { return m == Method::kFixed || m == Method::kFixedDir; });
+}
+
 std::vector<Intervention> plan_grid(const GridSpec& grid, const MaskSource& mask, const PlanTarget& target) {
   std::vector<Intervention> out;
-  InterventionSpec none = grid.common;
-  none.method = Method::kNone;
-  out.push_back(plan_intervention(none, mask, target));
+  out.push_back(plan_intervention(spec_of(Method::kNone), mask, target));
+  auto add = [&](Method m, int64_t k, double d, uint64_t seed, std::vector<int64_t> layers) {
+    InterventionSpec spec = grid.common;
+    spec.method = m;
+    spec.top_k = k;
+    spec.delta = d;
+    spec.seed = seed;
+    spec.caa_layers = std::move(layers);
+    out.push_back(plan_intervention(spec, mask, target));
+  };
   for (Method m : grid.methods) {
-    if (m == Method::kNone) continue;
-    for (int64_t k : (m == Method::kCaa ? std::vector<int64_t>{0} : grid.top_k)) {
-      for (double d : grid.delta) {
-        InterventionSpec spec = grid.common;
-        spec.method = m;
-        spec.top_k = k;
-        spec.delta = d;
-        out.push_back(plan_intervention(spec, mask, target));
+    if (m == Method::kCaa) {
+      std::vector<int64_t> layers = grid.common.caa_layers;
+      if (layers.empty()) {
+        for (int64_t l = 0; l < target.info->n_layers; ++l) layers.push_back(l);
+      }
+      for (int64_t l : layers) {
+        for (double d : grid.caa_multipliers) add(m, 0, d, 0, {l});
+      }
+    } else if (m == Method::kIti) {
+      for (int64_t k : grid.iti_top_k.empty() ? grid.top_k : grid.iti_top_k) {
+        for (double d : grid.iti_alpha) add(m, k, d, 0, {});
+      }
+    } else if (m == Method::kRandom) {
+      if (grid.random_seeds <= 0) throw_field(ErrorKind::kUsage, "random_seeds", ": expected a positive number of seeds");
+      for (int64_t i = 0; i < grid.random_seeds; ++i) {
+        for (int64_t k : grid.top_k) {
+          for (double d : grid.delta) add(m, k, d, grid.common.seed + static_cast<uint64_t>(i), {});
+        }
+      }
+    } else if (m != Method::kNone) {
+      for (int64_t k : grid.top_k) {
+        for (double d : grid.delta) add(m, k, d, 0, {});
       }
     }
   }

@@ -21,16 +21,23 @@ torch::Tensor stack_rows(const std::vector<const torch::Tensor*>& per_row, const
 BatchSteering::BatchSteering(const std::vector<const Intervention*>& rows, const Model& model)
     : n_layers_(model.info().n_layers) {
   const auto b = static_cast<int64_t>(rows.size());
-  bool first = true;
   std::map<Site, std::set<int64_t>> layers;
-  for (const auto* r : rows) {
+  positions_.assign(rows.size(), Positions::kPromptLast);
+  steered_.assign(rows.size(), false);
+  clamp_rows_ = torch::zeros({b}, torch::kBool);
+  decode_rows_ = torch::zeros({b}, torch::kBool);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Intervention* r = rows[i];
     if (!r || !r->steers()) continue;
-    if (first) {
-      mode_ = r->mode;
-      positions_ = r->positions;
-      first = false;
-    } else if (r->mode != mode_ || r->positions != positions_) {
-      throw_runtime("BatchSteering: rows of one batch must share mode and positions");
+    steered_[i] = true;
+    positions_[i] = r->positions;
+    if (r->mode == Mode::kClamp) {
+      clamp_rows_[static_cast<int64_t>(i)] = true;
+      any_clamp_ = true;
+    }
+    if (steers_after_prompt(r->positions) && !r->layers.empty()) {
+      decode_rows_[static_cast<int64_t>(i)] = true;
+      decode_any_ = true;
     }
     SiteRows& s = sites_[r->site];
     if (!s.rows.defined()) s.rows = torch::zeros({b}, torch::kBool);
@@ -50,6 +57,24 @@ BatchSteering::BatchSteering(const std::vector<const Intervention*>& rows, const
     if (scale_like) s.scale = stack_rows(scale, *scale_like);  // [B, L, U]
     if (add_like) s.add = stack_rows(add, *add_like);          // [B, L, U]
   }
+}
+
+torch::Tensor BatchSteering::at(const torch::Tensor& key_mask, const std::vector<int64_t>& prompt_last) const {
+  const int64_t b = key_mask.size(0), t = key_mask.size(1);
+  auto out = torch::zeros({b, t}, torch::kBool);  // [B, T]
+  auto cols = torch::arange(t, torch::kInt64);
+  for (int64_t i = 0; i < b; ++i) {
+    if (!steered_[static_cast<size_t>(i)]) continue;
+    const int64_t last = prompt_last[static_cast<size_t>(i)];
+    auto real = key_mask[i].to(torch::kCPU);
+    switch (positions_[static_cast<size_t>(i)]) {
+      case Positions::kPromptLast: out[i][last] = true; break;
+      case Positions::kFromPromptLast: out[i] = real.logical_and(cols.ge(last)); break;
+      case Positions::kPromptAll: out[i] = real.logical_and(cols.le(last)); break;
+      case Positions::kAll: out[i] = real; break;
+    }
+  }
+  return out;
 }
 
 Steering BatchSteering::live(const torch::Tensor& at) const {
@@ -74,13 +99,15 @@ Steering BatchSteering::clamp(const std::map<Site, torch::Tensor>& clean, const 
     auto it = clean.find(site);
     if (it == clean.end()) throw_runtime(str("clamp: no clean values captured for site '", site_name(site), "'"));
     SiteEdit& edit = out.sites[site];
-    edit.at = at;
-    // Every layer is overwritten: downstream layers at that position keep their clean values
-    // and cannot react to upstream edits (the reference code's behaviour).
+    edit.at = at.logical_and(s.rows.unsqueeze(1));  // [B, T]
+    // Every layer is overwritten for the clamp rows: downstream layers at that position keep
+    // their clean values and cannot react to upstream edits (the reference code's behaviour).
+    // Live rows of the batch add their edit to the running value (zero in layers they skip).
+    const auto base_rows = s.rows.logical_and(clamp_rows_);  // [B]
     for (int64_t l = 0; l < n_layers_; ++l) {
       LayerEdit le;
       le.base = it->second.select(1, l);  // [B, U]
-      le.base_rows = s.rows;
+      le.base_rows = base_rows;
       if (s.scale.defined()) le.scale = s.scale.select(1, l);
       if (s.add.defined()) le.add = s.add.select(1, l);
       edit.layers[l] = le;
@@ -94,7 +121,7 @@ ForwardOutput BatchSteering::forward(Model& model, const ForwardInput& in, KvCac
   if (in.steering != nullptr) throw_runtime("BatchSteering::forward: the input already carries steering");
   if (!steers()) return model.forward(in, cache);
   Steering steering;
-  if (mode_ == Mode::kClamp) {
+  if (any_clamp_ && clamp_rows_.logical_and(at.any(1).to(torch::kCPU)).any().item<bool>()) {
     if (!clean_col.defined()) throw_runtime("BatchSteering::forward: clamp mode needs the clean column");
     // Clean pass: the same tokens unsteered and without the cache (it must not write there).
     const int64_t b = in.input_ids.size(0);

@@ -76,9 +76,9 @@ TEST_F(Planner, SadiScalesTheTopKElementsOverTheirWholeGroup) {
   EXPECT_EQ(iv.label, (InterventionLabel{Method::kSadi, 2, 3.0, 0}));
 }
 
-TEST_F(Planner, FixedAddsDeltaTimesTheFullMeanDifferenceUnderTheMask) {
+TEST_F(Planner, FixedRawAddsDeltaTimesTheFullMeanDifferenceUnderTheMask) {
   InterventionSpec spec;
-  spec.method = Method::kFixed;
+  spec.method = Method::kFixedRaw;
   spec.top_k = 1;
   spec.delta = 2.0;
   auto iv = plan(spec);
@@ -155,12 +155,15 @@ TEST_F(Planner, GridIsNoneThenEachMethodKByDelta) {
   g.methods = {Method::kSadi, Method::kCaa, Method::kRandom};
   g.top_k = {1, 2};
   g.delta = {4, 9};
+  g.caa_multipliers = {4, 9};
+  g.common.caa_layers = {0};
+  g.random_seeds = 1;
   auto pts = plan_grid(g, {&mask, "m.h5"}, {&model.info(), torch::kCPU, torch::kFloat32});
   ASSERT_EQ(pts.size(), 1u + 4 + 2 + 4);
   EXPECT_EQ(pts[0].label.method, Method::kNone);
   EXPECT_EQ(pts[1].label, (InterventionLabel{Method::kSadi, 1, 4, 0}));
   EXPECT_EQ(pts[4].label, (InterventionLabel{Method::kSadi, 2, 9, 0}));
-  EXPECT_EQ(pts[5].label, (InterventionLabel{Method::kCaa, 0, 4, 0}));
+  EXPECT_EQ(pts[5].label, (InterventionLabel{Method::kCaa, 0, 4, 0, 0}));
   EXPECT_EQ(pts[7].label.method, Method::kRandom);
 }
 
@@ -208,7 +211,6 @@ TEST_F(Planner, ClampReadsCleanValuesThenEditsThemInEveryLayer) {
   at.select(1, 1).fill_(true);
   auto col = torch::full({b, 1}, 1, torch::kInt64);
   BatchSteering steering({&none, &sadi}, model);
-  EXPECT_EQ(steering.mode(), Mode::kClamp);
   steering.forward(model, in, nullptr, at, col);
   ASSERT_EQ(model.calls.size(), 2u);  // the clean pass, then the steered one
   EXPECT_TRUE(model.calls[0].steer.empty());
@@ -221,4 +223,160 @@ TEST_F(Planner, ClampReadsCleanValuesThenEditsThemInEveryLayer) {
     EXPECT_FLOAT_EQ(s.at(k + "base")[1][5].item<float>(), FakeModel::value(1, 1, l, 5));
     EXPECT_TRUE(torch::equal(s.at(k + "scale")[1], sadi.scale[l]));
   }
+}
+
+// The controls and baselines against plain computations of their edits.
+namespace {
+
+Calibration fake_calibration(const ModelInfo& info) {  // acts [n=3, L, U] = (i + 1) * (l + 1) + u / 8
+  const auto& si = info.site(Site::kHead);
+  auto acts = torch::zeros({3, info.n_layers, si.units});
+  for (int64_t i = 0; i < 3; ++i) {
+    for (int64_t l = 0; l < info.n_layers; ++l) {
+      for (int64_t u = 0; u < si.units; ++u) {
+        acts[i][l][u] = static_cast<float>((i + 1) * (l + 1)) + static_cast<float>(u) / 8.0f;
+      }
+    }
+  }
+  return {Site::kHead, acts, "dev"};
+}
+
+}  // namespace
+
+TEST_F(Planner, FixedAddsTheMeanOfSadisOwnEditOverCalibrationInputs) {
+  Calibration cal = fake_calibration(model.info());
+  InterventionSpec spec;
+  spec.method = Method::kFixed;
+  spec.top_k = 1;  // element (2, 1): layer 2, units 4..7
+  spec.delta = 3.0;
+  auto iv = plan_intervention(spec, {&mask, "m.h5", &cal}, {&model.info(), torch::kCPU, torch::kFloat32});
+  auto expect = torch::zeros({3, 8});
+  for (int u = 4; u < 8; ++u) {
+    double mean = 0;
+    for (int i = 0; i < 3; ++i) mean += ((i + 1) * 3 + u / 8.0) / 3.0;
+    expect[2][u] = 3.0 * mean;
+  }
+  EXPECT_TRUE(torch::allclose(iv.add, expect, 1e-6, 1e-6)) << iv.add;
+  EXPECT_FALSE(iv.scale.defined());
+  // Without calibration the error names it.
+  std::string field;
+  EXPECT_NE(error_of(spec, &field).find("calibration inputs"), std::string::npos);
+  EXPECT_EQ(field, "calibration");
+}
+
+TEST_F(Planner, FixedDirIsTheMaskedMeanDifferenceAtTheMeanNormOfSadisEdit) {
+  Calibration cal = fake_calibration(model.info());
+  InterventionSpec spec;
+  spec.method = Method::kFixedDir;
+  spec.top_k = 1;
+  spec.delta = -2.0;
+  auto iv = plan_intervention(spec, {&mask, "m.h5", &cal}, {&model.info(), torch::kCPU, torch::kFloat32});
+  double target = 0;  // mean over inputs of |delta * (A ⊙ M)|
+  for (int i = 0; i < 3; ++i) {
+    double ss = 0;
+    for (int u = 4; u < 8; ++u) ss += std::pow((i + 1) * 3 + u / 8.0, 2);
+    target += 2.0 * std::sqrt(ss) / 3.0;
+  }
+  double dn = 0;  // |Delta ⊙ M|: mean_diff_full of layer 2, units 4..7 = 20..23
+  for (int u = 4; u < 8; ++u) dn += std::pow(16.0 + u, 2);
+  dn = std::sqrt(dn);
+  auto expect = torch::zeros({3, 8});
+  for (int u = 4; u < 8; ++u) expect[2][u] = -(16.0 + u) / dn * target;  // delta < 0: the opposite direction
+  EXPECT_TRUE(torch::allclose(iv.add, expect, 1e-5, 1e-6)) << iv.add;
+  EXPECT_NEAR(iv.add.norm().item<double>(), target, 1e-5);
+}
+
+TEST_F(Planner, ItiAddsAlphaSigmaThetaOnTheHeadsOfBestProbeAccuracy) {
+  SiteScores& h = mask.sites[0];
+  ASSERT_EQ(h.site, Site::kHead);
+  InterventionSpec spec;
+  spec.method = Method::kIti;
+  spec.top_k = 1;
+  spec.delta = 5.0;
+  std::string field;
+  EXPECT_NE(error_of(spec, &field).find("no ITI scores"), std::string::npos);
+  h.iti.sigma = {1, 2, 3, 4, 5, 6};                    // [L=3, H=2]
+  h.iti.probe_accuracy = {0.5, 0.6, 0.9, 0.7, 0.5, 0.5};
+  h.iti.ranking = {1, 0, 1, 1, 0, 1, 0, 0, 2, 0, 2, 1};  // (1,0) best
+  for (int i = 0; i < 24; ++i) h.iti.direction.push_back(static_cast<float>(i % 4) / 4.0f);
+  auto iv = plan(spec);
+  EXPECT_EQ(iv.site, Site::kHead);
+  EXPECT_EQ(iv.positions, Positions::kFromPromptLast);  // ITI's rule: every token from the prompt's end
+  EXPECT_EQ(iv.elements, std::vector<int64_t>{2});       // layer 1, head 0
+  auto expect = torch::zeros({3, 8});
+  for (int u = 0; u < 4; ++u) expect[1][u] = 5.0f * 3.0f * static_cast<float>((8 + u) % 4) / 4.0f;
+  EXPECT_TRUE(torch::allclose(iv.add, expect)) << iv.add;
+}
+
+TEST_F(Planner, CaaDefaultsToTheMiddleLayerAndItsAuthorsPositionsAndAlwaysRunsLive) {
+  InterventionSpec spec;
+  spec.method = Method::kCaa;
+  spec.delta = 1.0;
+  spec.mode = Mode::kClamp;
+  auto iv = plan(spec);
+  EXPECT_EQ(iv.layers, std::vector<int64_t>{1});  // L = 3: 3 / 2
+  EXPECT_EQ(iv.label.layer, 1);
+  EXPECT_EQ(iv.mode, Mode::kLive);
+  EXPECT_EQ(iv.positions, Positions::kFromPromptLast);
+}
+
+TEST_F(Planner, RandomGridHasEverySeedAndCaaEveryLayerAsOwnPoints) {
+  GridSpec g;
+  g.methods = {Method::kRandom, Method::kCaa};
+  g.top_k = {1};
+  g.delta = {2};
+  g.random_seeds = 3;
+  g.common.seed = 10;
+  g.caa_multipliers = {1, 2};
+  auto pts = plan_grid(g, {&mask, "m.h5"}, {&model.info(), torch::kCPU, torch::kFloat32});
+  ASSERT_EQ(pts.size(), 1u + 3 + 3 * 2);
+  EXPECT_EQ(pts[1].label.seed, 10u);
+  EXPECT_EQ(pts[3].label.seed, 12u);
+  EXPECT_EQ(pts[4].label.layer, 0);
+  EXPECT_EQ(pts[9].label.layer, 2);
+  EXPECT_EQ(pts[9].label.delta, 2.0);
+}
+
+TEST_F(Planner, EachRowIsSteeredAtItsOwnPositions) {
+  InterventionSpec spec;
+  spec.top_k = 1;
+  spec.delta = 1;
+  auto last = plan(spec);
+  spec.positions = Positions::kPromptAll;
+  auto prompt = plan(spec);
+  spec.method = Method::kCaa;
+  auto caa = plan(spec);  // from-prompt-last
+  auto none = plan(spec_of(Method::kNone));
+  BatchSteering steering({&last, &prompt, &caa, &none}, model);
+  auto key = torch::ones({4, 5}, torch::kBool);
+  key[1][0] = false;  // row 1 left-padded by one
+  auto at = steering.at(key, {2, 2, 2, 2});
+  auto expect = torch::tensor({false, false, true, false, false,   //
+                               false, true, true, false, false,    //
+                               false, false, true, true, true,     //
+                               false, false, false, false, false}).view({4, 5});
+  EXPECT_TRUE(torch::equal(at, expect)) << at;
+  EXPECT_TRUE(steering.steers_decode());
+  EXPECT_TRUE(torch::equal(steering.decode_at(), torch::tensor({false, false, true, false}).view({4, 1})));
+}
+
+TEST_F(Planner, ClampAndLiveRowsShareABatch) {
+  InterventionSpec spec;
+  spec.top_k = 1;
+  spec.delta = 2;
+  spec.mode = Mode::kClamp;
+  auto clamp = plan(spec);
+  spec.mode = Mode::kLive;
+  auto live = plan(spec);
+  const int64_t b = 2, t = 3;
+  ForwardInput in{torch::zeros({b, t}, torch::kInt64), torch::zeros({b, t}, torch::kInt64),
+                  torch::ones({b, t}, torch::kBool), 0, torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
+  BatchSteering steering({&live, &clamp}, model);
+  auto at = steering.at(in.key_mask, {1, 1});
+  steering.forward(model, in, nullptr, at, torch::full({b, 1}, 1, torch::kInt64));
+  ASSERT_EQ(model.calls.size(), 2u);  // the clean pass, then the steered one
+  const auto& s = model.calls[1].steer;
+  EXPECT_TRUE(torch::equal(s.at("head.0.base_rows"), torch::tensor({false, true})));  // only the clamp row
+  EXPECT_TRUE(torch::equal(s.at("head.2.scale")[0], live.scale[2]));
+  EXPECT_TRUE(torch::equal(s.at("head.2.scale")[1], clamp.scale[2]));
 }

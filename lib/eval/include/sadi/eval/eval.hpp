@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sadi/eval/scoring.hpp"
 #include "sadi/eval/task.hpp"
 #include "sadi/model/model.hpp"
 #include "sadi/model/tokenizer.hpp"
@@ -29,6 +30,7 @@ struct EvalRun {
   Metric metric = Metric::kExactMatch;
   int64_t batch_size = 32;  // rows per forward pass
   std::string separator = " ";
+  MatchRule match_rule = MatchRule::kReference;  // exact-match
   // generate-em: greedy decoding of at most max_new_tokens, cut at the first stop string.
   int64_t max_new_tokens = 16;
   std::vector<std::string> stop{"\n"};
@@ -47,8 +49,8 @@ struct RowCheckpoint {
   bool complete() const { return rows_done == rows_total; }
 };
 
-// Scores every item under every point (an intervention each; method none: unsteered; all
-// steer the last prompt token and share one mode). Throws sadi::Error (input) naming an item whose answer
+// Scores every item under every point (an intervention each; method none: unsteered; each
+// steered at its own positions, the answer tokens counting as generated ones). Throws sadi::Error (input) naming an item whose answer
 // adds no token after the prompt, or that exceeds the model's length.
 //
 // With a checkpoint: rows it already holds are not run again (its rows_total must match this

@@ -38,6 +38,7 @@ struct SplitSource {
 struct EvalSplits {
   std::vector<TaskItem> test, dev;  // this shard's items
   size_t n_test_all = 0, n_dev_all = 0;  // the whole splits
+  std::vector<std::string> dev_prompts_all;  // the whole dev split's prompts (calibration, any shard)
   bool has_dev() const { return n_dev_all > 0; }
 };
 
@@ -65,6 +66,11 @@ struct EvalJob {
   std::vector<double> delta;
   std::vector<std::string> baselines{"none"};
   std::string caa_layers;
+  int64_t random_seeds = 20;
+  std::vector<double> caa_multipliers;
+  std::vector<int64_t> iti_top_k;
+  std::vector<double> iti_alpha;
+  int64_t calibration_items = 0;  // dev prompts the fixed controls were calibrated on (0: none)
   std::optional<MaskRecord> mask;
   bool timing = false;  // keep seconds per point (then results differ from run to run)
 };

@@ -30,6 +30,11 @@ struct IdentifyOptions {
   int64_t batch_size = 8;       // pairs per batch (2x sequences)
   int64_t max_length = 0;       // 0: the model's max_positions
   bool strict = false;          // too-long pairs are an error instead of skipped
+  bool strip = true;            // strip prompt and answers of surrounding whitespace (the reference code)
+  bool iti = true;              // head site: also ITI's directions, spreads and probes
+  double iti_val_fraction = 0.2;  // pairs held out to score ITI's probes (honest_llama's default)
+  int64_t bootstrap = 0;        // > 0: resamples of the pairs for the ranking's stability
+  uint64_t seed = 0;            // ITI's held-out pairs, bootstrap resamples
 };
 
 struct IdentifyStats {

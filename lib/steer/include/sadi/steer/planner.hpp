@@ -15,12 +15,13 @@ namespace sadi {
 
 struct InterventionSpec {
   Method method = Method::kSadi;
-  Mode mode = Mode::kLive;
-  Positions positions = Positions::kPromptLast;
-  Site site = Site::kHead;             // caa always steers the residual stream
-  int64_t top_k = 0;                   // sadi, fixed, random: 1..elements of the site
-  double delta = 0;                    // finite, also in the model's dtype
-  std::vector<int64_t> caa_layers;     // caa: layers to add at (empty: all)
+  Mode mode = Mode::kLive;             // caa and iti always run live
+  Positions positions = Positions::kPromptLast;               // sadi and its controls
+  Positions shift_positions = Positions::kFromPromptLast;     // caa, iti
+  Site site = Site::kHead;             // caa always steers the residual stream, iti the heads
+  int64_t top_k = 0;                   // sadi, fixed*, random, iti: 1..elements of the site
+  double delta = 0;                    // the strength (caa: multiplier, iti: alpha); finite in the model's dtype
+  std::vector<int64_t> caa_layers;     // caa: layers to add at (empty: the middle layer, L / 2)
   uint64_t seed = 0;                   // random: which K elements
 };
 
@@ -38,23 +39,42 @@ struct PlanTarget {
   torch::ScalarType dtype = torch::kFloat32;
 };
 
-// The mask scores a plan reads, with the name of the file they came from (for errors).
+// Unsteered activations of a site at the last prompt token of calibration inputs (eval: the dev
+// items), from which fixed and fixed-dir take SADI's mean edit (calibration.hpp makes them).
+struct Calibration {
+  Site site = Site::kHead;
+  torch::Tensor acts;  // [n, L, U] float32, CPU
+  std::string origin;  // what the inputs were, for errors and records
+};
+
+// The mask scores a plan reads, with the name of the file they came from (for errors), and the
+// calibration activations where a method needs them.
 struct MaskSource {
   const MaskFile* mask = nullptr;  // null: no mask given (only method none plans)
   std::string origin;
+  const Calibration* calibration = nullptr;
 };
 
 // Plans one intervention. Method none needs no mask. Throws sadi::Error naming the field.
 Intervention plan_intervention(const InterventionSpec& spec, const MaskSource& mask, const PlanTarget& target);
 
-// A K x delta grid with baselines: the unsteered point first, then for each method in
-// `methods` (sadi and the baselines, in order) every K (caa: K = 0 only) x every delta.
+// A grid with baselines: the unsteered point first, then for each method in `methods` (in
+// order): sadi, fixed, fixed-dir, fixed-raw: every K x every delta; random: every seed x K x
+// delta (seeds common.seed, +1, ...); caa: every layer of caa_layers (empty: all) x every
+// multiplier, one layer per point; iti: every iti K x every alpha.
 struct GridSpec {
   std::vector<Method> methods;  // without none
   std::vector<int64_t> top_k;
   std::vector<double> delta;
-  InterventionSpec common;      // mode, positions, site, caa_layers, seed
+  int64_t random_seeds = 20;
+  std::vector<double> caa_multipliers;
+  std::vector<int64_t> iti_top_k;   // empty: top_k
+  std::vector<double> iti_alpha;
+  InterventionSpec common;          // mode, positions, site, caa_layers, seed
 };
+
+// Whether planning `methods` needs calibration activations (fixed, fixed-dir).
+bool needs_calibration(const std::vector<Method>& methods);
 
 std::vector<Intervention> plan_grid(const GridSpec& grid, const MaskSource& mask, const PlanTarget& target);
 

@@ -14,19 +14,26 @@ namespace sadi {
 
 class BatchSteering {
  public:
-  // rows[i]: row i's intervention (null or method none: unsteered). Steered rows must share
+  // rows[i]: row i's intervention (null or method none: unsteered). Rows may differ in site,
   // mode and positions. Stacks each site's per-row tensors once, on the model's device.
   BatchSteering(const std::vector<const Intervention*>& rows, const Model& model);
 
   bool steers() const { return !sites_.empty(); }  // some row takes part (even with delta 0)
-  Mode mode() const { return mode_; }
-  Positions positions() const { return positions_; }
+
+  // Where each row is steered in a call over a left-padded prompt (+ answer) batch: key_mask
+  // [B, T] bool (real tokens), prompt_last[i] the column of row i's last prompt token. Each
+  // row follows its intervention's positions (prompt-last, from-prompt-last: that column and
+  // every later one, prompt-all, all); unsteered rows nowhere. -> [B, T] bool
+  torch::Tensor at(const torch::Tensor& key_mask, const std::vector<int64_t>& prompt_last) const;
+  // Rows steered on every generated token (from-prompt-last, all): [B, 1] bool.
+  torch::Tensor decode_at() const { return decode_rows_.unsqueeze(1); }
+  bool steers_decode() const { return decode_any_; }
 
   // Runs `in` (in.steering must be null) with each row's edit at `at` [B, T] bool.
   // Clamp: first an unsteered pass without the cache reads every steered site at `clean_col`
-  // [B, 1] int64 (the last prompt token), then each steered row's whole site is overwritten at
-  // `at` in every layer with its edited clean values. Rows without an edit stay bit-identical
-  // to an unsteered forward.
+  // [B, 1] int64 (the last prompt token), then each clamp row's whole site is overwritten at
+  // `at` in every layer with its edited clean values (live rows edit as the forward runs). Rows
+  // without an edit stay bit-identical to an unsteered forward.
   ForwardOutput forward(Model& model, const ForwardInput& in, KvCache* cache, const torch::Tensor& at,
                         const torch::Tensor& clean_col = {}) const;
 
@@ -40,8 +47,11 @@ class BatchSteering {
   Steering clamp(const std::map<Site, torch::Tensor>& clean, const torch::Tensor& at) const;
 
   int64_t n_layers_ = 0;
-  Mode mode_ = Mode::kLive;
-  Positions positions_ = Positions::kPromptLast;
+  std::vector<Positions> positions_;  // per row (unsteered rows: unused)
+  std::vector<bool> steered_;         // per row: takes part
+  torch::Tensor clamp_rows_;          // [B] bool: rows in clamp mode
+  torch::Tensor decode_rows_;         // [B] bool: rows steered on generated tokens
+  bool any_clamp_ = false, decode_any_ = false;
   std::map<Site, SiteRows> sites_;
 };
 
