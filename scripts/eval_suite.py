@@ -81,8 +81,8 @@ def load_suite(path, overrides):
             bad(path, f"grids.{s}", "{\"top_k\": [...], \"delta\": [...]}", g)
     cfg["grids"] = grids
     for b in cfg.get("baselines", []):
-        if b not in ("fixed", "random", "caa"):
-            bad(path, "baselines", "fixed, random or caa", b)
+        if b not in BASELINES:
+            bad(path, "baselines", ", ".join(BASELINES), b)
     return cfg
 
 
@@ -138,7 +138,8 @@ def run_suite(cfg, out, sadi, resume, dry_run):
     seed = str(cfg.get("seed", 0))
     common = ["--seed", seed, "--metric", cfg.get("metric", "exact-match"), "--mode", cfg.get("mode", "live"),
               "--batch-size", str(cfg.get("batch_size", 32))]
-    identify_sites = sorted(set(cfg["sites"]) | ({"residual"} if "caa" in cfg.get("baselines", []) else set()))
+    identify_sites = sorted(set(cfg["sites"]) | ({"residual"} if "caa" in cfg.get("baselines", []) else set())
+                            | ({"head"} if "iti" in cfg.get("baselines", []) else set()))
     for model in cfg["models"]:
         for task in cfg["tasks"]:
             pairs, items = prepare_task(cfg, task, os.path.join(out, "data"))
@@ -152,7 +153,7 @@ def run_suite(cfg, out, sadi, resume, dry_run):
                                         "--sites", ",".join(identify_sites), *extra])
             for n, site in enumerate(cfg["sites"]):
                 res = os.path.join(rdir, f"{site}.json")
-                baselines = ["none"] + [b for b in cfg.get("baselines", []) if b != "caa" or n == 0]
+                baselines = ["none"] + [b for b in cfg.get("baselines", []) if b not in SITE_FREE or n == 0]
                 g = cfg["grids"][site]
                 if not (resume and finished(res)):
                     # an interrupted eval left a partial result: --resume continues it
@@ -177,14 +178,31 @@ def finished(path):
         return not json.load(f).get("partial", False)
 
 
+BASELINES = ("fixed", "fixed-dir", "fixed-raw", "random", "caa", "iti")
+SITE_FREE = ("caa", "iti")  # run once per task (caa: residual stream, iti: heads), with the first site
+
+
+def selected_cell(r):
+    """K / delta of a selected row; delta alone without K; random: each seed has its own."""
+    if r is None:
+        return "-"
+    if r["delta"] == "":
+        return "per seed"
+    return f"{r['delta']:g}" if r["top_k"] == "" else f"{r['top_k']} / {r['delta']:g}"
+
+
 def summary_rows(model, task, site, first_site, path):
     r = json.load(open(path, encoding="utf-8"))
     out = []
     for method, sel in r["selected"].items():
         if method == "none" and not first_site:
             continue  # the unsteered baseline is the same at every site
+        if method in SITE_FREE and not first_site:
+            continue
         if method == "caa":
             label, s = "CAA", "residual"
+        elif method == "iti":
+            label, s = "ITI", "head"
         elif method == "none":
             label, s = "baseline", ""
         elif method == "sadi":
@@ -192,10 +210,12 @@ def summary_rows(model, task, site, first_site, path):
         else:
             label, s = f"{method}-{site}", site
         out.append({"model": model, "task": task, "row": label, "method": method, "site": s,
-                    "top_k": sel["top_k"] if method not in ("none", "caa") else "",
-                    "delta": sel["delta"] if method != "none" else "",
+                    "top_k": sel.get("top_k", "") if method not in ("none", "caa") else "",
+                    "delta": sel.get("delta", "") if method != "none" else "",
                     "dev_accuracy": sel["dev_accuracy"], "test_accuracy": sel["test_accuracy"],
-                    "ci_lo": sel["test_ci95"][0], "ci_hi": sel["test_ci95"][1], "n_test": r["task"]["n_test"],
+                    # random: the mean over seeds; its spread is the sd over seeds, not an interval
+                    "ci_lo": sel["test_ci95"][0] if "test_ci95" in sel else "",
+                    "ci_hi": sel["test_ci95"][1] if "test_ci95" in sel else "", "n_test": r["task"]["n_test"],
                     "results": os.path.relpath(path)})
     return out
 
@@ -231,7 +251,7 @@ def markdown(rows, cfg):
             sel = []
             for t in tasks:
                 r = cells.get((label, t))
-                sel.append("-" if r is None else (f"{r['delta']:g}" if r["top_k"] == "" else f"{r['top_k']} / {r['delta']:g}"))
+                sel.append(selected_cell(r))
             lines.append(f"| {label} | " + " | ".join(sel) + " |")
         lines.append("")
     return "\n".join(lines)

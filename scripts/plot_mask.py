@@ -3,8 +3,10 @@
 
   plot_mask.py MASK.h5 --out heads.png [--top N]
 
-Draws a layer x head heatmap of the head scores (mean difference over head_dim) and, for each
-other site present, a per-layer bar chart: how many of the site's top-N elements lie in each layer.
+Draws layer x head heatmaps of the head scores (mean difference over head_dim), and where the
+file has them, the z-scores (mean / standard error), ITI's probe accuracy and the bootstrap
+selection frequency (with the top-K overlap in the title); for each other site present, a
+per-layer bar chart: how many of the site's top-N elements lie in each layer.
 Needs h5py and matplotlib (Debian: python3-h5py, python3-matplotlib; use /usr/bin/python3).
 """
 import argparse
@@ -17,6 +19,27 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+
+def head_panels(g):
+    """(title, [L, H] data, colour map, (vmin, vmax)) for the head group's optional datasets."""
+    out = []
+    if "zscore" in g:
+        z = g["zscore"][()]
+        lim = float(np.abs(z).max()) or 1.0
+        out.append(("head: z = mean / standard error", z, "RdBu_r", (-lim, lim)))
+    if "iti" in g:
+        it = g["iti"]
+        out.append((f"head: ITI probe accuracy ({it.attrs['val_pairs']} held-out pairs)", it["probe_accuracy"][()],
+                    "viridis", (0.0, 1.0)))
+    if "stability" in g:
+        st = g["stability"]
+        k = int(st.attrs["frequency_k"])
+        ks = list(st["k"][()])
+        over = f", overlap {st['overlap_mean'][ks.index(k)]:.2f}" if k in ks else ""
+        out.append((f"head: share of {st.attrs['resamples']} resamples in top-{k}{over}", st["frequency"][()],
+                    "viridis", (0.0, 1.0)))
+    return out
 
 
 def main() -> int:
@@ -35,7 +58,15 @@ def main() -> int:
         if not sites:
             print(f"plot_mask: error: {a.mask}: no site groups", file=sys.stderr)
             return 3
-        fig, axes = plt.subplots(1, len(sites), figsize=(5 * len(sites), 4.5), squeeze=False)
+        extra = head_panels(f["head"]) if "head" in f else []
+        panels = len(sites) + len(extra)
+        fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4.5), squeeze=False)
+        for ax, (title, data, cmap, lim) in zip(axes[0][len(sites):], extra):
+            im = ax.imshow(data.T, aspect="auto", origin="lower", cmap=cmap, vmin=lim[0], vmax=lim[1])
+            ax.set_xlabel("layer")
+            ax.set_ylabel("head")
+            ax.set_title(title, fontsize=9)
+            fig.colorbar(im, ax=ax)
         for ax, site in zip(axes[0], sites):
             g = f[site]
             mean = g["mean_diff"][()]

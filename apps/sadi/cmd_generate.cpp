@@ -15,13 +15,15 @@
 #include "sadi/generate/generate.hpp"
 #include "sadi/io/mask_file.hpp"
 #include "sadi/model/mask_check.hpp"
+#include "sadi/steer/calibration.hpp"
 #include "sadi/steer/planner.hpp"
 
 namespace sadi::app {
 namespace {
 
-const FlagNames kSteerFlags{{"method", "--method"}, {"mode", "--mode"}, {"positions", "--steer-positions"},
-                            {"top_k", "--top-k"}, {"delta", "--delta"}, {"caa.layers", "--layers"}};
+const FlagNames kSteerFlags{{"method", "--method"}, {"mode", "--mode"},   {"positions", "--steer-positions"},
+                            {"top_k", "--top-k"},   {"delta", "--delta"}, {"caa.layers", "--layers"},
+                            {"calibration", "--calibration"}};
 
 std::vector<Prompt> read_prompts(const fs::path& path) {
   std::vector<Prompt> out;
@@ -58,24 +60,29 @@ void add_generate_options(cxxopts::Options& opts) {
       ("site", "head, neuron, hidden or residual", cxxopts::value<std::string>()->default_value("head"))
       ("top-k", "steer the K top-ranked elements of the site", cxxopts::value<int64_t>()->default_value("0"))
       ("delta", "strength: A' = A + delta * (A * M)", cxxopts::value<std::string>()->default_value("0"))
-      ("method", "sadi, fixed (A + delta * Delta*M), random (K random elements), caa (add delta * Delta_residual), "
-       "none (no steering)",
+      ("method", "sadi; the controls fixed, fixed-dir (need --calibration), fixed-raw, random; the baselines caa "
+       "(delta: multiplier), iti (delta: alpha); none (docs/baselines.md)",
        cxxopts::value<std::string>()->default_value("sadi"))
-      ("layers", "caa: comma-separated layers (default: all)", cxxopts::value<std::string>()->default_value(""))
+      ("layers", "caa: comma-separated layers to add at (default: the middle layer)",
+       cxxopts::value<std::string>()->default_value(""))
+      ("calibration", "fixed, fixed-dir: JSON Lines with prompt (e.g. the dev split) for SADI's mean edit",
+       cxxopts::value<std::string>())
       ("mode", "live (one pass) or clamp (clean pass, then overwrite the site; the reference code)",
        cxxopts::value<std::string>()->default_value("live"))
-      ("steer-positions", "prompt-last, prompt-all, or all (also every generated token)",
-       cxxopts::value<std::string>()->default_value("prompt-last"))
+      ("steer-positions", "prompt-last, from-prompt-last (also every generated token), prompt-all, or all "
+       "(default: from-prompt-last for caa and iti, else prompt-last)",
+       cxxopts::value<std::string>()->default_value(""))
       ("random-seed", "seed of the random method's element choice", cxxopts::value<uint64_t>()->default_value("0"));
 }
 
 // The steering of every prompt (method none without --mask) and its description for the output.
-Intervention plan_steering(const cxxopts::ParseResult& r, const Model& model, Json& steering) {
+Intervention plan_steering(const cxxopts::ParseResult& r, Model& model, const Tokenizer& tok, Json& steering) {
   Intervention iv;
   if (r.count("mask")) {
     const fs::path mask_path = r["mask"].as<std::string>();
     MaskFile mask = read_mask_file(mask_path);
     check_mask_matches_model(mask, mask_path, model.info());
+    Calibration calibration;
     iv = with_flag_names(kSteerFlags, [&] {
       InterventionSpec spec;
       spec.method = parse_method(r["method"].as<std::string>());
@@ -84,13 +91,22 @@ Intervention plan_steering(const cxxopts::ParseResult& r, const Model& model, Js
       spec.top_k = r["top-k"].as<int64_t>();
       spec.delta = parse_number("--delta", r["delta"].as<std::string>());
       spec.caa_layers = parse_list<int64_t>("--layers", r["layers"].as<std::string>());
-      spec.positions = parse_positions(r["steer-positions"].as<std::string>());
+      const std::string pos = r["steer-positions"].as<std::string>();
+      if (!pos.empty()) spec.positions = spec.shift_positions = parse_positions(pos);
       spec.seed = r["random-seed"].as<uint64_t>();
-      return plan_intervention(spec, {&mask, mask_path.string()}, {&model.info(), model.device(), model.dtype()});
+      MaskSource source{&mask, mask_path.string()};
+      if (r.count("calibration") && needs_calibration({spec.method})) {
+        std::vector<std::string> texts;
+        for (const auto& p : read_prompts(r["calibration"].as<std::string>())) texts.push_back(p.text);
+        calibration = calibrate(model, tok, texts, spec.site, 8, r["calibration"].as<std::string>());
+        source.calibration = &calibration;
+      }
+      return plan_intervention(spec, source, {&model.info(), model.device(), model.dtype()});
     });
     steering = {{"mask", mask_path.string()}, {"method", method_name(iv.label.method)}, {"mode", mode_name(iv.mode)},
                 {"site", site_name(iv.site)}, {"top_k", r["top-k"].as<int64_t>()}, {"delta", iv.label.delta},
                 {"steer_positions", positions_name(iv.positions)}, {"layers", iv.layers}};
+    if (r.count("calibration")) steering["calibration"] = r["calibration"].as<std::string>();
     log::info(str("steering: ", steering.dump()));
   } else if (r.count("delta") || r.count("top-k")) {
     throw_usage("--delta and --top-k need --mask");
@@ -136,7 +152,7 @@ int cmd_generate(const Args& args) {
   auto tok = load_tokenizer(model->info());
 
   Json steering = nullptr;
-  const Intervention iv = plan_steering(r, *model, steering);  // method none without --mask
+  const Intervention iv = plan_steering(r, *model, *tok, steering);  // method none without --mask
 
   const auto t0 = std::chrono::steady_clock::now();
   int64_t generated = 0;

@@ -1,5 +1,7 @@
 // sadi inspect MASK.h5: provenance, top elements with scores, per-layer counts.
+#include <cmath>
 #include <iomanip>
+#include <limits>
 #include <iostream>
 
 #include "commands.hpp"
@@ -14,6 +16,9 @@ namespace {
 struct Top {
   int64_t rank, layer, unit;
   float score, mean, std;
+  float z = std::numeric_limits<float>::quiet_NaN();     // mean / standard error
+  float freq = std::numeric_limits<float>::quiet_NaN();  // bootstrap: share of resamples with it in their top-K
+  float probe = std::numeric_limits<float>::quiet_NaN(); // heads: ITI probe accuracy
 };
 
 std::vector<Top> top_elements(const SiteScores& s, int64_t n) {
@@ -22,7 +27,11 @@ std::vector<Top> top_elements(const SiteScores& s, int64_t n) {
   for (int64_t i = 0; i < std::min(n, total); ++i) {
     const int64_t layer = s.ranking[2 * i], unit = s.ranking[2 * i + 1];
     const auto k = static_cast<size_t>(layer * s.units + unit);
-    out.push_back({i + 1, layer, unit, s.ranking_score[i], s.mean_diff[k], s.std[k]});
+    Top t{i + 1, layer, unit, s.ranking_score[i], s.mean_diff[k], s.std[k]};
+    if (!s.zscore.empty()) t.z = s.zscore[k];
+    if (!s.stability.frequency.empty()) t.freq = s.stability.frequency[k];
+    if (!s.iti.empty()) t.probe = s.iti.probe_accuracy[k];
+    out.push_back(t);
   }
   return out;
 }
@@ -31,6 +40,35 @@ std::vector<int64_t> per_layer(const SiteScores& s, const std::vector<Top>& top)
   std::vector<int64_t> counts(static_cast<size_t>(s.n_layers), 0);
   for (const auto& t : top) ++counts[static_cast<size_t>(t.layer)];
   return counts;
+}
+
+Json optional(float v) { return std::isnan(v) ? Json() : Json(v); }
+
+std::string cell(float v, int precision) {
+  return std::isnan(v) ? std::string("-") : str(std::fixed, std::setprecision(precision), v);
+}
+
+// The bootstrap overlap curve, and whether the mask's own K is stable.
+void print_stability(const SiteScores& s) {
+  const Stability& b = s.stability;
+  if (b.resamples == 0) return;
+  std::cout << "  stability over " << b.resamples << " bootstrap resamples of the pairs (top-K overlap with all pairs):\n   ";
+  for (size_t i = 0; i < b.k.size(); ++i) {
+    std::cout << " K=" << b.k[i] << ": " << std::fixed << std::setprecision(2) << b.overlap_mean[i] << " +- "
+              << b.overlap_sd[i] << std::defaultfloat << (i + 1 < b.k.size() ? "," : "\n");
+  }
+  for (size_t i = 0; i < b.k.size(); ++i) {
+    if (b.k[i] == s.top_k && b.overlap_mean[i] < 0.5f) {
+      std::cout << "  warning: the mask's top-" << s.top_k << " is unstable (mean overlap " << std::fixed
+                << std::setprecision(2) << b.overlap_mean[i] << std::defaultfloat << ")\n";
+    }
+  }
+}
+
+Json stability_json(const Stability& b) {
+  if (b.resamples == 0) return nullptr;
+  return {{"resamples", b.resamples}, {"seed", b.seed}, {"k", b.k}, {"overlap_mean", b.overlap_mean},
+          {"overlap_sd", b.overlap_sd}, {"frequency_k", b.frequency_k}};
 }
 
 }  // namespace
@@ -69,11 +107,13 @@ int cmd_inspect(const Args& args) {
       Json items = Json::array();
       for (const auto& t : top) {
         items.push_back({{"rank", t.rank}, {"layer", t.layer}, {"unit", t.unit}, {"score", t.score},
-                         {"mean_diff", t.mean}, {"std", t.std}});
+                         {"mean_diff", t.mean}, {"std", t.std}, {"z", optional(t.z)},
+                         {"bootstrap_frequency", optional(t.freq)}, {"iti_probe_accuracy", optional(t.probe)}});
       }
       j["sites"][site_name(s->site)] = {{"n_layers", s->n_layers}, {"units", s->units}, {"group", s->group},
                                         {"count", s->count}, {"top_k", s->top_k}, {"top", items},
-                                        {"per_layer_in_top", per_layer(*s, top)}};
+                                        {"per_layer_in_top", per_layer(*s, top)},
+                                        {"stability", stability_json(s->stability)}};
     }
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -89,14 +129,18 @@ int cmd_inspect(const Args& args) {
     const char* unit_name = s->site == Site::kHead ? "head" : "unit";
     std::cout << "\n/" << site_name(s->site) << ": " << s->n_layers << " layers x " << s->units << " " << unit_name
               << "s, " << s->count << " pairs" << (s->top_k ? str(", mask top-", s->top_k) : std::string()) << "\n";
-    std::cout << "  rank  layer  " << std::setw(6) << unit_name << "       score   mean_diff         std\n";
+    std::cout << "  rank  layer  " << std::setw(6) << unit_name
+              << "       score   mean_diff         std       z  boot_freq  iti_probe\n";
     auto top = top_elements(*s, n);
     for (const auto& t : top) {
       std::cout << "  " << std::right << std::setw(4) << t.rank << "  " << std::setw(5) << t.layer << "  " << std::setw(6)
                 << t.unit << std::scientific << std::setprecision(3) << "  " << std::setw(10) << t.score << "  "
-                << std::setw(10) << t.mean << "  " << std::setw(10) << t.std << std::defaultfloat << "\n";
+                << std::setw(10) << t.mean << "  " << std::setw(10) << t.std << std::defaultfloat << "  " << std::setw(6)
+                << cell(t.z, 1) << "  " << std::setw(9) << cell(t.freq, 2) << "  " << std::setw(9) << cell(t.probe, 2)
+                << "\n";
     }
     std::cout << "  per layer in the top " << top.size() << ": " << list_str(per_layer(*s, top)) << "\n";
+    print_stability(*s);
   }
   return 0;
 }

@@ -20,7 +20,7 @@ for m in llama-json gpt2; do
   step "$sadi" inspect "$tmp/$m.h5"
   for metric in exact-match choice generate-em; do
     step "$sadi" eval --model "$d" --task "$tmp/task.jsonl" --dev-fraction 0.5 --mask "$tmp/$m.h5" --top-k 1,2 \
-      --delta 2,5 --baselines none,fixed,random,caa --metric "$metric" --max-new-tokens 3 --batch-size 5 --out "$tmp/$m-$metric.json"
+      --delta 2,5 --baselines none,fixed,random,caa --random-seeds 2 --caa-layers 0 --metric "$metric" --max-new-tokens 3 --batch-size 5 --out "$tmp/$m-$metric.json"
   done
   step "$sadi" eval --model "$d" --task "$tmp/task.jsonl" --mask "$tmp/$m.h5" --site neuron --top-k 2 --delta 3 --mode clamp --metric choice --batch-invariant false --out "$tmp/$m-clamp.json"
   for i in 1 2; do

@@ -77,7 +77,7 @@ no_output generate-no-prompt-key-nofile "$tmp/g.jsonl"
 
 # eval
 task="$root/tests/data/task_small.jsonl"
-expect eval-grid 0 "selected on dev: sadi" -- "$sadi" eval --model "$m" --task "$task" --dev-fraction 0.5 --mask "$tmp/ok.h5" --top-k 1,2 --delta 4,9 --baselines none,random --metric choice --out "$tmp/res.json"
+expect eval-grid 0 "selected on dev: sadi" -- "$sadi" eval --model "$m" --task "$task" --dev-fraction 0.5 --mask "$tmp/ok.h5" --top-k 1,2 --delta 4,9 --baselines none,random --random-seeds 2 --metric choice --out "$tmp/res.json"
 printf '{"prompt": "a"}\n' > "$tmp/noanswer.jsonl"
 expect eval-no-answer 3 "noanswer.jsonl:1: key 'answer': expected a non-empty string" -- "$sadi" eval --model "$m" --task "$tmp/noanswer.jsonl" --out "$tmp/r.json"
 printf '{"prompt": "a", "answer": "x", "choices": ["y", "z"]}\n' > "$tmp/badchoice.jsonl"

@@ -60,8 +60,10 @@ TEST(ExactMatch, CraftedCasesAgreeWithTheExpectedTable) {
   Json cases = parse_json(read_text_file(path), path.string());
   ASSERT_GT(cases.size(), 10u);
   for (const auto& c : cases) {
-    EXPECT_EQ(exact_match(c["pred"].get<std::string>(), c["gold"].get<std::string>()), c["match"].get<bool>())
-        << c.dump();
+    const auto pred = c["pred"].get<std::string>(), gold = c["gold"].get<std::string>();
+    EXPECT_EQ(exact_match(pred, gold), c["reference"].get<bool>()) << c.dump();  // the default rule
+    EXPECT_EQ(exact_match(pred, gold, MatchRule::kReference), c["reference"].get<bool>()) << c.dump();
+    EXPECT_EQ(exact_match(pred, gold, MatchRule::kLenient), c["lenient"].get<bool>()) << c.dump();
   }
 }
 

@@ -17,16 +17,30 @@ PUNCT = ['.</s>', '.\n', '.', ';', '!', ',', '?', '\n', '</s>', '<pad>']
 needs_bin = pytest.mark.skipif(not BIN or not DATA, reason="needs SADI_BIN and SADI_TESTDATA (run through ctest)")
 
 
-def reference_normalize(text):
-    """The reference code's rule: drop each listed string, strip, lowercase."""
+def reference_match(pred, gold):
+    """The reference code's rule, ported line by line: the prediction is stripped, then each
+    listed string is deleted (no strip after), then lowercased; the gold is stripped and lowercased."""
+    pred = pred.strip()
     for p in PUNCT:
-        text = text.replace(p, "")
-    return text.strip().lower()
+        pred = pred.replace(p, "")
+    return pred.lower() == gold.strip().lower()
 
 
-def test_python_port_agrees_with_the_crafted_table():
-    for c in json.load(open(os.path.join(ROOT, "tests", "data", "em_cases.json"))):
-        assert (reference_normalize(c["pred"]) == reference_normalize(c["gold"])) == c["match"], c
+def lenient_match(pred, gold):
+    """sadi's --em-rule lenient: both sides have the strings deleted, then stripped and lowercased."""
+    def norm(text):
+        for p in PUNCT:
+            text = text.replace(p, "")
+        return text.strip().lower()
+    return norm(pred) == norm(gold)
+
+
+def test_python_ports_agree_with_the_crafted_table_and_the_rules_differ():
+    cases = json.load(open(os.path.join(ROOT, "tests", "data", "em_cases.json")))
+    for c in cases:
+        assert reference_match(c["pred"], c["gold"]) == c["reference"], c
+        assert lenient_match(c["pred"], c["gold"]) == c["lenient"], c
+    assert sum(c["reference"] != c["lenient"] for c in cases) >= 4  # cases that tell the rules apart
 
 
 def triviaqa_normalize(text):
@@ -63,40 +77,64 @@ def llama_mask(tmp_path_factory):
     return mask
 
 
-def test_exact_match_equals_python_teacher_forced_scoring(tmp_path, llama_mask):
+@needs_bin
+def test_exact_match_equals_python_teacher_forced_scoring(tmp_path):
+    """On the trained sentiment model, where some items are right and some wrong, and with gold
+    answers that end in a full stop (the rules differ there), every item's exact-match flag
+    under both rules equals a plain Python teacher-forced scoring, unsteered and steered."""
+    import h5py
     import sentencepiece as spm
-    model = os.path.join(DATA, "llama")
-    mask = llama_mask
-    out = str(tmp_path / "res.json")
-    sadi("eval", "--model", model, "--task", TASK, "--mask", mask, "--top-k", "2", "--delta", "20",
-         "--metric", "exact-match", "--out", out, "--batch-size", "7")
-    res = json.load(open(out))
+    model = os.path.join(DATA, "sentiment")
+    tiny = os.path.join(ROOT, "tests", "data", "tiny")
+    items = [json.loads(line) for line in open(os.path.join(tiny, "test.jsonl"))][:40]
+    for i, it in enumerate(items):
+        it.pop("choices")
+        if i % 4 == 0:
+            it["answer"] += "."
+    task = tmp_path / "task.jsonl"
+    task.write_text("".join(json.dumps(x) + "\n" for x in items))
+    mask = str(tmp_path / "mask.h5")
+    sadi("identify", "--model", model, "--pairs", os.path.join(tiny, "pairs.jsonl"), "--out", mask, "--sites", "head")
     m = torch.jit.load(os.path.join(model, "model.ts"))
     sp = spm.SentencePieceProcessor(model_file=os.path.join(model, "tokenizer.model"))
-    items = [json.loads(line) for line in open(TASK)]
-    import h5py
+    dims = json.load(open(os.path.join(model, "manifest.json")))["dims"]
+    n_layers, n_heads, head_dim = dims["n_layers"], dims["n_heads"], dims["head_dim"]
     with h5py.File(mask, "r") as f:
-        rank = f["head"]["ranking"][:2]
-    hm = torch.zeros(3, 64)
+        rank = f["head"]["ranking"][:1]
+    hm = torch.zeros(n_layers, n_heads * head_dim)
     for layer, head in rank:
-        hm[layer, head * 16:(head + 1) * 16] = 1.0
-    for point in res["points"]:
-        delta = point["delta"] if point["method"] == "sadi" else 0.0
-        for it, got in zip(items, point["test"]["correct"]):
-            ids = [1] + sp.encode(it["prompt"] + " " + it["answer"])
-            n_p = len([1] + sp.encode(it["prompt"]))
-            t = len(ids)
-            at = torch.zeros(1, t, dtype=torch.bool)
-            at[0, n_p - 1] = True
-            steer = {"head.at": at}
-            for layer in range(3):
-                if delta and hm[layer].any():
-                    steer[f"head.{layer}.scale"] = (delta * hm[layer])[None]
-            with torch.no_grad():
-                logits, _ = m(torch.tensor([ids]), torch.arange(t)[None], torch.ones(1, t, dtype=torch.bool), 0, [], [],
-                              torch.arange(n_p - 1, t - 1)[None], steer if delta else {}, {})
-            pred = sp.decode(logits[0].argmax(-1).tolist())
-            assert got == int(reference_normalize(pred) == reference_normalize(it["answer"])), (point, it["id"])
+        hm[layer, head * head_dim:(head + 1) * head_dim] = 1.0
+
+    def predict(it, delta):
+        ids = [1] + sp.encode(it["prompt"] + " " + it["answer"])
+        n_p = len([1] + sp.encode(it["prompt"]))
+        t = len(ids)
+        at = torch.zeros(1, t, dtype=torch.bool)
+        at[0, n_p - 1] = True
+        steer = {"head.at": at}
+        for layer in range(n_layers):
+            if hm[layer].any():
+                steer[f"head.{layer}.scale"] = (delta * hm[layer])[None]
+        with torch.no_grad():
+            logits, _ = m(torch.tensor([ids]), torch.arange(t)[None], torch.ones(1, t, dtype=torch.bool), 0, [], [],
+                          torch.arange(n_p - 1, t - 1)[None], steer if delta else {}, {})
+        return sp.decode(logits[0].argmax(-1).tolist())
+
+    flags = {}
+    for rule, match in (("reference", reference_match), ("lenient", lenient_match)):
+        out = str(tmp_path / f"{rule}.json")
+        sadi("eval", "--model", model, "--task", str(task), "--mask", mask, "--top-k", "1", "--delta", "19",
+             "--metric", "exact-match", "--em-rule", rule, "--out", out, "--batch-size", "7")
+        res = json.load(open(out))
+        assert res["em_rule"] == rule
+        for point in res["points"]:
+            delta = point["delta"] if point["method"] == "sadi" else 0.0
+            got = point["test"]["correct"]
+            want = [int(match(predict(it, delta), it["answer"])) for it in items]
+            assert got == want, (rule, point["method"])
+            assert 0 < sum(got) < len(got), (rule, point["method"])  # some right, some wrong: the test can fail
+            flags[(rule, point["method"])] = got
+    assert flags[("reference", "none")] != flags[("lenient", "none")]  # the gold "positive." items
 
 
 @needs_bin
@@ -115,15 +153,21 @@ def test_results_schema_and_selection_ignores_test_labels(tmp_path, llama_mask):
     for t in (test, flipped):
         out = str(tmp_path / f"{t.stem}.json")
         sadi("eval", "--model", model, "--task", str(t), "--dev", str(dev), "--mask", mask, "--top-k", "1,3",
-             "--delta", "5,40", "--metric", "choice", "--baselines", "none,fixed,random,caa", "--out", out)
+             "--delta", "5,40", "--metric", "choice", "--baselines", "none,fixed,fixed-dir,fixed-raw,random,caa,iti",
+             "--random-seeds", "2", "--caa-layers", "1,2", "--caa-multipliers", "5,40", "--iti-alpha", "5,40", "--out", out)
         results.append(json.load(open(out)))
     schema = json.load(open(os.path.join(ROOT, "docs", "results.schema.json")))
     for r in results:
         jsonschema.validate(r, schema)
-        assert len(r["points"]) == 1 + 3 * 4 + 2 and "oracle" in r
-    for m in ("sadi", "fixed", "random", "caa"):
+        # none; sadi, fixed, fixed-dir, fixed-raw: 2 K x 2 delta; random: 2 seeds x 4; caa: 2 layers x 2; iti: 2 x 2
+        assert len(r["points"]) == 1 + 4 * 4 + 2 * 4 + 4 + 4 and "oracle" in r
+        assert r["calibration"] == {"source": "dev", "n": 24}
+    for m in ("sadi", "fixed", "fixed-dir", "fixed-raw", "caa", "iti"):
         a, b = results[0]["selected"][m], results[1]["selected"][m]
         assert (a["top_k"], a["delta"], a["dev_accuracy"]) == (b["top_k"], b["delta"], b["dev_accuracy"])
+    a, b = results[0]["selected"]["random"], results[1]["selected"]["random"]
+    assert [(s["seed"], s["top_k"], s["delta"]) for s in a["per_seed"]] == \
+        [(s["seed"], s["top_k"], s["delta"]) for s in b["per_seed"]]
     # the flipped labels do change the test scores
     assert results[0]["points"][0]["test"]["correct"] != results[1]["points"][0]["test"]["correct"]
 
@@ -164,7 +208,8 @@ def test_shards_merge_into_the_unsharded_result(tmp_path, metric, llama_mask):
     model = os.path.join(DATA, "llama")
     mask = llama_mask
     common = ["eval", "--model", model, "--task", TASK, "--dev-fraction", "0.25", "--mask", mask, "--top-k", "1,3",
-              "--delta", "40", "--metric", metric, "--baselines", "none,random", "--max-new-tokens", "4"]
+              "--delta", "40", "--metric", metric, "--baselines", "none,random", "--random-seeds", "2",
+              "--max-new-tokens", "4"]
     full = str(tmp_path / "full.json")
     sadi(*common, "--out", full)
     shards = []

@@ -35,7 +35,7 @@ def eval_args(mask, out, metric="choice"):
             "--batch-size", "4", "--out", out]
     if metric == "generate-em":
         return args + ["--top-k", "1", "--delta", "19", "--max-new-tokens", "3"]
-    return args + ["--top-k", "1,4", "--delta", "5,19", "--baselines", "none,random"]
+    return args + ["--top-k", "1,4", "--delta", "5,19", "--baselines", "none,random", "--random-seeds", "2"]
 
 
 def interrupt(args, sig, after):

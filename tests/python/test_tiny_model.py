@@ -29,7 +29,7 @@ def test_sadi_moves_the_behaviour_beyond_the_baseline_interval(tmp_path):
     out = str(tmp_path / "r.json")
     sadi("eval", "--model", model, "--task", os.path.join(TINY, "test.jsonl"), "--dev",
          os.path.join(TINY, "dev.jsonl"), "--mask", mask, "--site", "head", "--top-k", "1,2,4,8",
-         "--delta", "0,2,4,9,19", "--baselines", "none,random", "--seed", "0", "--out", out)
+         "--delta", "0,2,4,9,19", "--baselines", "none,random", "--random-seeds", "3", "--seed", "0", "--out", out)
     r = json.load(open(out))
     none = next(p for p in r["points"] if p["method"] == "none")
     lo, hi = none["test"]["ci95"]

@@ -7,6 +7,7 @@
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
+#include "sadi/core/log.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/identify/evidence.hpp"
 #include "sadi/model/batch.hpp"
@@ -231,7 +232,10 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
   for (Site s : opts.sites) {
     result.push_back(finish(s, info.site(s), running[s], s == Site::kHead ? head_full[s] : torch::Tensor(), opts));
     SiteScores& sc = result.back();
-    if (s == Site::kHead && want_iti) {
+    if (s == Site::kHead && want_iti && total < 2) {
+      log::warn(str("identify: ITI needs at least 2 pairs (one to train a probe, one to test it); ", total,
+                    " used, so the mask file has no ITI scores"));
+    } else if (s == Site::kHead && want_iti) {
       sc.iti = iti_scores(torch::cat(iti_pos), torch::cat(iti_neg), info.n_heads, opts.iti_val_fraction, opts.seed);
     }
     if (opts.bootstrap > 0) {
