@@ -2,7 +2,7 @@
 """Plot a `sadi eval` results file: the K x delta heatmap of SADI's accuracy, with the
 unsteered baseline marked on the colour bar and the dev-selected point boxed.
 
-  plot_sweep.py RESULTS.json --out sweep.png [--split test|dev] [--method sadi|fixed|random]
+  plot_sweep.py RESULTS.json --out sweep.png [--split test|dev] [--method sadi|fixed|fixed-dir|fixed-raw]
 Needs matplotlib (Debian: python3-matplotlib; use /usr/bin/python3).
 """
 import argparse
@@ -22,7 +22,7 @@ def main() -> int:
     ap.add_argument("results")
     ap.add_argument("--out", required=True)
     ap.add_argument("--split", choices=["test", "dev"], default="test")
-    ap.add_argument("--method", choices=["sadi", "fixed", "random"], default="sadi")
+    ap.add_argument("--method", choices=["sadi", "fixed", "fixed-dir", "fixed-raw"], default="sadi")
     a = ap.parse_args()
     try:
         res = json.load(open(a.results))

@@ -119,10 +119,24 @@ def test_sadi_live_matches_formula(env, positions):
 def test_fixed_and_caa_match_formula(env):
     delta = 3.0
     m, full = site_mask(env, "neuron", 20)
-    got = generate(env, "--mask", env["mask"], "--method", "fixed", "--site", "neuron", "--top-k", "20",
+    got = generate(env, "--mask", env["mask"], "--method", "fixed-raw", "--site", "neuron", "--top-k", "20",
                    "--delta", str(delta))
     for row, p in zip(got, prompts()):
         assert row["output_ids"] == greedy(env, p, lambda t, n: layer_steer("neuron", "add", delta * full * m, at(t, [n - 1])))
+    # fixed: the mean over the calibration prompts (here the prompts themselves) of SADI's edit
+    acts = []
+    for p in prompts():
+        ids = [1] + env["sp"].encode(p)
+        n = len(ids)
+        with torch.no_grad():
+            _, cap = env["m"](torch.tensor([ids]), torch.arange(n)[None], torch.ones(1, n, dtype=torch.bool), 0, [], [],
+                              torch.zeros(1, 0, dtype=torch.long), {}, {"neuron": torch.tensor([[n - 1]])})
+        acts.append(cap["neuron"][0, 0].double())
+    mean_edit = (delta * torch.stack(acts) * m.double()).mean(0).float()
+    got = generate(env, "--mask", env["mask"], "--method", "fixed", "--site", "neuron", "--top-k", "20",
+                   "--delta", str(delta), "--calibration", PROMPTS)
+    for row, p in zip(got, prompts()):
+        assert row["output_ids"] == greedy(env, p, lambda t, n: layer_steer("neuron", "add", mean_edit, at(t, [n - 1])))
     _, resid = site_mask(env, "residual", 1)
     keep = torch.zeros(env["dims"]["n_layers"], 1)
     keep[1] = 1.0

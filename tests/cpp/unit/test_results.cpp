@@ -221,3 +221,35 @@ TEST(Sampler, GreedyIsTheFirstMaxAndSamplingIsSeeded) {
   g.top_p = 0.4;  // the nucleus holds only the first of the tied best tokens (0.45 >= 0.4)
   for (int i = 0; i < 20; ++i) EXPECT_EQ(sample_token(logits, g, r1), 1);
 }
+
+TEST(RandomSummary, EachSeedSelectedOnDevThenMeanSdAndSadisPercentile) {
+  // Two points per seed; the dev-better one of each seed counts. Test accuracies: seed 0 -> 0.25,
+  // seed 1 -> 0.75, seed 2 -> 0.5; SADI's selected point scores 0.5 on test.
+  std::vector<ScoredPoint> all;
+  auto add = [&](Method m, uint64_t seed, std::vector<uint8_t> dev, std::vector<uint8_t> test) {
+    all.push_back({{m, 1, 1.0, seed, -1}, score(dev, Metric::kExactMatch), score(test, Metric::kExactMatch)});
+  };
+  add(Method::kSadi, 0, {1, 1, 0, 0}, {1, 1, 0, 0});
+  add(Method::kRandom, 0, {1, 0, 0, 0}, {1, 1, 1, 1});  // worse on dev: not chosen
+  add(Method::kRandom, 0, {1, 1, 0, 0}, {1, 0, 0, 0});
+  add(Method::kRandom, 1, {1, 1, 1, 0}, {1, 1, 1, 0});
+  add(Method::kRandom, 1, {0, 0, 0, 0}, {0, 0, 0, 0});
+  add(Method::kRandom, 2, {1, 0, 0, 0}, {1, 1, 0, 0});
+  add(Method::kRandom, 2, {1, 0, 0, 0}, {0, 0, 0, 0});  // a tie on dev: the first in grid order
+  const auto r = summarize_random(all);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->per_seed.size(), 3u);
+  EXPECT_EQ(r->per_seed[0], &all[2]);
+  EXPECT_EQ(r->per_seed[2], &all[5]);
+  EXPECT_DOUBLE_EQ(r->test_mean, 0.5);
+  EXPECT_DOUBLE_EQ(r->test_sd, 0.25);
+  EXPECT_DOUBLE_EQ(r->sadi_percentile, 50.0);  // one seed below, one tie (half), one above: 1.5 / 3
+  // The results JSON carries it under selected.random and no longer a single random point.
+  EvalResult res;
+  res.has_dev = true;
+  res.points = all;
+  const Json j = encode_result(res);
+  EXPECT_EQ(j["selected"]["random"]["seeds"], 3);
+  EXPECT_DOUBLE_EQ(j["selected"]["random"]["sadi_percentile"].get<double>(), 50.0);
+  EXPECT_EQ(j["points"][1]["seed"], 0);
+}

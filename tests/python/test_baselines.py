@@ -1,0 +1,194 @@
+"""The baselines and clamp mode against independent Python computations on the trained
+sentiment model (docs/baselines.md): CAA and ITI generations against a plain greedy loop that
+recomputes the whole sequence each step and adds the edit itself; clamp mode against a
+layer-by-layer two-pass procedure that uses only additive edits; ITI's directions and spreads
+against a recomputation from captured activations. Needs SADI_BIN and SADI_TESTDATA (CTest)."""
+import json
+import os
+import subprocess
+
+import pytest
+import torch
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("SADI_BIN")
+DATA = os.environ.get("SADI_TESTDATA")
+TINY = os.path.join(ROOT, "tests", "data", "tiny")
+pytestmark = pytest.mark.skipif(not BIN or not DATA, reason="needs SADI_BIN and SADI_TESTDATA (run through ctest)")
+
+
+def sadi(*args):
+    r = subprocess.run([BIN, *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+class Model:
+    def __init__(self):
+        import sentencepiece as spm
+        self.dir = os.path.join(DATA, "sentiment")
+        self.m = torch.jit.load(os.path.join(self.dir, "model.ts"))
+        self.sp = spm.SentencePieceProcessor(model_file=os.path.join(self.dir, "tokenizer.model"))
+        d = json.load(open(os.path.join(self.dir, "manifest.json")))["dims"]
+        self.L, self.H, self.Dh = d["n_layers"], d["n_heads"], d["head_dim"]
+
+    def encode(self, text):
+        return [1] + self.sp.encode(text)
+
+    def run(self, ids, steer=None, capture=None, logits_at=None):
+        """One row, no cache: logits [N, V] at logits_at (default: the last token) and captures."""
+        t = len(ids)
+        at = torch.tensor([logits_at if logits_at is not None else [t - 1]])
+        with torch.no_grad():
+            logits, cap = self.m(torch.tensor([ids]), torch.arange(t)[None], torch.ones(1, t, dtype=torch.bool), 0,
+                                 [], [], at, steer or {}, capture or {})
+        return logits[0], cap
+
+
+@pytest.fixture(scope="module")
+def model():
+    return Model()
+
+
+@pytest.fixture(scope="module")
+def mask(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("mask") / "mask.h5")
+    sadi("identify", "--model", os.path.join(DATA, "sentiment"), "--pairs", os.path.join(TINY, "pairs.jsonl"),
+         "--out", out, "--sites", "head,neuron,hidden,residual")
+    return out
+
+
+def prompts(n=4):
+    items = [json.loads(line) for line in open(os.path.join(TINY, "test.jsonl"))]
+    return items[:n]
+
+
+def greedy_with_add(model, ids, site, adds, steps):
+    """Greedy decoding that recomputes the whole sequence each step and adds adds[l] [U] to
+    site `site` at layer l on every position from the last prompt token on."""
+    n_p = len(ids)
+    out = []
+    for _ in range(steps):
+        t = len(ids)
+        at = torch.zeros(1, t, dtype=torch.bool)
+        at[0, n_p - 1:] = True
+        steer = {f"{site}.at": at}
+        for layer, v in adds.items():
+            steer[f"{site}.{layer}.add"] = v[None]
+        logits, _ = model.run(ids, steer)
+        nxt = int(logits[-1].argmax())
+        out.append(nxt)
+        ids = ids + [nxt]
+    return out
+
+
+def generate(model, mask, tmp_path, *flags):
+    inp = tmp_path / "prompts.jsonl"
+    inp.write_text("".join(json.dumps({"id": it["id"], "prompt": it["prompt"]}) + "\n" for it in prompts()))
+    out = tmp_path / "out.jsonl"
+    sadi("generate", "--model", model.dir, "--input", str(inp), "--out", str(out), "--mask", mask,
+         "--max-new-tokens", "3", "--ignore-eos", "--batch-size", "3", *flags)
+    return [json.loads(line) for line in open(out)]
+
+
+def test_caa_adds_m_times_the_residual_mean_difference_from_the_last_prompt_token_on(model, mask, tmp_path):
+    import h5py
+    with h5py.File(mask, "r") as f:
+        v = torch.tensor(f["residual"]["mean_diff"][()])  # [L, d]
+    got = generate(model, mask, tmp_path, "--method", "caa", "--layers", "2", "--delta", "40")
+    assert got[0]["steering"]["steer_positions"] == "from-prompt-last"
+    changed = 0
+    for it, g in zip(prompts(), got):
+        want = greedy_with_add(model, model.encode(it["prompt"]), "residual", {2: 40.0 * v[2]}, 3)
+        assert g["output_ids"] == want, it["id"]
+        changed += want != greedy_with_add(model, model.encode(it["prompt"]), "residual", {}, 3)
+    assert changed > 0  # the edit matters on these prompts: the comparison can fail
+
+
+def test_iti_adds_alpha_sigma_theta_on_the_best_probed_heads(model, mask, tmp_path):
+    import h5py
+    with h5py.File(mask, "r") as f:
+        g = f["head"]["iti"]
+        theta, sigma, rank = torch.tensor(g["direction"][()]), torch.tensor(g["sigma"][()]), g["ranking"][:2]
+    adds = {}
+    for layer, head in rank:
+        sl = slice(head * model.Dh, (head + 1) * model.Dh)
+        adds.setdefault(int(layer), torch.zeros(model.H * model.Dh))[sl] = 30.0 * sigma[layer, head] * theta[layer, sl]
+    got = generate(model, mask, tmp_path, "--method", "iti", "--top-k", "2", "--delta", "30")
+    changed = 0
+    for it, g in zip(prompts(), got):
+        want = greedy_with_add(model, model.encode(it["prompt"]), "head", adds, 3)
+        assert g["output_ids"] == want, it["id"]
+        changed += want != greedy_with_add(model, model.encode(it["prompt"]), "head", {}, 3)
+    assert changed > 0
+
+
+def test_iti_directions_and_spreads_equal_a_recomputation(model, mask):
+    import h5py
+    pairs = [json.loads(line) for line in open(os.path.join(TINY, "pairs.jsonl"))]
+    pos, neg = [], []
+    for p in pairs:
+        for side, acc in ((p["positive"], pos), (p["negative"], neg)):
+            ids = model.encode(p["prompt"].strip() + " " + side.strip())
+            _, cap = model.run(ids, capture={"head": torch.tensor([[len(ids) - 1]])})
+            acc.append(cap["head"][0, 0].double())  # [L, H*Dh]
+    pos, neg = torch.stack(pos), torch.stack(neg)
+    shift = (pos - neg).mean(0).view(model.L, model.H, model.Dh)
+    theta = shift / shift.norm(dim=-1, keepdim=True)
+    proj = (torch.cat([pos, neg]).view(-1, model.L, model.H, model.Dh) * theta).sum(-1)
+    with h5py.File(mask, "r") as f:
+        g = f["head"]["iti"]
+        assert torch.allclose(torch.tensor(g["direction"][()]).double(), theta.reshape(model.L, -1), atol=1e-5)
+        assert torch.allclose(torch.tensor(g["sigma"][()]).double(), proj.std(0, unbiased=False), rtol=1e-4, atol=1e-6)
+        acc = g["probe_accuracy"][()]
+        order = [acc[layer, head] for layer, head in g["ranking"][()]]
+        assert order == sorted(order, reverse=True)
+        n_val = int(g.attrs["val_pairs"])
+        assert n_val == 30 and int(g.attrs["train_pairs"]) == 120  # 20% of 150 pairs held out
+        assert ((acc * 2 * n_val).round() - acc * 2 * n_val).__abs__().max() < 1e-3  # a share of 2 * n_val
+
+
+@pytest.mark.parametrize("site", ["head", "neuron", "hidden"])
+def test_clamp_equals_a_two_pass_procedure_with_additive_edits(model, mask, tmp_path, site):
+    """Clamp: the whole site at the last prompt token is overwritten, in every layer, with its
+    clean value edited by SADI. Here: read the clean values, then fix layer after layer with
+    additive edits only (add = target - the value the forward now has there)."""
+    import h5py
+    items = prompts(12)
+    task = tmp_path / "task.jsonl"
+    task.write_text("".join(json.dumps(x) + "\n" for x in items))
+    out = str(tmp_path / "res.json")
+    k, delta = 2, 19.0
+    sadi("eval", "--model", model.dir, "--task", str(task), "--mask", mask, "--site", site, "--top-k", str(k),
+         "--delta", str(delta), "--mode", "clamp", "--metric", "choice", "--out", out)
+    res = json.load(open(out))
+    with h5py.File(mask, "r") as f:
+        g = f[site]
+        rank, group = g["ranking"][:k], int(g.attrs["group"])
+        units = int(g.attrs["units"]) * group
+    m = torch.zeros(model.L, units)
+    for layer, unit in rank:
+        m[layer, unit * group:(unit + 1) * group] = 1.0
+    point = [p for p in res["points"] if p["method"] == "sadi"][0]
+    for it, correct in zip(items, point["test"]["correct"]):
+        p_ids = model.encode(it["prompt"])
+        last = len(p_ids) - 1
+        cap = {site: torch.tensor([[last]])}
+        _, clean = model.run(p_ids, capture=cap)
+        target = clean[site][0, 0].double() * (1 + delta * m.double())  # [L, U]
+        scores = []
+        for choice in it["choices"]:
+            ids = model.encode(it["prompt"] + " " + choice)
+            at = torch.zeros(1, len(ids), dtype=torch.bool)
+            at[0, last] = True
+            steer = {f"{site}.at": at}
+            for layer in range(model.L):  # layer by layer: the forward's value there, then the correction
+                _, now = model.run(ids, steer, capture={site: torch.tensor([[last]])})
+                steer[f"{site}.{layer}.add"] = (target[layer] - now[site][0, 0, layer].double()).float()[None]
+            logits, _ = model.run(ids, steer, logits_at=list(range(last, len(ids) - 1)))
+            logp = torch.log_softmax(logits.double(), -1)
+            scores.append(sum(float(logp[i, tok]) for i, tok in enumerate(ids[last + 1:])))
+        best = max(range(len(scores)), key=lambda i: scores[i])
+        assert correct == int(it["choices"][best] == it["answer"]), it["id"]
+    if site == "head":  # on this model the top heads at delta 19 flip answers: the comparison can fail
+        assert res["points"][0]["test"]["correct"] != point["test"]["correct"]
