@@ -31,7 +31,8 @@ const FlagNames kEvalFlags{{"mode", "--mode"},
                            {"dev_fraction", "--dev-fraction"},
                            {"baselines", "--baselines"},
                            {"random_seeds", "--random-seeds"},
-                           {"calibration", "--dev or --dev-fraction"}};
+                           {"calibration", "--dev or --dev-fraction"},
+                           {"mask", "--mask"}};
 
 void add_eval_options(cxxopts::Options& opts) {
   opts.add_options()

@@ -23,7 +23,7 @@ namespace {
 
 const FlagNames kSteerFlags{{"method", "--method"}, {"mode", "--mode"},   {"positions", "--steer-positions"},
                             {"top_k", "--top-k"},   {"delta", "--delta"}, {"caa.layers", "--layers"},
-                            {"calibration", "--calibration"}};
+                            {"calibration", "--calibration"}, {"mask", "--mask"}};
 
 std::vector<Prompt> read_prompts(const fs::path& path) {
   std::vector<Prompt> out;

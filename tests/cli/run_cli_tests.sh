@@ -92,6 +92,16 @@ expect eval-bad-list 2 "--delta: expected a comma-separated list of numbers" -- 
 expect eval-caa-layers 2 "^sadi: error: --caa-layers: layer 9 out of range \[0, 3\)" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines caa --caa-layers 9
 expect generate-layers 2 "^sadi: error: --layers: layer 9 out of range" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --method caa --delta 1 --layers 9
 expect generate-clamp-positions 2 "^sadi: error: --steer-positions: clamp mode steers the last prompt token only" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --top-k 1 --delta 1 --mode clamp --steer-positions prompt-all
+expect eval-fixed-needs-dev 2 "^sadi: error: --dev or --dev-fraction: method fixed-dir takes SADI's mean edit over calibration inputs" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines fixed-dir,fixed --top-k 1 --delta 1
+expect eval-sadi-not-a-baseline 2 "^sadi: error: --baselines: sadi is always evaluated" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines none,sadi
+expect eval-random-seeds 2 "^sadi: error: --random-seeds: expected 1 to 10000, found 0" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines random --random-seeds 0
+expect eval-em-rule 2 "^sadi: error: --em-rule: expected reference or lenient, found 'loose'" -- "$sadi" eval --model "$m" --task "$task" --em-rule loose
+expect identify-no-iti 0 "48 pairs used" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/noiti.h5" --sites head --no-iti
+expect generate-iti-needs-scores 2 "^sadi: error: --mask: the mask file has no ITI scores \(run sadi identify on the head site without --no-iti\)" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/noiti.h5" --method iti --top-k 1 --delta 1
+expect generate-fixed-needs-calibration 2 "^sadi: error: --calibration: method fixed takes" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --method fixed --top-k 1 --delta 1
+expect identify-bootstrap-bounds 2 "^sadi: error: --bootstrap: expected 0 to 100000 resamples, found -1" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/x.h5" --bootstrap -1
+expect identify-unstable-warning 0 "warn.*top 3 is unstable|48 pairs used" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/boot.h5" --top-k 3 --bootstrap 20
+expect inspect-stability 0 "stability over 20 bootstrap resamples" -- "$sadi" inspect "$tmp/boot.h5" --site head
 no_output eval-no-partial "$tmp/r.json"
 expect eval-shard-syntax 2 "--shard: expected I/N" -- "$sadi" eval --model "$m" --task "$task" --shard 2-3
 expect eval-shard-range 2 "--shard: expected 1 <= I <= N, found '4/3'" -- "$sadi" eval --model "$m" --task "$task" --shard 4/3

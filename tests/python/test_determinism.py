@@ -23,7 +23,7 @@ def identify(out, batch):
 def evaluate(mask, out, batch, metric="choice"):
     subprocess.run([BIN, "eval", "--model", os.path.join(DATA, "sentiment"), "--task", os.path.join(TINY, "test.jsonl"),
                     "--dev", os.path.join(TINY, "dev.jsonl"), "--mask", mask, "--site", "head", "--top-k", "1,2",
-                    "--delta", "19", "--baselines", "none,random", "--random-seeds", "2", "--metric", metric, "--batch-size", str(batch),
+                    "--delta", "19", "--baselines", "none,random", "--random-seeds", "1", "--metric", metric, "--batch-size", str(batch),
                     "--out", out, "--log-level", "warn"], check=True, stdout=subprocess.DEVNULL)
 
 
