@@ -192,3 +192,40 @@ def test_clamp_equals_a_two_pass_procedure_with_additive_edits(model, mask, tmp_
         assert correct == int(it["choices"][best] == it["answer"]), it["id"]
     if site == "head":  # on this model the top heads at delta 19 flip answers: the comparison can fail
         assert res["points"][0]["test"]["correct"] != point["test"]["correct"]
+
+
+def test_caa_in_teacher_forced_scoring_steers_every_answer_token(model, mask, tmp_path):
+    """eval: the answer tokens are steered as generated ones would be (from the last prompt token
+    on). Each item's choice is recomputed in Python with the edit on exactly those positions."""
+    import h5py
+    with h5py.File(mask, "r") as f:
+        v = torch.tensor(f["residual"]["mean_diff"][()])
+    items = prompts(30)
+    task = tmp_path / "task.jsonl"
+    task.write_text("".join(json.dumps(x) + "\n" for x in items))
+    out = str(tmp_path / "res.json")
+    sadi("eval", "--model", model.dir, "--task", str(task), "--mask", mask, "--baselines", "caa", "--caa-layers", "1",
+         "--caa-multipliers", "60", "--metric", "choice", "--out", out)
+    res = json.load(open(out))
+    point = [p for p in res["points"] if p["method"] == "caa"][0]
+
+    def logliks(it, steer):
+        p_ids = model.encode(it["prompt"])
+        last = len(p_ids) - 1
+        out = []
+        for choice in it["choices"]:
+            ids = model.encode(it["prompt"] + " " + choice)
+            at = torch.zeros(1, len(ids), dtype=torch.bool)
+            at[0, last:] = True  # the last prompt token and every answer token
+            s = {"residual.at": at, "residual.1.add": (60.0 * v[1])[None]} if steer else {}
+            logits, _ = model.run(ids, s, logits_at=list(range(last, len(ids) - 1)))
+            logp = torch.log_softmax(logits.double(), -1)
+            out.append(sum(float(logp[i, tok]) for i, tok in enumerate(ids[last + 1:])))
+        return out
+
+    moved = 0
+    for it, got in zip(items, point["test"]["loglik"]):
+        want = logliks(it, True)
+        assert got == pytest.approx(want, abs=1e-4), it["id"]
+        moved += max(abs(a - b) for a, b in zip(want, logliks(it, False))) > 1e-3
+    assert moved == len(items)  # the edit changes every item's scores: the comparison can fail

@@ -52,7 +52,10 @@ void scatter(const std::vector<T>& part, size_t index, size_t count, std::vector
 void size_split(PointScore& s, size_t n, Metric metric) {
   s.seconds = -1;  // stays so unless the shards were timed (--timing)
   s.correct.assign(n, 0);
-  if (metric == Metric::kChoice) s.correct_norm.assign(n, 0);
+  if (metric == Metric::kChoice) {
+    s.correct_norm.assign(n, 0);
+    s.loglik.assign(n, {});
+  }
   if (metric == Metric::kGenerateEm) s.predictions.assign(n, "");
 }
 
@@ -60,6 +63,7 @@ void merge_split(const PointScore& part, const JsonView& where, size_t index, si
   scatter(part.correct, index, count, into.correct, where, "correct");
   if (!into.correct_norm.empty()) scatter(part.correct_norm, index, count, into.correct_norm, where, "correct_length_normalised");
   if (!into.predictions.empty()) scatter(part.predictions, index, count, into.predictions, where, "predictions");
+  if (!into.loglik.empty()) scatter(part.loglik, index, count, into.loglik, where, "loglik");
   if (part.seconds >= 0) into.seconds = std::max(0.0, into.seconds) + part.seconds;
 }
 

@@ -15,6 +15,7 @@ Json split_json(const PointScore& p, uint64_t seed, Metric metric) {
   if (metric == Metric::kChoice) {
     j["accuracy_length_normalised"] = accuracy(p.correct_norm);
     j["correct_length_normalised"] = p.correct_norm;
+    j["loglik"] = p.loglik;  // [item][choice] summed log-probability, for paired analyses
   }
   if (metric == Metric::kGenerateEm) j["predictions"] = p.predictions;
   return j;
@@ -79,7 +80,20 @@ std::vector<uint8_t> flags(const JsonView& split, const std::string& key) {
 PointScore decode_split(const JsonView& v, Metric metric) {
   PointScore p;
   p.correct = flags(v, "correct");
-  if (metric == Metric::kChoice) p.correct_norm = flags(v, "correct_length_normalised");
+  if (metric == Metric::kChoice) {
+    p.correct_norm = flags(v, "correct_length_normalised");
+    const Json& a = v.raw("loglik");
+    if (!a.is_array()) v.fail("loglik", "a list of per-item lists of numbers");
+    for (const auto& row : a) {
+      if (!row.is_array()) v.fail("loglik", "a list of per-item lists of numbers");
+      std::vector<double> r;
+      for (const auto& x : row) {
+        if (!x.is_number()) v.fail("loglik", "a list of per-item lists of numbers");
+        r.push_back(x.get<double>());
+      }
+      p.loglik.push_back(std::move(r));
+    }
+  }
   if (metric == Metric::kGenerateEm) {
     const Json& a = v.raw("predictions");
     if (!a.is_array()) v.fail("predictions", "a list of strings");

@@ -25,7 +25,10 @@ PointScore score(const std::vector<uint8_t>& correct, Metric metric) {
   PointScore s;
   s.correct = correct;
   s.seconds = -1;
-  if (metric == Metric::kChoice) s.correct_norm = correct;
+  if (metric == Metric::kChoice) {
+    s.correct_norm = correct;
+    for (auto c : correct) s.loglik.push_back({-1.0 - c, -2.5});
+  }
   if (metric == Metric::kGenerateEm) {
     for (auto c : correct) s.predictions.push_back(c ? "yes" : "no");
   }
@@ -63,9 +66,11 @@ Json shard_of(const EvalResult& r, int index, int count) {
     q.correct.clear();
     q.correct_norm.clear();
     q.predictions.clear();
+    q.loglik.clear();
     for (size_t i = 0; i < p.correct.size(); ++i) {
       if (static_cast<int>(i) % count != index - 1) continue;
       q.correct.push_back(p.correct[i]);
+      if (!p.loglik.empty()) q.loglik.push_back(p.loglik[i]);
       if (!p.correct_norm.empty()) q.correct_norm.push_back(p.correct_norm[i]);
       if (!p.predictions.empty()) q.predictions.push_back(p.predictions[i]);
     }
@@ -103,6 +108,7 @@ TEST(Results, MergedShardsEqualTheWholeRunForEveryMetric) {
     ASSERT_EQ(merged.points.size(), 2u);
     for (size_t p = 0; p < 2; ++p) {
       EXPECT_EQ(merged.points[p].test.correct, w.points[p].test.correct) << metric_name(m);
+      EXPECT_EQ(merged.points[p].test.loglik, w.points[p].test.loglik) << metric_name(m);
       EXPECT_EQ(merged.points[p].dev.correct, w.points[p].dev.correct);
       EXPECT_EQ(merged.points[p].test.predictions, w.points[p].test.predictions);
       EXPECT_EQ(merged.points[p].test.correct_norm, w.points[p].test.correct_norm);
