@@ -201,6 +201,9 @@ def test_caa_in_teacher_forced_scoring_steers_every_answer_token(model, mask, tm
     with h5py.File(mask, "r") as f:
         v = torch.tensor(f["residual"]["mean_diff"][()])
     items = prompts(30)
+    for it in items:  # answers of several tokens: the later ones are predicted from steered answer tokens
+        it["choices"] = [c + " , truly ." for c in it["choices"]]
+        it["answer"] += " , truly ."
     task = tmp_path / "task.jsonl"
     task.write_text("".join(json.dumps(x) + "\n" for x in items))
     out = str(tmp_path / "res.json")
