@@ -170,7 +170,7 @@ def test_clamp_equals_a_two_pass_procedure_with_additive_edits(model, mask, tmp_
     for layer, unit in rank:
         m[layer, unit * group:(unit + 1) * group] = 1.0
     point = [p for p in res["points"] if p["method"] == "sadi"][0]
-    for it, correct in zip(items, point["test"]["correct"]):
+    for it, got in zip(items, point["test"]["loglik"]):
         p_ids = model.encode(it["prompt"])
         last = len(p_ids) - 1
         cap = {site: torch.tensor([[last]])}
@@ -188,10 +188,9 @@ def test_clamp_equals_a_two_pass_procedure_with_additive_edits(model, mask, tmp_
             logits, _ = model.run(ids, steer, logits_at=list(range(last, len(ids) - 1)))
             logp = torch.log_softmax(logits.double(), -1)
             scores.append(sum(float(logp[i, tok]) for i, tok in enumerate(ids[last + 1:])))
-        best = max(range(len(scores)), key=lambda i: scores[i])
-        assert correct == int(it["choices"][best] == it["answer"]), it["id"]
-    if site == "head":  # on this model the top heads at delta 19 flip answers: the comparison can fail
-        assert res["points"][0]["test"]["correct"] != point["test"]["correct"]
+        assert got == pytest.approx(scores, abs=2e-4), it["id"]
+    unsteered = res["points"][0]["test"]["loglik"]
+    assert all(max(abs(a - b) for a, b in zip(u, s)) > 1e-3 for u, s in zip(unsteered, point["test"]["loglik"]))
 
 
 def test_caa_in_teacher_forced_scoring_steers_every_answer_token(model, mask, tmp_path):
