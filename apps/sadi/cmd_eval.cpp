@@ -142,6 +142,9 @@ void plan_points(const cxxopts::ParseResult& r, Model& model, const Tokenizer& t
       if (b != "none") grid.methods.push_back(parse_method(b));
     }
     grid.common.site = parse_site(job.site);
+    if (const SiteScores* s = mask.find(grid.common.site)) {
+      for (const auto& w : stability_warnings(*s, job.top_k)) log::warn(str("eval: ", w));
+    }
     grid.common.caa_layers = parse_list<int64_t>("--caa-layers", job.caa_layers);
     if (needs_calibration(grid.methods) && job.splits.has_dev()) {
       calibration = calibrate(model, tok, job.splits.dev_prompts_all, grid.common.site, job.run.batch_size, "the dev split");

@@ -95,6 +95,9 @@ Intervention plan_steering(const cxxopts::ParseResult& r, Model& model, const To
       if (!pos.empty()) spec.positions = spec.shift_positions = parse_positions(pos);
       spec.seed = r["random-seed"].as<uint64_t>();
       MaskSource source{&mask, mask_path.string()};
+      if (const SiteScores* s = mask.find(spec.site); s && spec.method == Method::kSadi) {
+        for (const auto& w : stability_warnings(*s, {spec.top_k})) log::warn(str("generate: ", w));
+      }
       if (r.count("calibration") && needs_calibration({spec.method})) {
         std::vector<std::string> texts;
         for (const auto& p : read_prompts(r["calibration"].as<std::string>())) texts.push_back(p.text);

@@ -17,6 +17,7 @@
 #include "sadi/identify/identify.hpp"
 #include "sadi/io/mask_file.hpp"
 #include "sadi/model/tensor_types.hpp"
+#include "sadi/steer/planner.hpp"
 
 namespace sadi::app {
 namespace {
@@ -71,12 +72,8 @@ void add_identify_options(cxxopts::Options& opts) {
 // A warning for each site whose top-K would change much with other pairs.
 void warn_unstable(const MaskFile& mask, int64_t top_k) {
   for (const auto& s : mask.sites) {
-    const Stability& b = s.stability;
-    for (size_t i = 0; i < b.k.size(); ++i) {
-      if (b.k[i] != top_k || b.overlap_mean[i] >= 0.5f) continue;
-      log::warn(str("identify: the ", site_name(s.site), " site's top ", top_k, " is unstable: a bootstrap resample of the ",
-                    "pairs shares on average ", std::lround(100.0 * b.overlap_mean[i]), "% of it (", b.resamples,
-                    " resamples); more pairs or a smaller K would make it firmer"));
+    for (const auto& w : stability_warnings(s, {top_k})) {
+      log::warn(str("identify: ", w, "; more pairs or a smaller K would make it firmer"));
     }
   }
 }

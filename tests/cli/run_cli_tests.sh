@@ -100,8 +100,9 @@ expect identify-no-iti 0 "48 pairs used" -- "$sadi" identify --model "$m" --pair
 expect generate-iti-needs-scores 2 "^sadi: error: --mask: the mask file has no ITI scores \(run sadi identify on the head site without --no-iti\)" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/noiti.h5" --method iti --top-k 1 --delta 1
 expect generate-fixed-needs-calibration 2 "^sadi: error: --calibration: method fixed takes" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --method fixed --top-k 1 --delta 1
 expect identify-bootstrap-bounds 2 "^sadi: error: --bootstrap: expected 0 to 100000 resamples, found -1" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/x.h5" --bootstrap -1
-expect identify-unstable-warning 0 "warn.*top 3 is unstable|48 pairs used" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/boot.h5" --top-k 3 --bootstrap 20
+expect identify-unstable-warning 0 "warning identify: the hidden site's top 3 is unstable: a bootstrap resample of the pairs keeps [0-9]+% of it" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/boot.h5" --top-k 3 --bootstrap 20
 expect inspect-stability 0 "stability over 20 bootstrap resamples" -- "$sadi" inspect "$tmp/boot.h5" --site head
+expect eval-unstable-warning 0 "warning eval: the hidden site's top 3 is unstable" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/boot.h5" --site hidden --top-k 3 --delta 1
 no_output eval-no-partial "$tmp/r.json"
 expect eval-shard-syntax 2 "--shard: expected I/N" -- "$sadi" eval --model "$m" --task "$task" --shard 2-3
 expect eval-shard-range 2 "--shard: expected 1 <= I <= N, found '4/3'" -- "$sadi" eval --model "$m" --task "$task" --shard 4/3

@@ -176,6 +176,20 @@ Intervention plan_intervention(const InterventionSpec& spec, const MaskSource& m
   return iv;
 }
 
+std::vector<std::string> stability_warnings(const SiteScores& site, const std::vector<int64_t>& top_k) {
+  std::vector<std::string> out;
+  const Stability& b = site.stability;
+  for (int64_t k : top_k) {
+    for (size_t i = 0; i < b.k.size(); ++i) {
+      if (b.k[i] != k || b.overlap_mean[i] >= 0.5f) continue;
+      out.push_back(str("the ", site_name(site.site), " site's top ", k, " is unstable: a bootstrap resample of the pairs ",
+                        "keeps ", std::lround(100.0 * b.overlap_mean[i]), "% of it on average (", b.resamples,
+                        " resamples)"));
+    }
+  }
+  return out;
+}
+
 bool needs_calibration(const std::vector<Method>& methods) {
   return std::any_of(methods.begin(), methods.end(),
                      [](Method m) { return m == Method::kFixed || m == Method::kFixedDir; });

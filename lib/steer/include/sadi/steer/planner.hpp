@@ -73,6 +73,11 @@ struct GridSpec {
   InterventionSpec common;          // mode, positions, site, caa_layers, seed
 };
 
+// Warnings for the K values whose top-K a bootstrap found unstable (a resample keeps less than
+// half of it on average; mask files from sadi identify --bootstrap). Empty when all is well or
+// the mask has no stability data.
+std::vector<std::string> stability_warnings(const SiteScores& site, const std::vector<int64_t>& top_k);
+
 // Whether planning `methods` needs calibration activations (fixed, fixed-dir).
 bool needs_calibration(const std::vector<Method>& methods);
 
