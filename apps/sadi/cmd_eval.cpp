@@ -171,7 +171,7 @@ int cmd_eval(const Args& args) {
   }
   if (r.count("dev") && r.count("dev-fraction")) throw_usage("give at most one of --dev and --dev-fraction");
   if (r.count("resume") && !r.count("out")) throw_usage("--resume needs --out (the partial result to continue)");
-  if (r.count("out")) check_writable(r["out"].as<std::string>());
+  const std::string out = guarded_out(r, inputs_of(r, {"model", "task", "dev", "mask"})).string();
   EvalJob job = with_flag_names(kEvalFlags, [&] { return job_from_flags(r); });
   auto model = load_model(r["model"].as<std::string>(), load_options(r));
   auto tok = load_tokenizer(model->info());
@@ -183,7 +183,6 @@ int cmd_eval(const Args& args) {
                 job.splits.has_dev() ? str(" + ", job.splits.dev.size(), " dev items") : std::string(), ", metric ",
                 metric_name(job.run.metric)));
   Json before;
-  const std::string out = r.count("out") ? r["out"].as<std::string>() : std::string();
   if (r.count("resume") && fs::exists(out)) {
     before = parse_json(read_text_file(out), out);
     if (!is_partial_result(before)) {

@@ -42,7 +42,8 @@ void add_generate_options(cxxopts::Options& opts) {
       ("model", "model directory", cxxopts::value<std::string>())
       ("prompt", "one prompt; its tokens stream to stdout", cxxopts::value<std::string>())
       ("input", "prompts file: JSON Lines with prompt (optional id)", cxxopts::value<std::string>())
-      ("out", "output JSON Lines file for --input (default stdout); written atomically", cxxopts::value<std::string>())
+      ("out", "output JSON Lines file (--input: default stdout; --prompt: the text still streams to stdout); "
+       "written atomically", cxxopts::value<std::string>())
       ("max-new-tokens", "tokens to generate at most", cxxopts::value<int64_t>()->default_value("64"))
       ("temperature", "0 = greedy", cxxopts::value<double>()->default_value("0"))
       ("top-p", "nucleus sampling threshold", cxxopts::value<double>()->default_value("1"))
@@ -147,10 +148,8 @@ int cmd_generate(const Args& args) {
     prompts = read_prompts(r["input"].as<std::string>());
   }
   std::unique_ptr<AtomicOutput> out_file;
-  if (r.count("out")) {
-    check_writable(r["out"].as<std::string>());
-    out_file = std::make_unique<AtomicOutput>(r["out"].as<std::string>());
-  }
+  const fs::path out_path = guarded_out(r, inputs_of(r, {"model", "input", "mask", "calibration"}));
+  if (!out_path.empty()) out_file = std::make_unique<AtomicOutput>(out_path);
   auto model = load_model(r["model"].as<std::string>(), {r["device"].as<std::string>(), r["dtype"].as<std::string>()});
   auto tok = load_tokenizer(model->info());
 
@@ -166,13 +165,19 @@ int cmd_generate(const Args& args) {
        << " prompts in " << secs << " s, " << static_cast<double>(generated) / secs << " tokens/s";
     log::info(os.str());
   };
-  if (r.count("prompt")) {
+  auto json_line = [&](const Prompt& p, const Generation& gen) {
+    return Json{{"id", p.id}, {"prompt", p.text}, {"output", gen.output}, {"prompt_tokens", gen.prompt_tokens},
+                {"output_tokens", gen.tokens.size()}, {"output_ids", gen.tokens}, {"stop_reason", gen.stop_reason},
+                {"steering", steering}};
+  };
+  if (r.count("prompt")) {  // streams to stdout; with --out also the JSON line there
     auto stream = [](size_t, const std::string& text) { std::cout << text << std::flush; };
     auto res = generate_batch(*model, *tok, prompts, g, {&iv}, stream);
     std::cout << "\n";
     generated = static_cast<int64_t>(res[0].tokens.size());
     report();
     log::info(str("stop reason: ", res[0].stop_reason));
+    if (out_file) write_file_atomic(out_file->target(), dump_json(json_line(prompts[0], res[0])) + "\n");
     return 0;
   }
   std::ofstream file;
@@ -186,11 +191,7 @@ int cmd_generate(const Args& args) {
                               prompts.begin() + static_cast<long>(std::min(prompts.size(), start + static_cast<size_t>(batch_size))));
     auto res = generate_batch(*model, *tok, chunk, g, std::vector<const Intervention*>(chunk.size(), &iv));
     for (size_t i = 0; i < chunk.size(); ++i) {
-      Json line{{"id", chunk[i].id}, {"prompt", chunk[i].text}, {"output", res[i].output},
-                {"prompt_tokens", res[i].prompt_tokens}, {"output_tokens", res[i].tokens.size()},
-                {"output_ids", res[i].tokens},
-                {"stop_reason", res[i].stop_reason}, {"steering", steering}};
-      os << dump_json(line) << "\n";
+      os << dump_json(json_line(chunk[i], res[i])) << "\n";
       generated += static_cast<int64_t>(res[i].tokens.size());
     }
     os.flush();

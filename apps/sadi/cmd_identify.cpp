@@ -115,10 +115,9 @@ int cmd_identify(const Args& args) {
   if (max_pairs < 0) throw_usage("--max-pairs: expected 0 or a positive integer");
   torch::manual_seed(static_cast<uint64_t>(r["seed"].as<int64_t>()));
 
-  const fs::path out_path = r["out"].as<std::string>();
+  const fs::path out_path = guarded_out(r, inputs_of(r, {"model", "pairs"}));
   const fs::path pairs_path = r["pairs"].as<std::string>();
   // Check the output location before the long run.
-  check_writable(out_path);
   auto pairs = read_pairs(pairs_path);
   const auto pairs_in_file = static_cast<int64_t>(pairs.size());
   if (max_pairs > 0 && max_pairs < pairs_in_file) pairs.resize(static_cast<size_t>(max_pairs));

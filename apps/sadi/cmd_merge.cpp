@@ -24,7 +24,9 @@ int cmd_merge(const Args& args) {
   cxxopts::ParseResult r;
   if (!parse_common(opts, args, r)) return 0;
   if (!r.count("shards")) throw_usage("sadi merge: give the shard results files (see sadi merge --help)");
-  if (r.count("out")) check_writable(r["out"].as<std::string>());
+  std::vector<NamedInput> inputs;
+  for (const auto& path : r["shards"].as<std::vector<std::string>>()) inputs.push_back({"the shards", path});
+  const fs::path out = guarded_out(r, inputs);
   std::vector<ShardResult> shards;
   for (const auto& path : r["shards"].as<std::vector<std::string>>()) {
     shards.push_back({path, parse_json(read_text_file(path), path)});
@@ -32,7 +34,7 @@ int cmd_merge(const Args& args) {
   EvalResult merged = merge_shards(shards);
   merged.command_line = command_line(args);
   print_table(std::cout, merged);
-  if (r.count("out")) write_file_atomic(r["out"].as<std::string>(), dump_json(encode_result(merged), 2) + "\n");
+  if (!out.empty()) write_file_atomic(out, dump_json(encode_result(merged), 2) + "\n");
   return 0;
 }
 

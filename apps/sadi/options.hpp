@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
 #include "sadi/core/strings.hpp"
 
 namespace sadi::app {
@@ -64,6 +65,21 @@ inline std::string command_line(const Args& args) {
   std::string out = args[0];
   for (size_t i = 1; i < args.size(); ++i) out += " " + args[i];
   return out;
+}
+
+// The inputs named by `flags` that were given (for guard_output: inputs are never overwritten).
+inline std::vector<NamedInput> inputs_of(const cxxopts::ParseResult& r, std::initializer_list<const char*> flags) {
+  std::vector<NamedInput> out;
+  for (const char* f : flags) {
+    if (r.count(f)) out.push_back({str("--", f), r[f].as<std::string>()});
+  }
+  return out;
+}
+
+// The checked --out path (guard_output), or empty without --out.
+inline fs::path guarded_out(const cxxopts::ParseResult& r, std::vector<NamedInput> inputs) {
+  if (!r.count("out")) return {};
+  return guard_output("--out", r["out"].as<std::string>(), inputs);
 }
 
 }  // namespace sadi::app

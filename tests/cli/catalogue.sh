@@ -99,6 +99,25 @@ case_ output-dir-missing 4 "/nonexistent/dir/o.h5: cannot write: directory /none
 mkdir -p "$tmp/adir"
 case_ output-is-a-directory 4 "adir: cannot write: it is a directory" - -- "$sadi" eval --model "$m" --task "$task" --out "$tmp/adir"
 case_ output-unwritable 4 "cannot write" /proc/sadi-out.json -- "$sadi" eval --model "$m" --task "$task" --out /proc/sadi-out.json
+# --out naming an input (after symbolic links): refused before any work, the input unchanged
+unchanged() { local before=$1 file=$2; [ "$(sha256sum <"$file")" = "$before" ] || { fail=$((fail + 1)); echo "FAIL $file changed"; }; }
+h=$(sha256sum <"$pairs")
+case_ output-is-the-pairs 2 "^sadi: error: --out .*pairs.jsonl: is the input given to --pairs .*inputs are never overwritten" - -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$pairs"
+unchanged "$h" "$pairs"
+h=$(sha256sum <"$tmp/mask.h5")
+case_ output-is-the-mask 2 "^sadi: error: --out .*mask.h5: is the input given to --mask" - -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --top-k 1 --delta 1 --out "$tmp/mask.h5"
+unchanged "$h" "$tmp/mask.h5"
+ln -sf "$task" "$tmp/task-link.jsonl"
+h=$(sha256sum <"$task")
+case_ output-links-to-the-task 2 "^sadi: error: --out .*task-link.jsonl: is the input given to --task" - -- "$sadi" eval --model "$m" --task "$task" --out "$tmp/task-link.jsonl"
+unchanged "$h" "$task"
+printf '{"prompt":"The sky is"}\n' >"$tmp/prompts-in.jsonl"
+d=$(copy_model out-into-model)
+h=$(sha256sum <"$d/manifest.json")
+case_ output-is-a-model-file 2 "^sadi: error: --out .*manifest.json: is the input given to --model" - -- "$sadi" generate --model "$d" --input "$tmp/prompts-in.jsonl" --out "$d/manifest.json"
+unchanged "$h" "$d/manifest.json"
+case_ output-empty-name 2 "^sadi: error: --out: expected a file name, found an empty string" - -- "$sadi" identify --model "$m" --pairs "$pairs" --out ""
+case_ output-special-file 4 "^sadi: error: /dev/null: cannot write: it is a character device, expected a regular file" - -- "$sadi" eval --model "$m" --task "$task" --out /dev/null
 
 # --- memory ----------------------------------------------------------------------------------
 # a batch far beyond the memory allowed (ulimit -v): a clear message, no result file

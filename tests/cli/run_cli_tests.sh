@@ -103,6 +103,12 @@ expect identify-bootstrap-bounds 2 "^sadi: error: --bootstrap: expected 0 to 100
 expect identify-unstable-warning 0 "warning identify: the hidden site's top 3 is unstable: a bootstrap resample of the pairs keeps [0-9]+% of it" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/boot.h5" --top-k 3 --bootstrap 20
 expect inspect-stability 0 "stability over 20 bootstrap resamples" -- "$sadi" inspect "$tmp/boot.h5" --site head
 expect eval-unstable-warning 0 "warning eval: the hidden site's top 3 is unstable" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/boot.h5" --site hidden --top-k 3 --delta 1
+: >"$tmp/real-target.json"
+ln -sf "$tmp/real-target.json" "$tmp/out-link.json"
+expect output-through-symlink 0 "selected on dev" -- "$sadi" eval --model "$m" --task "$task" --dev-fraction 0.5 --out "$tmp/out-link.json"
+check output-link-kept test -L "$tmp/out-link.json" -a -s "$tmp/real-target.json"
+expect generate-prompt-out 0 "" -- "$sadi" generate --model "$m" --prompt "The sky" --max-new-tokens 2 --out "$tmp/one.jsonl"
+check generate-prompt-out-written grep -q '"stop_reason"' "$tmp/one.jsonl"
 no_output eval-no-partial "$tmp/r.json"
 expect eval-shard-syntax 2 "--shard: expected I/N" -- "$sadi" eval --model "$m" --task "$task" --shard 2-3
 expect eval-shard-range 2 "--shard: expected 1 <= I <= N, found '4/3'" -- "$sadi" eval --model "$m" --task "$task" --shard 4/3

@@ -78,3 +78,57 @@ void check_writable(const fs::path& target) {
 }
 
 }  // namespace sadi
+
+namespace sadi {
+namespace {
+
+const char* kind_of(const fs::file_status& st) {
+  switch (st.type()) {
+    case fs::file_type::directory: return "a directory";
+    case fs::file_type::character: return "a character device";
+    case fs::file_type::block: return "a block device";
+    case fs::file_type::fifo: return "a named pipe";
+    case fs::file_type::socket: return "a socket";
+    default: return "not a regular file";
+  }
+}
+
+// Whether `out` names the same file as `in` (or a file inside the directory `in`).
+bool same_file(const fs::path& out, const fs::path& in) {
+  std::error_code ec;
+  if (fs::is_directory(in, ec)) {
+    for (const auto& e : fs::directory_iterator(in, ec)) {
+      if (fs::equivalent(out, e.path(), ec)) return true;
+    }
+    return false;
+  }
+  return fs::equivalent(out, in, ec);
+}
+
+}  // namespace
+
+fs::path guard_output(const std::string& flag, const fs::path& out, const std::vector<NamedInput>& inputs) {
+  if (out.empty()) throw_usage(str(flag, ": expected a file name, found an empty string"));
+  std::error_code ec;
+  fs::path target = out;
+  if (fs::is_symlink(fs::symlink_status(out, ec))) {
+    target = fs::weakly_canonical(out, ec);  // the final target of the link chain
+    if (ec) throw_io(str(out.string(), ": cannot resolve the symbolic link: ", ec.message()));
+  }
+  const auto st = fs::status(target, ec);
+  if (fs::exists(st) && !fs::is_regular_file(st)) {
+    throw_io(str(out.string(), ": cannot write: it is ", kind_of(st), ", expected a regular file (or a new name)"));
+  }
+  if (fs::exists(st)) {
+    for (const auto& in : inputs) {
+      if (!in.path.empty() && same_file(target, in.path)) {
+        throw_usage(str(flag, " ", out.string(), ": is the input given to ", in.flag, " (", in.path.string(),
+                        "); inputs are never overwritten, choose another name"));
+      }
+    }
+  }
+  check_writable(target);
+  return target;
+}
+
+}  // namespace sadi

@@ -2,6 +2,7 @@
 // File helpers: whole-file reads with clear errors and atomic writes (temp file, then rename).
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace sadi {
 
@@ -40,4 +41,17 @@ namespace sadi {
 // Fails early (before a long run) when `target` cannot be written: creates and removes a
 // temporary sibling. Throws sadi::Error (io) naming the path.
 void check_writable(const fs::path& target);
+
+// An input of a command, by the flag that named it (a model directory counts with every file in it).
+struct NamedInput {
+  std::string flag;  // e.g. "--pairs"
+  fs::path path;
+};
+
+// The one output-path guard of every command, run before any work. Refuses an empty name, an
+// existing special file or directory, and a path that is (after symbolic links) one of the
+// inputs: inputs are never overwritten. A symbolic link is written through: the returned path is
+// its final target, which the atomic write replaces while the link stays. Then check_writable.
+// Throws sadi::Error naming `flag` (usage) or the path (io).
+fs::path guard_output(const std::string& flag, const fs::path& out, const std::vector<NamedInput>& inputs);
 }  // namespace sadi
