@@ -186,7 +186,8 @@ int cmd_eval(const Args& args) {
   if (r.count("resume") && fs::exists(out)) {
     before = parse_json(read_text_file(out), out);
     if (!is_partial_result(before)) {
-      log::info(str("eval: ", out, " is already a complete result; nothing to do (--resume)"));
+      check_complete_is_this_run(before, job, *model, out);
+      log::info(str("eval: ", out, " is already a complete result of this command; nothing to do (--resume)"));
       return 0;
     }
   }

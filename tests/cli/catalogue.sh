@@ -130,6 +130,10 @@ case_ batch-out-of-memory 1 "out of memory.*lower --batch-size" "$R" -- bash -c 
 printf '{"partial": true, "resume": {"config": {"seed": 5}, "test": {"rows_total": 1, "rows_done": 0, "values": []}}}\n' >"$tmp/partial.json"
 cp "$tmp/partial.json" "$tmp/partial-merge.json"
 case_ resume-other-configuration 3 "partial.json: key 'resume.config.seed': the partial result was made with 5, this command has 0" - -- "$sadi" eval --model "$m" --task "$task" --out "$tmp/partial.json" --resume
+"$sadi" eval --model "$m" --task "$task" --out "$tmp/complete.json" --log-level warn >/dev/null
+h=$(sha256sum <"$tmp/complete.json")
+case_ resume-complete-other-run 3 "complete.json: key 'grid': this complete result was made by another run" - -- "$sadi" eval --model "$m" --task "$task" --top-k 1 --out "$tmp/complete.json" --resume
+unchanged "$h" "$tmp/complete.json"
 case_ resume-without-out 2 "--resume needs --out" - -- "$sadi" eval --model "$m" --task "$task" --resume
 case_ merge-partial 3 "partial-merge.json: key 'partial': expected a finished shard" "$tmp/merged.json" -- "$sadi" merge "$tmp/partial-merge.json" --out "$tmp/merged.json"
 

@@ -91,6 +91,26 @@ Json resume_config(const EvalJob& job, const Model& model) {
               {"batch_invariant", model.batch_invariant()}};
 }
 
+void check_complete_is_this_run(const Json& complete, const EvalJob& job, const Model& model, const std::string& origin) {
+  const Json mine = result_header(job, model);
+  auto pick = [](const Json& h, const char* key) -> Json {
+    if (!h.contains(key)) return nullptr;
+    Json v = h.at(key);
+    if (v.is_object()) {  // paths may differ between machines: compare what identifies the content
+      for (const char* k : {"file", "dir"}) v.erase(k);
+    }
+    return v;
+  };
+  for (const char* key : {"model", "task", "dev", "mask", "metric", "mode", "site", "grid", "em_rule", "seed", "shard"}) {
+    const Json a = pick(complete, key), b = pick(mine, key);
+    if (a != b) {
+      throw_input(str(origin, ": key '", key, "': this complete result was made by another run (", a.dump(), "; this command: ",
+                      b.dump(), "); --resume continues only a partial result of the same command: remove the file or ",
+                      "choose another --out"));
+    }
+  }
+}
+
 EvalOutcome run_eval(Model& model, const Tokenizer& tok, const EvalJob& job, const Json* resume_from,
                      const std::string& origin, const std::string& command_line) {
   const Json config = resume_config(job, model);

@@ -87,6 +87,12 @@ struct EvalOutcome {
 // same configuration (paths may differ; files are compared by hash).
 Json resume_config(const EvalJob& job, const Model& model);
 
+// --resume over a complete result: throws sadi::Error (input) naming `origin` and the first key
+// of the result's header (model fingerprint, task and dev hashes, mask, metric, mode, site, grid,
+// exact-match rule, seed, shard) that differs from this job's, so that "nothing to do" is only
+// said of the same run.
+void check_complete_is_this_run(const Json& complete, const EvalJob& job, const Model& model, const std::string& origin);
+
 // Runs the job (continuing `resume_from`, a partial result read from `origin`, when given).
 // Between batches an interruption (sadi/core/interrupt.hpp) ends the run with a partial outcome.
 EvalOutcome run_eval(Model& model, const Tokenizer& tok, const EvalJob& job, const Json* resume_from,
