@@ -82,12 +82,11 @@ EvalJob job_from_flags(const cxxopts::ParseResult& r) {
   EvalRun& run = job.run;
   run.metric = parse_metric(r["metric"].as<std::string>());
   job.mode = parse_mode(r["mode"].as<std::string>());
-  run.batch_size = r["batch-size"].as<int64_t>();
+  run.batch_size = bounded(r, "batch-size", 1, 1 << 20);
   run.separator = r["separator"].as<std::string>();
   run.match_rule = parse_match_rule(r["em-rule"].as<std::string>());
-  run.max_new_tokens = r["max-new-tokens"].as<int64_t>();
+  run.max_new_tokens = bounded(r, "max-new-tokens", 1, 1 << 20);
   if (r.count("stop")) run.stop = r["stop"].as<std::vector<std::string>>();
-  if (run.max_new_tokens <= 0) throw_usage("--max-new-tokens: expected a positive integer");
   if (r.count("shard")) job.shard = parse_shard(r["shard"].as<std::string>());
   job.seed = r["seed"].as<uint64_t>();
   job.timing = r.count("timing") > 0;
@@ -104,16 +103,13 @@ EvalJob job_from_flags(const cxxopts::ParseResult& r) {
       throw_usage("--baselines: sadi is always evaluated (with --mask); list only baselines");
     }
   }
-  job.top_k = parse_list<int64_t>("--top-k", r["top-k"].as<std::string>());
-  job.delta = parse_list<double>("--delta", r["delta"].as<std::string>());
-  job.random_seeds = r["random-seeds"].as<int64_t>();
-  if (job.random_seeds < 1 || job.random_seeds > 10000) {
-    throw_usage(str("--random-seeds: expected 1 to 10000, found ", job.random_seeds));
-  }
-  job.caa_multipliers = parse_list<double>("--caa-multipliers", r["caa-multipliers"].as<std::string>());
+  job.top_k = nonempty_list<int64_t>("top-k", r["top-k"].as<std::string>());
+  job.delta = nonempty_list<double>("delta", r["delta"].as<std::string>());
+  job.random_seeds = bounded(r, "random-seeds", 1, 10000);
+  job.caa_multipliers = nonempty_list<double>("caa-multipliers", r["caa-multipliers"].as<std::string>());
   const std::string iti_k = r["iti-top-k"].as<std::string>();
-  job.iti_top_k = iti_k.empty() ? job.top_k : parse_list<int64_t>("--iti-top-k", iti_k);
-  job.iti_alpha = parse_list<double>("--iti-alpha", r["iti-alpha"].as<std::string>());
+  job.iti_top_k = iti_k.empty() ? job.top_k : nonempty_list<int64_t>("iti-top-k", iti_k);
+  job.iti_alpha = nonempty_list<double>("iti-alpha", r["iti-alpha"].as<std::string>());
   return job;
 }
 

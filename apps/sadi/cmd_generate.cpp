@@ -129,17 +129,16 @@ int cmd_generate(const Args& args) {
   if (!r.count("model")) throw_usage("sadi generate: missing --model (see sadi generate --help)");
   if (r.count("prompt") == r.count("input")) throw_usage("sadi generate: give exactly one of --prompt and --input");
   GenerateOptions g;
-  g.max_new_tokens = r["max-new-tokens"].as<int64_t>();
+  g.max_new_tokens = bounded(r, "max-new-tokens", 1, 1 << 20);
   g.temperature = r["temperature"].as<double>();
   g.top_p = r["top-p"].as<double>();
-  g.top_k = r["top-k-sampling"].as<int64_t>();
+  g.top_k = bounded(r, "top-k-sampling", 0, int64_t{1} << 40);
   g.seed = r["seed"].as<uint64_t>();
   if (r.count("stop")) g.stop = r["stop"].as<std::vector<std::string>>();
   g.ignore_eos = r.count("ignore-eos") > 0;
   if (!(g.temperature >= 0) || !std::isfinite(g.temperature)) throw_usage("--temperature: expected a number >= 0");
   if (!(g.top_p > 0 && g.top_p <= 1)) throw_usage("--top-p: expected a number in (0, 1]");
-  const int64_t batch_size = r["batch-size"].as<int64_t>();
-  if (batch_size <= 0) throw_usage("--batch-size: expected a positive integer");
+  const int64_t batch_size = bounded(r, "batch-size", 1, 1 << 20);
 
   std::vector<Prompt> prompts;
   if (r.count("prompt")) {

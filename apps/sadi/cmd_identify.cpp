@@ -97,8 +97,8 @@ int cmd_identify(const Args& args) {
   o.top_k = r["top-k"].as<int64_t>();
   if (o.top_k < 0) throw_usage("--top-k: expected 0 or a positive integer");
   o.separator = r["separator"].as<std::string>();
-  o.batch_size = r["batch-size"].as<int64_t>();
-  o.max_length = r["max-length"].as<int64_t>();
+  o.batch_size = bounded(r, "batch-size", 1, 1 << 20);
+  o.max_length = bounded(r, "max-length", 0, int64_t{1} << 40);
   o.strict = r.count("strict") > 0;
   o.strip = r.count("no-strip") == 0;
   o.iti = r.count("no-iti") == 0;
@@ -106,13 +106,9 @@ int cmd_identify(const Args& args) {
   if (!(o.iti_val_fraction > 0 && o.iti_val_fraction < 1)) {
     throw_usage(str("--iti-val-fraction: expected a number between 0 and 1 (exclusive), found ", o.iti_val_fraction));
   }
-  o.bootstrap = r["bootstrap"].as<int64_t>();
-  if (o.bootstrap < 0 || o.bootstrap > 100000) {
-    throw_usage(str("--bootstrap: expected 0 to 100000 resamples, found ", o.bootstrap));
-  }
+  o.bootstrap = bounded(r, "bootstrap", 0, 100000);
   o.seed = static_cast<uint64_t>(r["seed"].as<int64_t>());
-  const int64_t max_pairs = r["max-pairs"].as<int64_t>();
-  if (max_pairs < 0) throw_usage("--max-pairs: expected 0 or a positive integer");
+  const int64_t max_pairs = bounded(r, "max-pairs", 0, int64_t{1} << 40);
   torch::manual_seed(static_cast<uint64_t>(r["seed"].as<int64_t>()));
 
   const fs::path out_path = guarded_out(r, inputs_of(r, {"model", "pairs"}));

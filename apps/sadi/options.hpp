@@ -82,4 +82,20 @@ inline fs::path guarded_out(const cxxopts::ParseResult& r, std::vector<NamedInpu
   return guard_output("--out", r["out"].as<std::string>(), inputs);
 }
 
+// An integer flag checked against [lo, hi] at parse time, so no later arithmetic can overflow.
+// Throws sadi::Error (usage) naming the flag, the range and the value.
+inline int64_t bounded(const cxxopts::ParseResult& r, const char* flag, int64_t lo, int64_t hi) {
+  const auto v = r[flag].as<int64_t>();
+  if (v < lo || v > hi) throw_usage(str("--", flag, ": expected an integer from ", lo, " to ", hi, ", found ", v));
+  return v;
+}
+
+// A list flag that must not be empty (an empty list would silently plan nothing).
+template <typename T>
+std::vector<T> nonempty_list(const char* flag, const std::string& s) {
+  auto v = parse_list<T>(str("--", flag), s);
+  if (v.empty()) throw_usage(str("--", flag, ": expected at least one value, found an empty list"));
+  return v;
+}
+
 }  // namespace sadi::app

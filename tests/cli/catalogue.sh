@@ -92,7 +92,11 @@ case_ top-k-larger-than-site 2 "--top-k 99: the head site has 12 elements" "$R" 
 case_ delta-inf 2 "--delta: expected a finite number, found inf" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --delta 4,inf --out "$R"
 case_ delta-nan 2 "--delta: expected a finite number, found nan" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/mask.h5" --top-k 2 --delta nan --out "$tmp/gen.jsonl"
 case_ top-k-zero 2 "--top-k 0: the head site has 12 elements; expected 1 to 12" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --top-k 0 --out "$R"
-case_ batch-size-zero 2 "--batch-size: expected a positive integer" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --batch-size 0
+case_ batch-size-zero 2 "--batch-size: expected an integer from 1 to 1048576, found 0" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --batch-size 0
+case_ batch-size-int64-max 2 "--batch-size: expected an integer from 1 to 1048576, found 9223372036854775807" "$R" -- "$sadi" eval --model "$m" --task "$task" --out "$R" --batch-size 9223372036854775807
+case_ max-new-tokens-huge 2 "--max-new-tokens: expected an integer from 1 to 1048576, found 9223372036854775000" - -- "$sadi" generate --model "$m" --prompt a --max-new-tokens 9223372036854775000
+case_ top-k-empty-list 2 "--top-k: expected at least one value, found an empty list" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --top-k "" --out "$R"
+case_ max-pairs-negative 2 "--max-pairs: expected an integer from 0 to [0-9]+, found -1" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --max-pairs -1
 
 # --- outputs ---------------------------------------------------------------------------------
 case_ output-dir-missing 4 "/nonexistent/dir/o.h5: cannot write: directory /nonexistent/dir does not exist" /nonexistent/dir/o.h5 -- "$sadi" identify --model "$m" --pairs "$pairs" --out /nonexistent/dir/o.h5

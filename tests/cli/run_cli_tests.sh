@@ -94,12 +94,12 @@ expect generate-layers 2 "^sadi: error: --layers: layer 9 out of range" -- "$sad
 expect generate-clamp-positions 2 "^sadi: error: --steer-positions: clamp mode steers the last prompt token only" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --top-k 1 --delta 1 --mode clamp --steer-positions prompt-all
 expect eval-fixed-needs-dev 2 "^sadi: error: --dev or --dev-fraction: method fixed-dir takes SADI's mean edit over calibration inputs" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines fixed-dir,fixed --top-k 1 --delta 1
 expect eval-sadi-not-a-baseline 2 "^sadi: error: --baselines: sadi is always evaluated" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines none,sadi
-expect eval-random-seeds 2 "^sadi: error: --random-seeds: expected 1 to 10000, found 0" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines random --random-seeds 0
+expect eval-random-seeds 2 "^sadi: error: --random-seeds: expected an integer from 1 to 10000, found 0" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines random --random-seeds 0
 expect eval-em-rule 2 "^sadi: error: --em-rule: expected reference or lenient, found 'loose'" -- "$sadi" eval --model "$m" --task "$task" --em-rule loose
 expect identify-no-iti 0 "48 pairs used" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/noiti.h5" --sites head --no-iti
 expect generate-iti-needs-scores 2 "^sadi: error: --mask: the mask file has no ITI scores \(run sadi identify on the head site without --no-iti\)" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/noiti.h5" --method iti --top-k 1 --delta 1
 expect generate-fixed-needs-calibration 2 "^sadi: error: --calibration: method fixed takes" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --method fixed --top-k 1 --delta 1
-expect identify-bootstrap-bounds 2 "^sadi: error: --bootstrap: expected 0 to 100000 resamples, found -1" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/x.h5" --bootstrap -1
+expect identify-bootstrap-bounds 2 "^sadi: error: --bootstrap: expected an integer from 0 to 100000, found -1" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/x.h5" --bootstrap -1
 expect identify-unstable-warning 0 "warning identify: the hidden site's top 3 is unstable: a bootstrap resample of the pairs keeps [0-9]+% of it" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/boot.h5" --top-k 3 --bootstrap 20
 expect inspect-stability 0 "stability over 20 bootstrap resamples" -- "$sadi" inspect "$tmp/boot.h5" --site head
 expect eval-unstable-warning 0 "warning eval: the hidden site's top 3 is unstable" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/boot.h5" --site hidden --top-k 3 --delta 1
