@@ -63,6 +63,8 @@ case_ pairs-file-missing 4 "nope.jsonl: file not found" "$O" -- "$sadi" identify
 long=$("$py" -c "print('word ' * 400)")
 printf '{"id":"long","prompt":"%s","positive":" a","negative":" b"}\n' "$long" >"$tmp/long.jsonl"
 case_ pair-over-length-strict 3 "pair 'long' \(line 1\): [0-9]+ tokens exceed the limit of [0-9]+ \(--strict\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O" --strict
+printf '{"id":"s1","prompt":"The sky is","positive":"blue","negative":"blue"}\n{"id":"s2","prompt":"Snow is","positive":" white","negative":"white "}\n' >"$tmp/same.jsonl"
+case_ pairs-all-identical 3 "no usable pairs: in all 2 the positive and negative sequences are the same tokens \('s1' \(line 1\), 's2' \(line 2\)\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/same.jsonl" --out "$O"
 case_ pairs-all-over-length 3 "no usable pairs: all 1 exceed" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O"
 case_ task-empty 3 "empty.jsonl: no records" "$R" -- "$sadi" eval --model "$m" --task "$tmp/empty.jsonl" --out "$R"
 printf '{"prompt":"a"}\n' >"$tmp/noanswer.jsonl"

@@ -96,6 +96,8 @@ expect eval-fixed-needs-dev 2 "^sadi: error: --dev or --dev-fraction: method fix
 expect eval-sadi-not-a-baseline 2 "^sadi: error: --baselines: sadi is always evaluated" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines none,sadi
 expect eval-random-seeds 2 "^sadi: error: --random-seeds: expected an integer from 1 to 10000, found 0" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --baselines random --random-seeds 0
 expect eval-em-rule 2 "^sadi: error: --em-rule: expected reference or lenient, found 'loose'" -- "$sadi" eval --model "$m" --task "$task" --em-rule loose
+printf '{"id":"same","prompt":"The sky is","positive":"blue","negative":"blue"}\n' | cat - "$pairs" >"$tmp/some-same.jsonl"
+expect identify-identical-pair-warning 0 "warning identify: 1 pair\(s\) have the same tokens for positive and negative \('same' \(line 1\)\)" -- "$sadi" identify --model "$m" --pairs "$tmp/some-same.jsonl" --out "$tmp/some-same.h5" --sites head
 expect identify-no-iti 0 "48 pairs used" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/noiti.h5" --sites head --no-iti
 expect generate-iti-needs-scores 2 "^sadi: error: --mask: the mask file has no ITI scores \(run sadi identify on the head site without --no-iti\)" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/noiti.h5" --method iti --top-k 1 --delta 1
 expect generate-fixed-needs-calibration 2 "^sadi: error: --calibration: method fixed takes" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --method fixed --top-k 1 --delta 1

@@ -138,6 +138,32 @@ SiteScores finish(Site site, const SiteInfo& info, const Running& r, const torch
   return s;
 }
 
+// Pairs that cannot separate anything: both sequences the same tokens, or an answer that adds no
+// token after the prompt. All of them: an error (the mask would be all zeros); some: a warning.
+void check_degenerate(const std::vector<Prepared>& prepared) {
+  std::vector<std::string> same, empty;
+  for (const auto& pr : prepared) {
+    if (pr.pos == pr.neg) same.push_back(str("'", pr.pair->id, "' (line ", pr.pair->line, ")"));
+    const auto n = static_cast<size_t>(pr.prompt_len);
+    if (pr.pos.size() <= n || pr.neg.size() <= n) empty.push_back(str("'", pr.pair->id, "' (line ", pr.pair->line, ")"));
+  }
+  auto first = [](const std::vector<std::string>& v) {
+    return join(std::vector<std::string>(v.begin(), v.begin() + static_cast<long>(std::min<size_t>(3, v.size()))), ", ");
+  };
+  if (same.size() == prepared.size()) {
+    throw_input(str("no usable pairs: in all ", same.size(), " the positive and negative sequences are the same tokens (",
+                    first(same), "), so every difference would be zero"));
+  }
+  if (!same.empty()) {
+    log::warn(str("identify: ", same.size(), " pair(s) have the same tokens for positive and negative (", first(same),
+                  "); they add zero differences"));
+  }
+  if (!empty.empty()) {
+    log::warn(str("identify: in ", empty.size(), " pair(s) an answer adds no token after the prompt (", first(empty),
+                  "); the read position then lies in the prompt"));
+  }
+}
+
 }  // namespace
 
 ReadPosition parse_position(const std::string& s) {
@@ -184,6 +210,7 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
     prepared.push_back(std::move(pr));
   }
   if (prepared.empty()) throw_input(str("no usable pairs: all ", pairs.size(), " exceed ", max_len, " tokens"));
+  check_degenerate(prepared);
   // Group by length so padding stays small; stable, so equal lengths keep file order.
   std::stable_sort(prepared.begin(), prepared.end(), [](const Prepared& a, const Prepared& b) {
     return std::max(a.pos.size(), a.neg.size()) < std::max(b.pos.size(), b.neg.size());
