@@ -9,6 +9,7 @@
 #include "sadi/core/json.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/io/mask_file.hpp"
+#include "sadi/steer/planner.hpp"
 
 namespace sadi::app {
 namespace {
@@ -57,12 +58,7 @@ void print_stability(const SiteScores& s) {
     std::cout << " K=" << b.k[i] << ": " << std::fixed << std::setprecision(2) << b.overlap_mean[i] << " +- "
               << b.overlap_sd[i] << std::defaultfloat << (i + 1 < b.k.size() ? "," : "\n");
   }
-  for (size_t i = 0; i < b.k.size(); ++i) {
-    if (b.k[i] == s.top_k && b.overlap_mean[i] < 0.5f) {
-      std::cout << "  warning: the mask's top-" << s.top_k << " is unstable (mean overlap " << std::fixed
-                << std::setprecision(2) << b.overlap_mean[i] << std::defaultfloat << ")\n";
-    }
-  }
+  for (const auto& w : stability_warnings(s, {s.top_k})) std::cout << "  warning: " << w << "\n";
 }
 
 Json stability_json(const Stability& b) {

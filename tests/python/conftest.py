@@ -17,6 +17,20 @@ PY = sys.executable
 IN_PROCESS = {"make_tiny_model.py", "export_hf.py"}
 
 
+# What the tests of the sadi binary share (set by CTest): the binary, the fixtures' models, the
+# shipped tiny-model data, a marker that skips them outside CTest, and a runner.
+BIN = os.environ.get("SADI_BIN")
+DATA = os.environ.get("SADI_TESTDATA")
+TINY = os.path.join(ROOT, "tests", "data", "tiny")
+needs_cli = pytest.mark.skipif(not BIN or not DATA, reason="needs SADI_BIN and SADI_TESTDATA (run through ctest)")
+
+
+def run_sadi(*args):
+    """Runs the sadi binary; asserts exit 0 (stderr in the message); returns the CompletedProcess."""
+    r = subprocess.run([BIN, *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r
+
 def _run_in_process(name, args):
     import contextlib
     import importlib.util

@@ -5,22 +5,14 @@ layer-by-layer two-pass procedure that uses only additive edits; ITI's direction
 against a recomputation from captured activations. Needs SADI_BIN and SADI_TESTDATA (CTest)."""
 import json
 import os
-import subprocess
 
 import pytest
 import torch
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("SADI_BIN")
-DATA = os.environ.get("SADI_TESTDATA")
-TINY = os.path.join(ROOT, "tests", "data", "tiny")
-pytestmark = pytest.mark.skipif(not BIN or not DATA, reason="needs SADI_BIN and SADI_TESTDATA (run through ctest)")
+from conftest import DATA, TINY, needs_cli
+from conftest import run_sadi as sadi
 
-
-def sadi(*args):
-    r = subprocess.run([BIN, *args], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return r
+pytestmark = needs_cli
 
 
 class Model:

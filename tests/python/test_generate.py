@@ -73,6 +73,16 @@ def greedy(env, prompt, steer_fn=None):
     return ids[n_prompt:]
 
 
+def clean_at_last(env, prompt, site):
+    """An unsteered pass over the prompt alone: the site's values at its last token, [L, U]."""
+    ids = [1] + env["sp"].encode(prompt)
+    n = len(ids)
+    with torch.no_grad():
+        _, cap = env["m"](torch.tensor([ids]), torch.arange(n)[None], torch.ones(1, n, dtype=torch.bool), 0, [], [],
+                          torch.zeros(1, 0, dtype=torch.long), {}, {site: torch.tensor([[n - 1]])})
+    return cap[site][0, 0]
+
+
 def prompts():
     return [json.loads(line)["prompt"] for line in open(PROMPTS)]
 
@@ -124,14 +134,7 @@ def test_fixed_and_caa_match_formula(env):
     for row, p in zip(got, prompts()):
         assert row["output_ids"] == greedy(env, p, lambda t, n: layer_steer("neuron", "add", delta * full * m, at(t, [n - 1])))
     # fixed: the mean over the calibration prompts (here the prompts themselves) of SADI's edit
-    acts = []
-    for p in prompts():
-        ids = [1] + env["sp"].encode(p)
-        n = len(ids)
-        with torch.no_grad():
-            _, cap = env["m"](torch.tensor([ids]), torch.arange(n)[None], torch.ones(1, n, dtype=torch.bool), 0, [], [],
-                              torch.zeros(1, 0, dtype=torch.long), {}, {"neuron": torch.tensor([[n - 1]])})
-        acts.append(cap["neuron"][0, 0].double())
+    acts = [clean_at_last(env, p, "neuron").double() for p in prompts()]
     mean_edit = (delta * torch.stack(acts) * m.double()).mean(0).float()
     got = generate(env, "--mask", env["mask"], "--method", "fixed", "--site", "neuron", "--top-k", "20",
                    "--delta", str(delta), "--calibration", PROMPTS)
@@ -152,12 +155,7 @@ def test_clamp_matches_two_pass_reference(env):
     m, _ = site_mask(env, "head", 2)
     got = generate(env, "--mask", env["mask"], "--site", "head", "--top-k", "2", "--delta", str(delta), "--mode", "clamp")
     for row, p in zip(got, prompts()):
-        ids = [1] + env["sp"].encode(p)
-        n = len(ids)
-        with torch.no_grad():  # clean pass on the prompt, read the site at its last token
-            _, cap = env["m"](torch.tensor([ids]), torch.arange(n)[None], torch.ones(1, n, dtype=torch.bool), 0, [], [],
-                              torch.zeros(1, 0, dtype=torch.long), {}, {"head": torch.tensor([[n - 1]])})
-        clean = cap["head"][0, 0]  # [L, U]
+        clean = clean_at_last(env, p, "head")  # the clean pass on the prompt, read at its last token
         edited = clean + delta * clean * m
 
         def steer(t, n_prompt):  # overwrite the whole site in every layer at the last prompt token

@@ -5,21 +5,14 @@ unsteered per-item results exactly. (That the same command gives the same bytes 
 tests/python/test_determinism.py's test.)"""
 import json
 import os
-import subprocess
 
-import pytest
+from conftest import DATA, TINY, needs_cli, run_sadi
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("SADI_BIN")
-DATA = os.environ.get("SADI_TESTDATA")
-TINY = os.path.join(ROOT, "tests", "data", "tiny")
-pytestmark = pytest.mark.skipif(not BIN or not DATA, reason="needs SADI_BIN and SADI_TESTDATA (run through ctest)")
+pytestmark = needs_cli
 
 
 def sadi(*args):
-    r = subprocess.run([BIN, *args], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
+    return run_sadi(*args).stdout
 
 
 def test_sadi_moves_the_behaviour_beyond_the_baseline_interval(tmp_path):
