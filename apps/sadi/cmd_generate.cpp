@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "sadi/core/interrupt.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/json.hpp"
@@ -136,6 +137,7 @@ int cmd_generate(const Args& args) {
   g.seed = r["seed"].as<uint64_t>();
   if (r.count("stop")) g.stop = r["stop"].as<std::vector<std::string>>();
   g.ignore_eos = r.count("ignore-eos") > 0;
+  g.stop_on_interrupt = true;
   if (!(g.temperature >= 0) || !std::isfinite(g.temperature)) throw_usage("--temperature: expected a number >= 0");
   if (!(g.top_p > 0 && g.top_p <= 1)) throw_usage("--top-p: expected a number in (0, 1]");
   const int64_t batch_size = bounded(r, "batch-size", 1, 1 << 20);
@@ -155,6 +157,7 @@ int cmd_generate(const Args& args) {
   Json steering = nullptr;
   const Intervention iv = plan_steering(r, *model, *tok, steering);  // method none without --mask
 
+  install_interrupt_handlers();  // Ctrl-C: stop after the current token, remove the temporary output
   const auto t0 = std::chrono::steady_clock::now();
   int64_t generated = 0;
   auto report = [&] {

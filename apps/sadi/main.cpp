@@ -52,7 +52,7 @@ void print_usage(std::ostream& os) {
   }
   os << "\nGlobal options:\n  -h, --help      show this help\n  --version       print the version\n"
      << "\nExit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid input, 4 file I/O error,\n"
-     << "130/143 interrupted by SIGINT/SIGTERM (eval: a partial result, see --resume).\n";
+     << "130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (eval: a partial result, see --resume).\n";
 }
 
 int run(int argc, char** argv) {
@@ -83,6 +83,7 @@ int run(int argc, char** argv) {
 }  // namespace sadi::app
 
 int main(int argc, char** argv) {
+  sadi::install_cleanup_handlers();  // a signal removes temporary files before it ends the process
   try {
     return sadi::app::run(argc, argv);
   } catch (const sadi::Interrupted& e) {

@@ -47,6 +47,20 @@ import json,os,sys; p=sys.argv[1]; j=json.load(open(p)); j['model_file']['bytes'
 case_ model-ts-other-export 3 "does not match manifest.json" "$O" -- "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
 d=$(copy_model no-tokenizer); rm "$d/tokenizer.model"
 case_ tokenizer-missing 4 "tokenizer.model: file not found" "$O" -- "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
+# model directories that contradict themselves or hold non-finite weights (tests/cli/break_model.py)
+brk() { "$py" "$(dirname "$0")/break_model.py" "$1" "$m" "$tmp/$1" && echo "$tmp/$1"; }
+d=$(brk nan-weight)
+case_ weight-nan 3 "model.ts: weight 'embed_tokens.weight' \[512, 64\] holds 64 non-finite values \(NaN or inf\), the first in row 509" "$O" -- "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
+d=$(brk inf-weight)
+case_ weight-inf-info-check 3 "model.ts: weight 'layers.2.mlp.down_proj.weight' \[64, 160\] holds 1 non-finite" - -- "$sadi" info "$d" --check
+d=$(brk wrong-structure)
+case_ model-ts-wrong-structure 3 "model.ts: forward returned Tensor; expected \(logits \[B, N, vocab 512\], dict of captures\)" "$R" -- "$sadi" eval --model "$d" --task "$task" --out "$R"
+d=$(brk heads-disagree)
+case_ manifest-heads-disagree 3 "manifest.json: key 'dims.n_heads' is 8 but model.ts has 4" - -- "$sadi" info "$d" --check
+d=$(brk ffn-disagree)
+case_ manifest-ffn-disagree 3 "manifest.json: key 'dims.d_ffn' is 200 but model.ts has 160" "$tmp/gen.jsonl" -- "$sadi" generate --model "$d" --prompt a --out "$tmp/gen.jsonl"
+d=$(copy_model huge-int); "$py" -c "import json,sys; p=sys.argv[1]; j=json.load(open(p)); j['dims']['n_layers']=2**63; json.dump(j,open(p,'w'))" "$d/manifest.json"
+case_ manifest-int-beyond-int64 3 "key 'dims.n_layers': expected a positive integer, found 9223372036854775808 \(beyond the 64-bit integer range\)" - -- "$sadi" info "$d"
 
 # --- pairs and task files --------------------------------------------------------------------
 : >"$tmp/empty.jsonl"
@@ -60,6 +74,22 @@ case_ pairs-number-overflow 3 "overflow.jsonl:1: malformed JSON: number overflow
 printf '\xff\xfe{"prompt":"a"}\n' >"$tmp/binary.jsonl"
 case_ pairs-not-json 3 "binary.jsonl:1: malformed JSON" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/binary.jsonl" --out "$O"
 case_ pairs-file-missing 4 "nope.jsonl: file not found" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/nope.jsonl" --out "$O"
+mkdir -p "$tmp/pairs-dir.jsonl"
+case_ pairs-is-a-directory 4 "pairs-dir.jsonl: is a directory, expected a file" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/pairs-dir.jsonl" --out "$O"
+"$py" -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$tmp/sock.jsonl"
+case_ task-is-a-socket 4 "sock.jsonl: is a socket, expected a file" "$R" -- "$sadi" eval --model "$m" --task "$tmp/sock.jsonl" --out "$R"
+"$py" -c "
+import json
+print(json.dumps({'prompt': 'x' * (20 << 20), 'positive': 'a', 'negative': 'b'}))" >"$tmp/hugeline.jsonl"
+case_ pairs-line-over-limit 3 "hugeline.jsonl:1: line longer than the limit of 16777216 bytes \(refused after reading the limit" "$O" -- bash -c "ulimit -v 4000000; exec \"\$0\" \"\$@\"" "$sadi" identify --model "$m" --pairs "$tmp/hugeline.jsonl" --out "$O"
+printf '{"prompt":"The sky is"}\n{"prompt":"%s"}\n' "$("$py" -c "print('w' * 2000)")" >"$tmp/prompts-long.jsonl"
+case_ prompts-line-over-set-limit 3 "prompts-long.jsonl:2: line longer than the limit of 1000 bytes" "$tmp/gen.jsonl" -- env SADI_MAX_LINE_BYTES=1000 "$sadi" generate --model "$m" --input "$tmp/prompts-long.jsonl" --out "$tmp/gen.jsonl"
+case_ line-limit-not-a-number 2 "environment variable SADI_MAX_LINE_BYTES: expected a positive number of bytes, found '1e3'" "$O" -- env SADI_MAX_LINE_BYTES=1e3 "$sadi" identify --model "$m" --pairs "$pairs" --out "$O"
+case_ manifest-over-file-limit 3 "manifest.json: [0-9]+ bytes exceed the limit of 100 bytes" - -- env SADI_MAX_FILE_BYTES=100 "$sadi" info "$m"
+printf '{"id":1.5,"prompt":"a","answer":"b"}\n' >"$tmp/floatid.jsonl"
+case_ task-id-not-integer 3 "floatid.jsonl:1: key 'id': expected a string or an integer \(larger ids as strings\), found 1.5" "$R" -- "$sadi" eval --model "$m" --task "$tmp/floatid.jsonl" --out "$R"
+printf '{"id":123456789012345678901234567890,"prompt":"a","answer":"b"}\n' >"$tmp/hugeid.jsonl"
+case_ task-id-beyond-uint64 3 "hugeid.jsonl:1: key 'id': expected a string or an integer \(larger ids as strings\)" "$R" -- "$sadi" eval --model "$m" --task "$tmp/hugeid.jsonl" --out "$R"
 long=$("$py" -c "print('word ' * 400)")
 printf '{"id":"long","prompt":"%s","positive":" a","negative":" b"}\n' "$long" >"$tmp/long.jsonl"
 case_ pair-over-length-strict 3 "pair 'long' \(line 1\): [0-9]+ tokens exceed the limit of [0-9]+ \(--strict\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O" --strict
@@ -87,12 +117,20 @@ cp "$tmp/mask.h5" "$tmp/newer.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.ar
 case_ mask-newer-format 3 "newer.h5: attribute 'format_version': this sadi reads mask format 1 or below, found 2" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/newer.h5" --out "$R"
 case_ mask-other-model 3 "mask.h5: made for another model" "$R" -- "$sadi" eval --model "$data/qwen2" --task "$task" --mask "$tmp/mask.h5" --out "$R"
 case_ mask-other-site 3 "heads.h5: no /neuron group" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/heads.h5" --site neuron --out "$R"
+cp "$tmp/mask.h5" "$tmp/nan.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['head/mean_diff'][1,2]=float('nan'); f.close()" "$tmp/nan.h5"
+case_ mask-dataset-nan 3 "nan.h5: /head: dataset 'mean_diff': expected finite numbers, found nan at flat index 6" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/nan.h5" --top-k 1 --delta 1 --out "$R"
+cp "$tmp/mask.h5" "$tmp/inf.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['neuron/ranking_score'][0]=float('inf'); f.close()" "$tmp/inf.h5"
+case_ mask-dataset-inf 3 "inf.h5: /neuron: dataset 'ranking_score': expected finite numbers, found inf at flat index 0" - -- "$sadi" inspect "$tmp/inf.h5"
 case_ mask-other-site-generate 3 "heads.h5: no /neuron group" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/heads.h5" --site neuron --top-k 2 --delta 1 --out "$tmp/gen.jsonl"
 
 # --- steering values -------------------------------------------------------------------------
 case_ top-k-larger-than-site 2 "--top-k 99: the head site has 12 elements" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --top-k 99 --out "$R"
 case_ delta-inf 2 "--delta: expected a finite number, found inf" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --delta 4,inf --out "$R"
 case_ delta-nan 2 "--delta: expected a finite number, found nan" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/mask.h5" --top-k 2 --delta nan --out "$tmp/gen.jsonl"
+case_ delta-beyond-float32 2 "--delta: expected a finite number in float32, found 1e\+39" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/mask.h5" --top-k 2 --delta 1e39 --out "$tmp/gen.jsonl"
+for i in 1 2 3 4 5 6; do printf '{"id":"x%d","prompt":"The sky is","answer":"blue"}\n' $i; done >"$tmp/task6.jsonl"
+case_ edit-overflows-dtype 2 "--delta: 3e\+38 makes an edit that overflows float32" "$R" -- "$sadi" eval --model "$m" --task "$tmp/task6.jsonl" --dev-fraction 0.5 --mask "$tmp/mask.h5" --baselines none,fixed --top-k 2 --delta 3e38 --out "$R"
+case_ logits-non-finite 1 "model forward produced non-finite logits \(NaN or inf\)" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --prompt "The sky" --mask "$tmp/mask.h5" --site residual --top-k 20 --delta 1e38 --out "$tmp/gen.jsonl"
 case_ top-k-zero 2 "--top-k 0: the head site has 12 elements; expected 1 to 12" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --top-k 0 --out "$R"
 case_ batch-size-zero 2 "--batch-size: expected an integer from 1 to 1048576, found 0" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --batch-size 0
 case_ batch-size-int64-max 2 "--batch-size: expected an integer from 1 to 1048576, found 9223372036854775807" "$R" -- "$sadi" eval --model "$m" --task "$task" --out "$R" --batch-size 9223372036854775807
@@ -123,6 +161,9 @@ h=$(sha256sum <"$d/manifest.json")
 case_ output-is-a-model-file 2 "^sadi: error: --out .*manifest.json: is the input given to --model" - -- "$sadi" generate --model "$d" --input "$tmp/prompts-in.jsonl" --out "$d/manifest.json"
 unchanged "$h" "$d/manifest.json"
 case_ output-empty-name 2 "^sadi: error: --out: expected a file name, found an empty string" - -- "$sadi" identify --model "$m" --pairs "$pairs" --out ""
+# a disk that fills while an output is written (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with EFBIG)
+case_ output-disk-full-mask 4 "out.h5: write failed: File too large" "$O" -- bash -c "trap '' XFSZ; ulimit -f 2; exec \"\$0\" \"\$@\"" "$sadi" identify --model "$m" --pairs "$pairs" --out "$O"
+case_ output-disk-full-results 4 "res.json: write failed: File too large" "$R" -- bash -c "trap '' XFSZ; ulimit -f 1; exec \"\$0\" \"\$@\"" "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --top-k 1,2 --delta 1,2 --out "$R"
 case_ output-special-file 4 "^sadi: error: /dev/null: cannot write: it is a character device, expected a regular file" - -- "$sadi" eval --model "$m" --task "$task" --out /dev/null
 
 # --- memory ----------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ def eval_args(mask, out, metric="choice"):
     args = [BIN, "eval", "--model", model(), "--task", os.path.join(TINY, "test.jsonl"),
             "--dev", os.path.join(TINY, "dev.jsonl"), "--mask", mask, "--site", "head", "--metric", metric,
             "--batch-size", "4", "--out", out]
-    if metric == "generate-em":
+    if metric == "generate-em":  # one row per batch: the run lasts long enough to be interrupted midway
+        args[args.index("--batch-size") + 1] = "1"
         return args + ["--top-k", "1", "--delta", "19", "--max-new-tokens", "3"]
     return args + ["--top-k", "1,4", "--delta", "5,19", "--baselines", "none,random", "--random-seeds", "2"]
 
@@ -126,13 +127,36 @@ def test_interrupted_identify_writes_nothing_and_keeps_an_older_file(tmp_path, t
     assert sorted(os.listdir(tmp_path)) == ["mask.h5"]
 
 
-def test_other_commands_keep_the_default_action(tmp_path):
-    """Only identify and eval poll for interruption; Ctrl-C on generate ends it at once."""
+def start_generate(tmp_path, batch_size):
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(json.dumps({"id": str(i), "prompt": "The movie was"}) + "\n" for i in range(400)))
+    out = tmp_path / "gen.jsonl"
     p = subprocess.Popen([BIN, "generate", "--model", model(), "--input", str(prompts), "--max-new-tokens", "40",
-                          "--batch-size", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.0)
+                          "--batch-size", str(batch_size), "--out", str(out)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:  # the first batch is done: the temporary output file exists
+        if "generate: " in line and " prompts" in line:
+            break
+    assert glob.glob(str(tmp_path / ".gen.jsonl.tmp-*")), "the temporary output should exist while generating"
+    return p
+
+
+def test_interrupted_generate_stops_after_a_token_and_leaves_no_file(tmp_path):
+    p = start_generate(tmp_path, batch_size=1)
     p.send_signal(signal.SIGINT)
-    p.wait(timeout=10)
-    assert p.returncode == -signal.SIGINT
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    assert p.returncode == 130, err
+    assert "generate interrupted by SIGINT after" in err and "no output file written" in err, err
+    assert sorted(os.listdir(tmp_path)) == ["prompts.jsonl"]
+
+
+def test_a_second_signal_ends_generate_at_once_and_still_removes_the_temporary_file(tmp_path):
+    p = start_generate(tmp_path, batch_size=64)
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.002)
+    p.send_signal(signal.SIGINT)  # before the next token: the handler removes the file, then the default action
+    p.stderr.read()
+    p.wait(timeout=60)
+    assert p.returncode in (130, -signal.SIGINT)
+    assert sorted(os.listdir(tmp_path)) == ["prompts.jsonl"]

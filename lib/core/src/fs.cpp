@@ -2,26 +2,105 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
 
 #include "sadi/core/error.hpp"
+#include "sadi/core/interrupt.hpp"
 #include "sadi/core/strings.hpp"
 
 namespace sadi {
 
-std::string read_text_file(const fs::path& path) {
+namespace {
+uintmax_t env_limit(const char* name, uintmax_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v, &end, 10);
+  if (errno != 0 || *end != '\0' || n == 0 || v[0] == '-') {
+    throw_usage(str("environment variable ", name, ": expected a positive number of bytes, found '", v, "'"));
+  }
+  return n;
+}
+}  // namespace
+
+uintmax_t max_file_bytes() { return env_limit("SADI_MAX_FILE_BYTES", kDefaultMaxFileBytes); }
+size_t max_line_bytes() {
+  const uintmax_t n = env_limit("SADI_MAX_LINE_BYTES", kDefaultMaxLineBytes);
+  return n > SIZE_MAX / 2 ? SIZE_MAX / 2 : static_cast<size_t>(n);
+}
+
+void check_readable_file(const fs::path& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw_io(str(path.string(), ": file not found"));
-  if (fs::is_directory(path, ec)) throw_io(str(path.string(), ": is a directory, expected a file"));
+  const fs::file_status st = fs::status(path, ec);
+  if (st.type() == fs::file_type::not_found) throw_io(str(path.string(), ": file not found"));
+  if (ec) throw_io(str(path.string(), ": cannot read: ", ec.message()));
+  if (st.type() == fs::file_type::directory) throw_io(str(path.string(), ": is a directory, expected a file"));
+  // Pipes (`--pairs <(jq ...)`) and character devices (/dev/stdin) stream; the readers' limits
+  // bound what they may take. A socket or a block device is no input file.
+  if (st.type() == fs::file_type::socket || st.type() == fs::file_type::block) {
+    throw_io(str(path.string(), ": is a ", st.type() == fs::file_type::socket ? "socket" : "block device",
+                 ", expected a file"));
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    throw_io(str(path.string(), ": cannot read: ", std::strerror(errno)));
+  }
+}
+
+std::string read_text_file(const fs::path& path, uintmax_t max_bytes) {
+  check_readable_file(path);
+  auto too_large = [&](const std::string& size) {
+    throw_input(str(path.string(), ": ", size, " bytes exceed the limit of ", max_bytes,
+                    " bytes for this file (set SADI_MAX_FILE_BYTES to raise it)"));
+  };
+  std::error_code ec;
+  const uintmax_t size = fs::is_regular_file(path, ec) ? fs::file_size(path, ec) : 0;
+  if (!ec && size > max_bytes) too_large(std::to_string(size));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw_io(str(path.string(), ": cannot open for reading: ", std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  std::string out;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {  // a pipe has no size: bounded while reading
+    out.append(buf, static_cast<size_t>(in.gcount()));
+    if (out.size() > max_bytes) too_large(str("more than ", max_bytes));
+  }
   if (in.bad()) throw_io(str(path.string(), ": read error"));
-  return ss.str();
+  return out;
+}
+
+LineReader::LineReader(const fs::path& path, size_t max_bytes) : path_(path), max_bytes_(max_bytes) {
+  check_readable_file(path);
+  f_ = std::fopen(path.c_str(), "rb");
+  if (f_ == nullptr) throw_io(str(path.string(), ": cannot open for reading: ", std::strerror(errno)));
+}
+
+LineReader::~LineReader() {
+  if (f_ != nullptr) std::fclose(f_);
+}
+
+bool LineReader::next(std::string& line) {
+  line.clear();
+  int c = getc_unlocked(f_);
+  if (c == EOF) {
+    if (std::ferror(f_)) throw_io(str(path_.string(), ": read error: ", std::strerror(errno)));
+    return false;
+  }
+  ++line_no_;
+  for (; c != EOF && c != '\n'; c = getc_unlocked(f_)) {
+    if (line.size() == max_bytes_) {
+      throw_input(str(path_.string(), ":", line_no_, ": line longer than the limit of ", max_bytes_,
+                      " bytes (refused after reading the limit; set SADI_MAX_LINE_BYTES to raise it)"));
+    }
+    line.push_back(static_cast<char>(c));
+  }
+  if (c == EOF && std::ferror(f_)) throw_io(str(path_.string(), ": read error: ", std::strerror(errno)));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return true;
 }
 
 fs::path temp_sibling(const fs::path& target) {
@@ -39,6 +118,8 @@ AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)), temp_(
   if (fs::is_directory(target_, ec)) {
     throw_io(str(target_.string(), ": cannot write: it is a directory"));
   }
+  const fs::path abs = fs::absolute(temp_, ec);
+  slot_ = register_temp_file(ec ? temp_.string() : abs.string());
 }
 
 AtomicOutput::~AtomicOutput() {
@@ -46,6 +127,7 @@ AtomicOutput::~AtomicOutput() {
     std::error_code ec;
     fs::remove(temp_, ec);
   }
+  unregister_temp_file(slot_);
 }
 
 void AtomicOutput::commit() {
@@ -53,6 +135,8 @@ void AtomicOutput::commit() {
   fs::rename(temp_, target_, ec);
   if (ec) throw_io(str(target_.string(), ": cannot rename the temporary file into place: ", ec.message()));
   committed_ = true;
+  unregister_temp_file(slot_);
+  slot_ = -1;
 }
 
 void write_file_atomic(const fs::path& target, const std::string& content) {

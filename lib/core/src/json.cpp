@@ -32,6 +32,7 @@ std::string JsonView::where(const std::string& key) const {
 void JsonView::fail(const std::string& key, const std::string& expected) const {
   std::string found = has(key) ? (*j_)[key].dump() : "nothing (key missing)";
   if (found.size() > 80) found = found.substr(0, 77) + "...";
+  if (has(key) && (*j_)[key].is_number_integer() && !is_int64((*j_)[key])) found += " (beyond the 64-bit integer range)";
   throw_input(str(where(key), ": expected ", expected, ", found ", found));
 }
 
@@ -52,13 +53,18 @@ std::string JsonView::string(const std::string& key) const {
   return (*j_)[key].get<std::string>();
 }
 
+bool is_int64(const Json& v) {
+  if (!v.is_number_integer()) return false;
+  return !v.is_number_unsigned() || v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX);
+}
+
 int64_t JsonView::integer(const std::string& key) const {
-  if (!has(key) || !(*j_)[key].is_number_integer()) fail(key, "an integer");
+  if (!has(key) || !is_int64((*j_)[key])) fail(key, "an integer");
   return (*j_)[key].get<int64_t>();
 }
 
 int64_t JsonView::positive(const std::string& key) const {
-  if (!has(key) || !(*j_)[key].is_number_integer() || (*j_)[key].get<int64_t>() <= 0) {
+  if (!has(key) || !is_int64((*j_)[key]) || (*j_)[key].get<int64_t>() <= 0) {
     fail(key, "a positive integer");
   }
   return (*j_)[key].get<int64_t>();
@@ -78,7 +84,7 @@ std::vector<int64_t> JsonView::int_list(const std::string& key) const {
   if (!has(key) || !(*j_)[key].is_array()) fail(key, "a list of integers");
   std::vector<int64_t> out;
   for (const auto& v : (*j_)[key]) {
-    if (!v.is_number_integer()) fail(key, "a list of integers");
+    if (!is_int64(v)) fail(key, "a list of integers");
     out.push_back(v.get<int64_t>());
   }
   return out;

@@ -1,21 +1,18 @@
 #include "sadi/data/jsonl.hpp"
 
-#include <fstream>
 
 #include "sadi/core/error.hpp"
+#include "sadi/core/fs.hpp"
 #include "sadi/core/strings.hpp"
 
 namespace sadi {
 
 void for_each_jsonl(const std::filesystem::path& path, const std::function<void(const JsonView&, int64_t)>& fn) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw_io(str(path.string(), ": file not found"));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_io(str(path.string(), ": cannot open for reading"));
+  LineReader in(path);
   std::string line;
-  int64_t n = 0, records = 0;
-  while (std::getline(in, line)) {
-    ++n;
+  int64_t records = 0;
+  while (in.next(line)) {
+    const int64_t n = in.line_number();
     if (trim(line).empty()) continue;
     const std::string origin = str(path.string(), ":", n);
     Json j = parse_json(line, origin);
@@ -37,8 +34,9 @@ std::string record_id(const JsonView& v, int64_t line) {
   if (!v.has("id")) return str("line ", line);
   const Json& id = v.raw("id");
   if (id.is_string()) return id.get<std::string>();
-  if (id.is_number_integer()) return std::to_string(id.get<int64_t>());
-  v.fail("id", "a string or an integer");
+  // The integer's own digits: an id beyond int64 (kept unsigned by the parser) never wraps.
+  if (id.is_number_integer()) return id.dump();
+  v.fail("id", "a string or an integer (larger ids as strings)");
 }
 
 }  // namespace sadi

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sadi/core/interrupt.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/model/batch.hpp"
@@ -137,6 +138,10 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
       all_done = all_done && row.done;
     }
     if (all_done) break;
+    if (opts.stop_on_interrupt && interrupted()) {
+      throw Interrupted(interrupt_signal(), str("generate interrupted by ", signal_name(interrupt_signal()),
+                                                " after ", step + 1, " tokens of this batch; no output file written"));
+    }
     const int64_t slot = width + step;
     key_mask.select(1, slot).fill_(true);
     ForwardInput in{next, next_positions(batch, step), key_mask.slice(1, 0, slot + 1), slot,

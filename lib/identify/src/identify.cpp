@@ -128,7 +128,9 @@ SiteScores finish(Site site, const SiteInfo& info, const Running& r, const torch
   }
   if (r.n >= 2) {  // mean / standard error (sample sd / sqrt(n)); 0 where every pair agrees
     auto se = (r.m2 / static_cast<double>(r.n - 1)).sqrt() / std::sqrt(static_cast<double>(r.n));
-    s.zscore = to_vec(torch::where(se > 0, r.mean / se.clamp_min(1e-300), torch::zeros_like(se)));
+    // Kept finite (a mask's datasets are checked on reading): |z| beyond 1e30 is stored as 1e30.
+    auto z = torch::where(se > 0, r.mean / se.clamp_min(1e-30), torch::zeros_like(se)).clamp(-1e30, 1e30);
+    s.zscore = to_vec(z);
   }
   if (opts.top_k > 0) {
     s.top_k = std::min(opts.top_k, total);

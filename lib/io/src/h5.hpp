@@ -1,5 +1,7 @@
 #pragma once
 // HDF5 helpers shared by the mask file's reader and writer (lib/io internal).
+#include <cmath>
+#include <type_traits>
 #include <hdf5.h>
 
 #include <string>
@@ -91,6 +93,14 @@ std::vector<T> read_dataset(hid_t group, const std::string& name, std::vector<hs
   std::vector<T> out(n);
   if (H5Dread(ds.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
     throw_input(str(where, ": cannot read dataset '", name, "'"));
+  }
+  if constexpr (std::is_floating_point_v<T>) {  // a NaN or inf would steer or rank silently wrong
+    for (size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(out[i])) {
+        throw_input(str(where, ": dataset '", name, "': expected finite numbers, found ", out[i], " at flat index ", i,
+                        " (a corrupt or hand-edited mask; re-run sadi identify)"));
+      }
+    }
   }
   return out;
 }

@@ -10,13 +10,51 @@
 namespace sadi {
 using namespace h5;
 
+namespace {
+// The bytes of an HDF5 file built in memory (the core driver, no backing store): HDF5 never
+// touches the disk, so a full disk or a write error is met by write_file_atomic, which removes
+// its temporary file and names the path, instead of by HDF5 at close or at exit.
+class MemoryFile {
+ public:
+  explicit MemoryFile(const std::string& where) : where_(where), fapl_(H5Pcreate(H5P_FILE_ACCESS), H5Pclose) {
+    if (!fapl_.ok() || H5Pset_fapl_core(fapl_.get(), size_t{1} << 20, /*backing_store=*/false) < 0) {
+      throw_runtime(str(where, ": HDF5: cannot set up an in-memory file"));
+    }
+    file_ = H5Fcreate("sadi-mask-in-memory.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl_.get());
+    if (file_ < 0) throw_runtime(str(where, ": HDF5: cannot create an in-memory file"));
+  }
+  ~MemoryFile() {
+    if (file_ >= 0) H5Fclose(file_);
+  }
+  MemoryFile(const MemoryFile&) = delete;
+  MemoryFile& operator=(const MemoryFile&) = delete;
+  hid_t get() const { return file_; }
+  std::string bytes() {  // [size] the file image; closes the file
+    if (H5Fflush(file_, H5F_SCOPE_GLOBAL) < 0) throw_runtime(str(where_, ": HDF5: flush failed"));
+    const ssize_t n = H5Fget_file_image(file_, nullptr, 0);
+    std::string image(n > 0 ? static_cast<size_t>(n) : 0, '\0');
+    if (n <= 0 || H5Fget_file_image(file_, image.data(), image.size()) != n) {
+      throw_runtime(str(where_, ": HDF5: cannot take the file image"));
+    }
+    const hid_t f = file_;
+    file_ = -1;
+    if (H5Fclose(f) < 0) throw_runtime(str(where_, ": HDF5: close failed"));
+    return image;
+  }
+
+ private:
+  std::string where_;
+  H5Handle fapl_;
+  hid_t file_ = -1;
+};
+}  // namespace
+
 void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
   static Silence silence;
-  AtomicOutput out(path);
   const std::string where = path.string();
+  std::string image;
   {
-    H5Handle file(H5Fcreate(out.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (!file.ok()) throw_io(str(where, ": cannot create HDF5 file"));
+    MemoryFile file(where);
     write_int_attr(file.get(), "format_version", kMaskFormatVersion, where);
     for (const auto& [k, v] : mask.provenance.text) write_text_attr(file.get(), k, v, where);
     for (const auto& [k, v] : mask.provenance.integer) write_int_attr(file.get(), k, v, where);
@@ -43,16 +81,15 @@ void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
       if (s.top_k > 0) write_dataset(g.get(), "mask", s.mask, {l, u}, H5T_STD_U8LE, H5T_NATIVE_UINT8, gw);
       write_evidence(g.get(), s, gw);
     }
-    if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) throw_io(str(where, ": flush failed"));
+    image = file.bytes();
   }
-  out.commit();
+  write_file_atomic(path, image);
 }
 
 MaskFile read_mask_file(const std::filesystem::path& path) {
   static Silence silence;
   const std::string where = path.string();
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw_io(str(where, ": file not found"));
+  check_readable_file(path);
   if (H5Fis_hdf5(path.c_str()) <= 0) throw_input(str(where, ": not an HDF5 file"));
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.ok()) throw_input(str(where, ": cannot open HDF5 file"));

@@ -3,6 +3,10 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
+#include <cmath>
+#include <map>
+#include <optional>
+
 #include "sadi/core/error.hpp"
 #include "sadi/core/log.hpp"
 #include "sadi/core/strings.hpp"
@@ -83,6 +87,8 @@ class TorchScriptModel final : public Model {
     for (auto p : module_.parameters()) {
       if (p.scalar_type() != dtype_) p.set_data(p.to(dtype_));
     }
+    check_finite_weights(path);
+    check_dims(path);
     if (batch_invariant_) {
       if (!module_.hasattr("batch_invariant")) {
         throw_input(str(path, ": exported before batch-invariant mode existed; re-export it with "
@@ -162,16 +168,115 @@ class TorchScriptModel final : public Model {
     } catch (const std::exception& e) {  // torch::jit::JITException (the interpreter's errors)
       forward_failed(e.what(), b, in.start + t);
     }
-    auto tuple = result.toTuple();
-    ForwardOutput out;
-    out.logits = tuple->elements()[0].toTensor();
-    for (const auto& item : tuple->elements()[1].toGenericDict()) {
-      out.captured[parse_site(item.key().toStringRef())] = item.value().toTensor();
-    }
+    ForwardOutput out = unpack(result, b, in.logits_at.size(1), in.capture);
+    check_finite_logits(out.logits, b, in.start + t);
     return out;
   }
 
  private:
+  // Every parameter and buffer finite (the exporter's parity check touches only the rows its
+  // prompt uses). A float64 sum is finite exactly when every float32/16 value is: one read, no copy.
+  void check_finite_weights(const std::string& path) {
+    torch::NoGradGuard no_grad;
+    auto check = [&](const std::string& name, const torch::Tensor& w) {
+      if (!w.is_floating_point() || w.numel() == 0) return;
+      if (std::isfinite(w.sum(torch::kDouble).item<double>())) return;
+      auto bad = (~torch::isfinite(w.to(torch::kFloat32))).flatten().nonzero();
+      const int64_t flat = bad.numel() > 0 ? bad[0][0].item<int64_t>() : -1;
+      const int64_t row_len = w.dim() >= 2 ? w.numel() / w.size(0) : 1;
+      throw_input(str(path, ": weight '", name, "' ", list_str(w.sizes().vec()), " holds ", bad.numel(),
+                      " non-finite values (NaN or inf), the first in row ", flat / row_len,
+                      " (a corrupt checkpoint or export; re-export from a checkpoint with finite weights)"));
+    };
+    for (const auto& p : module_.named_parameters()) check(p.name, p.value);
+    for (const auto& p : module_.named_buffers()) check(p.name, p.value);
+  }
+
+  // manifest.json's dims against what model.ts holds (its attributes and weight shapes, where it
+  // has them): a disagreement would otherwise fail inside a reshape, or (heads of another size
+  // with the same product) rank and steer the wrong elements without a word.
+  void check_dims(const std::string& path) {
+    const std::string origin = (info_.dir / "manifest.json").string();
+    auto expect = [&](const std::string& key, int64_t manifest, int64_t module, const std::string& where) {
+      if (manifest == module) return;
+      throw_input(str(origin, ": key '", key, "' is ", manifest, " but model.ts has ", module, " (", where,
+                      "): manifest.json and model.ts disagree; re-export the model"));
+    };
+    auto int_attr = [](const torch::jit::Module& m, const char* name) -> std::optional<int64_t> {
+      if (!m.hasattr(name)) return std::nullopt;
+      const auto v = m.attr(name);
+      return v.isInt() ? std::optional<int64_t>(v.toInt()) : std::nullopt;
+    };
+    auto child = [](const torch::jit::Module& m, const std::string& name) -> std::optional<torch::jit::Module> {
+      for (const auto& c : m.named_children()) {
+        if (c.name == name) return c.value;
+      }
+      return std::nullopt;
+    };
+    if (auto n = int_attr(module_, "n_layers")) expect("dims.n_layers", info_.n_layers, *n, "n_layers");
+    if (auto emb = child(module_, "embed_tokens"); emb && emb->hasattr("weight")) {
+      const auto w = emb->attr("weight").toTensor();  // [V, d]
+      expect("dims.vocab_size", info_.vocab_size, w.size(0), "embed_tokens.weight rows");
+      expect("dims.d_model", info_.d_model, w.size(1), "embed_tokens.weight columns");
+    }
+    auto layers = child(module_, "layers");
+    auto first = layers ? child(*layers, "0") : std::nullopt;
+    if (!first) return;
+    if (auto attn = child(*first, "self_attn")) {
+      if (auto n = int_attr(*attn, "n_heads")) expect("dims.n_heads", info_.n_heads, *n, "layers.0.self_attn.n_heads");
+      if (auto n = int_attr(*attn, "n_kv")) expect("dims.n_kv_heads", info_.n_kv_heads, *n, "layers.0.self_attn.n_kv");
+      if (auto n = int_attr(*attn, "head_dim")) expect("dims.head_dim", info_.head_dim, *n, "layers.0.self_attn.head_dim");
+    }
+    auto mlp = child(*first, "mlp");
+    auto down = mlp ? child(*mlp, "down_proj") : std::nullopt;
+    if (down && down->hasattr("weight")) {
+      const auto w = down->attr("weight").toTensor();  // [d, f]
+      if (w.dim() == 2) expect("dims.d_ffn", info_.d_ffn, w.size(1), "layers.0.mlp.down_proj.weight columns");
+    }
+  }
+
+  // model.ts's result: (logits [B, N, V], {site: [B, C, ...]}); anything else names the file.
+  ForwardOutput unpack(const torch::jit::IValue& result, int64_t b, int64_t n,
+                       const std::map<Site, torch::Tensor>& capture) const {
+    const std::string path = (info_.dir / info_.model_file).string();
+    auto wrong = [&](const std::string& found) {
+      throw_input(str(path, ": forward returned ", found, "; expected (logits [B, N, vocab ", info_.vocab_size,
+                      "], dict of captures) as written by scripts/export_hf.py (re-export the model)"));
+    };
+    if (!result.isTuple()) wrong(result.tagKind());
+    const auto& elems = result.toTupleRef().elements();
+    if (elems.size() != 2 || !elems[0].isTensor() || !elems[1].isGenericDict()) {
+      wrong(str("a tuple of ", elems.size(), " (", elems.empty() ? "" : elems[0].tagKind(),
+                elems.size() > 1 ? str(", ", elems[1].tagKind()) : "", ")"));
+    }
+    ForwardOutput out;
+    out.logits = elems[0].toTensor();
+    if (out.logits.sizes().vec() != std::vector<int64_t>{b, n, info_.vocab_size}) {
+      wrong(str("logits of shape ", list_str(out.logits.sizes().vec()), " (manifest.json's dims disagree with model.ts?)"));
+    }
+    for (const auto& item : elems[1].toGenericDict()) {
+      if (!item.key().isString() || !item.value().isTensor()) wrong("a capture dict that is not {str: Tensor}");
+      const Site site = parse_site(item.key().toStringRef());
+      torch::Tensor t = item.value().toTensor();
+      if (!capture.count(site)) wrong(str("a capture '", site_name(site), "' that was not asked for"));
+      const auto want = std::vector<int64_t>{b, capture.at(site).size(1), info_.n_layers, info_.site(site).units};
+      if (t.sizes().vec() != want) {
+        wrong(str("capture '", site_name(site), "' of shape ", list_str(t.sizes().vec()), " where manifest.json gives ",
+                  list_str(want), " [B, C, layers, units] (manifest.json's dims disagree with model.ts?)"));
+      }
+      out.captured[site] = std::move(t);
+    }
+    return out;
+  }
+
+  // NaN/inf logits would score and generate silently wrong.
+  static void check_finite_logits(const torch::Tensor& logits, int64_t rows, int64_t tokens) {
+    if (torch::isfinite(logits).all().item<bool>()) return;
+    throw_runtime(str("model forward produced non-finite logits (NaN or inf) in a pass of ", rows, " rows x ", tokens,
+                      " tokens: activations overflowed the model's dtype (a very large --delta, --caa-multipliers "
+                      "or --iti-alpha, or float16 weights) or the weights are corrupt"));
+  }
+
   void add_steering(const Steering& steering, int64_t b, int64_t t, c10::Dict<std::string, torch::Tensor>& d) {
     for (const auto& [site, edit] : steering.sites) {
       const std::string name = site_name(site);

@@ -45,6 +45,16 @@ void check_spec(const InterventionSpec& spec, const PlanTarget& target, Position
   }
 }
 
+// The edit in the model's dtype: a finite delta times the mask's values can still overflow it.
+void check_edit_finite(const Intervention& iv, double delta, torch::ScalarType dtype) {
+  for (const torch::Tensor* t : {&iv.scale, &iv.add}) {
+    if (!t->defined() || torch::isfinite(*t).all().item<bool>()) continue;
+    throw_field(ErrorKind::kUsage, "delta",
+                str(": ", delta, " makes an edit that overflows ", dtype_name(dtype), " (expected an edit finite in the "
+                    "model's dtype); use a smaller value"));
+  }
+}
+
 const SiteScores& site_scores(const MaskSource& src, Site site) {
   const SiteScores* s = src.mask ? src.mask->find(site) : nullptr;
   if (!src.mask) throw_field(ErrorKind::kUsage, "mask", ": steering needs a mask file (from sadi identify)");
@@ -173,6 +183,7 @@ Intervention plan_intervention(const InterventionSpec& spec, const MaskSource& m
   // The edit is applied in the model's dtype on its device (the module converts nothing).
   if (iv.scale.defined()) iv.scale = iv.scale.to(target.device, target.dtype);
   if (iv.add.defined()) iv.add = iv.add.to(target.device, target.dtype);
+  check_edit_finite(iv, spec.delta, target.dtype);
   return iv;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 // File helpers: whole-file reads with clear errors and atomic writes (temp file, then rename).
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -8,8 +10,39 @@ namespace sadi {
 
 namespace fs = std::filesystem;
 
-// Reads a whole file; throws sadi::Error (io) naming the path when it cannot.
-std::string read_text_file(const fs::path& path);
+// Limits of the readers (docs/errors.md "Input limits"): a whole JSON file and one line of a
+// JSON Lines file. The environment variables SADI_MAX_FILE_BYTES and SADI_MAX_LINE_BYTES raise them.
+inline constexpr uintmax_t kDefaultMaxFileBytes = uintmax_t{1} << 30;  // 1 GiB
+inline constexpr size_t kDefaultMaxLineBytes = size_t{16} << 20;       // 16 MiB
+uintmax_t max_file_bytes();
+size_t max_line_bytes();
+
+// Checks that `path` can be read as a file, with one message per cause: missing, a directory, a
+// socket or block device, unreadable (permissions). Pipes and character devices (/dev/stdin) are
+// read as streams, bounded by the readers' limits. Throws sadi::Error (io).
+void check_readable_file(const fs::path& path);
+
+// Reads a whole file of at most max_bytes (a larger one is refused before it is read); throws
+// sadi::Error (io) naming the path when it cannot, (input) when it is too large.
+std::string read_text_file(const fs::path& path, uintmax_t max_bytes = max_file_bytes());
+
+// Reads a text file line by line ("\n" or "\r\n"), holding at most one line of at most
+// max_bytes: a longer line is refused after reading max_bytes + 1 bytes of it, naming FILE:LINE.
+class LineReader {
+ public:
+  explicit LineReader(const fs::path& path, size_t max_bytes = max_line_bytes());
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+  bool next(std::string& line);                     // false at the end of the file
+  int64_t line_number() const { return line_no_; }  // of the line last returned
+
+ private:
+  fs::path path_;
+  size_t max_bytes_;
+  std::FILE* f_ = nullptr;
+  int64_t line_no_ = 0;
+};
 
 // Path of a fresh temporary sibling of `target` (same directory, so rename is atomic).
 fs::path temp_sibling(const fs::path& target);
@@ -33,6 +66,7 @@ class AtomicOutput {
   fs::path target_;
   fs::path temp_;
   bool committed_ = false;
+  int slot_ = -1;  // in the signal handler's list of temporary files (interrupt.hpp)
 };
 
 }  // namespace sadi

@@ -8,8 +8,18 @@
 
 namespace sadi {
 
-// Installs the handlers (idempotent). identify and eval call it once their long run starts.
+// Installs the handlers (idempotent). identify, eval and generate call it once their long run
+// starts: from then on the first signal only sets the flag they poll.
 void install_interrupt_handlers();
+
+// Installs the handlers for a command that does not poll (main does, first thing): a signal
+// removes the registered temporary files and ends the process with the default action.
+void install_cleanup_handlers();
+
+// Temporary files a signal that ends the process removes first (AtomicOutput registers its own),
+// so no *.tmp-* is left behind even by a second Ctrl-C. register returns a slot, -1 when full.
+int register_temp_file(const std::string& path);
+void unregister_temp_file(int slot);
 
 // True once SIGINT or SIGTERM arrived (or request_interrupt was called).
 bool interrupted();

@@ -15,6 +15,9 @@ using Json = nlohmann::json;
 // instead of an exception.
 std::string dump_json(const Json& j, int indent = -1);
 
+// True for an integer that fits int64 (nlohmann keeps larger ones as unsigned or float).
+bool is_int64(const Json& v);
+
 // Parses `text` read from `origin` (a file name, or "file:line" for JSON Lines).
 Json parse_json(const std::string& text, const std::string& origin);
 

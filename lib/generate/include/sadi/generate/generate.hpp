@@ -22,6 +22,9 @@ struct GenerateOptions {
   uint64_t seed = 0;
   std::vector<std::string> stop;
   bool ignore_eos = false;
+  // Throw sadi::Interrupted at the next token once SIGINT/SIGTERM arrived (sadi generate). Off
+  // where the caller polls between batches itself (eval's generate-em saves a partial result).
+  bool stop_on_interrupt = false;
 };
 
 struct Prompt {
