@@ -137,7 +137,7 @@ void plan_points(const cxxopts::ParseResult& r, Model& model, const Tokenizer& t
     for (const auto& b : job.baselines) {
       if (b != "none") grid.methods.push_back(parse_method(b));
     }
-    grid.common.site = parse_site(job.site);
+    grid.common.site = parse_site(job.site, "--site");
     if (const SiteScores* s = mask.find(grid.common.site)) {
       for (const auto& w : stability_warnings(*s, job.top_k)) log::warn(str("eval: ", w));
     }

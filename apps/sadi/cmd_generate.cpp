@@ -89,7 +89,7 @@ Intervention plan_steering(const cxxopts::ParseResult& r, Model& model, const To
       InterventionSpec spec;
       spec.method = parse_method(r["method"].as<std::string>());
       spec.mode = parse_mode(r["mode"].as<std::string>());
-      spec.site = parse_site(r["site"].as<std::string>());
+      spec.site = parse_site(r["site"].as<std::string>(), "--site");
       spec.top_k = r["top-k"].as<int64_t>();
       spec.delta = parse_number("--delta", r["delta"].as<std::string>());
       spec.caa_layers = parse_list<int64_t>("--layers", r["layers"].as<std::string>());

@@ -91,7 +91,7 @@ int cmd_identify(const Args& args) {
     if (!r.count(k)) throw_usage(str("sadi identify: missing --", k, " (see sadi identify --help)"));
   }
   IdentifyOptions o;
-  o.sites = parse_sites(r["sites"].as<std::string>());
+  o.sites = parse_sites(r["sites"].as<std::string>(), "--sites");
   o.position = parse_position(r["position"].as<std::string>());
   o.rank = parse_rank(r["rank"].as<std::string>());
   o.top_k = r["top-k"].as<int64_t>();

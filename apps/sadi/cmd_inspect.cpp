@@ -87,7 +87,7 @@ int cmd_inspect(const Args& args) {
   const auto mask = read_mask_file(r["mask"].as<std::string>());
   std::vector<const SiteScores*> sites;
   if (r.count("site")) {
-    Site s = parse_site(r["site"].as<std::string>());
+    Site s = parse_site(r["site"].as<std::string>(), "--site");
     const SiteScores* found = mask.find(s);
     if (!found) throw_input(str(r["mask"].as<std::string>(), ": no /", site_name(s), " group in this file"));
     sites.push_back(found);

@@ -6,6 +6,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
+#include "sadi/core/strings.hpp"
 #include "sadi/core/version.hpp"
 
 namespace sadi::app {
@@ -30,10 +31,34 @@ void add_common_options(cxxopts::Options& opts) {
       ("h,help", "show this help");
 }
 
+namespace {
+// cxxopts says "Argument 'X' failed to parse" without the flag: find the flag that was given X.
+[[noreturn]] void rethrow_naming_the_flag(const Args& args, const std::string& what) {
+  const size_t a = what.find("\xe2\x80\x98"), b = what.rfind("\xe2\x80\x99");  // 'X' in cxxopts' quotes
+  const std::string value = a != std::string::npos && b != std::string::npos && b > a ? what.substr(a + 3, b - a - 3) : "";
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const size_t eq = arg.find('=');
+    std::string flag;
+    if (arg.rfind("--", 0) == 0 && eq != std::string::npos && arg.substr(eq + 1) == value) flag = arg.substr(0, eq);
+    if (arg.rfind("--", 0) == 0 && eq == std::string::npos && i + 1 < args.size() && args[i + 1] == value) flag = arg;
+    if (!flag.empty()) {
+      throw_usage(str(flag, ": cannot read '", value, "' as this flag's value (a number out of range, or not a number; "
+                      "see --help)"));
+    }
+  }
+  throw_usage(str(what, " (see --help)"));
+}
+}  // namespace
+
 bool parse_common(cxxopts::Options& opts, const Args& args, cxxopts::ParseResult& out) {
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
-  out = opts.parse(static_cast<int>(argv.size()), argv.data());
+  try {
+    out = opts.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
+    rethrow_naming_the_flag(args, e.what());
+  }
   if (out.count("help")) {
     std::cout << opts.help() << std::flush;
     return false;

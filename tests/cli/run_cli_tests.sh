@@ -15,7 +15,7 @@ expect unknown-command 2 "unknown command 'frobnicate'" -- "$sadi" frobnicate
 expect info 0 "head +\[3, 4, 16\]" -- "$sadi" info "$data/llama"
 expect info-qwen2 0 "qkv yes" -- "$sadi" info "$data/qwen2"
 expect info-json 0 '"n_kv_heads": 2' -- "$sadi" info --json "$data/llama"
-expect info-check 0 "ran one forward pass" -- "$sadi" info --check "$data/llama"
+expect info-check 0 "agrees with manifest.json" -- "$sadi" info --check "$data/llama"
 expect info-help 0 "MODEL_DIR" -- "$sadi" info --help
 expect info-missing-arg 2 "missing MODEL_DIR" -- "$sadi" info
 expect info-bad-dir 4 "not a model directory" -- "$sadi" info /nonexistent

@@ -15,19 +15,20 @@ const char* site_name(Site s) {
   return "?";
 }
 
-Site parse_site(const std::string& name) {
+Site parse_site(const std::string& name, const std::string& where) {
   for (Site s : kAllSites) {
     if (name == site_name(s)) return s;
   }
-  throw_usage(str("unknown site '", name, "': expected one of head, neuron, hidden, residual"));
+  throw_usage(str(where.empty() ? "" : where + ": ", "unknown site '", name,
+                  "': expected one of head, neuron, hidden, residual"));
 }
 
-std::vector<Site> parse_sites(const std::string& list) {
+std::vector<Site> parse_sites(const std::string& list, const std::string& where) {
   std::vector<Site> out;
   for (const auto& part : split(list, ',')) {
-    Site s = parse_site(trim(part));
+    Site s = parse_site(trim(part), where);
     for (Site seen : out) {
-      if (seen == s) throw_usage(str("site '", site_name(s), "' is listed twice in '", list, "'"));
+      if (seen == s) throw_usage(str(where.empty() ? "" : where + ": ", "site '", site_name(s), "' is listed twice in '", list, "'"));
     }
     out.push_back(s);
   }

@@ -13,8 +13,8 @@ inline constexpr std::array<Site, 4> kAllSites = {Site::kHead, Site::kNeuron, Si
 
 const char* site_name(Site s);
 // Parses one site name; throws sadi::Error (usage) listing the valid names.
-Site parse_site(const std::string& name);
+Site parse_site(const std::string& name, const std::string& where = "");  // where: e.g. "--site"
 // Parses "head,neuron" (comma separated, no duplicates).
-std::vector<Site> parse_sites(const std::string& list);
+std::vector<Site> parse_sites(const std::string& list, const std::string& where = "");
 
 }  // namespace sadi
