@@ -25,6 +25,9 @@ namespace {
 
 const FlagNames kEvalFlags{{"mode", "--mode"},
                            {"top_k", "--top-k"},
+                           {"iti_top_k", "--iti-top-k"},
+                           {"iti_alpha", "--iti-alpha"},
+                           {"caa_multipliers", "--caa-multipliers"},
                            {"delta", "--delta"},
                            {"caa.layers", "--caa-layers"},
                            {"shard", "--shard"},

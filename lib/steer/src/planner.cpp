@@ -216,7 +216,14 @@ std::vector<Intervention> plan_grid(const GridSpec& grid, const MaskSource& mask
     spec.delta = d;
     spec.seed = seed;
     spec.caa_layers = std::move(layers);
-    out.push_back(plan_intervention(spec, mask, target));
+    try {
+      out.push_back(plan_intervention(spec, mask, target));
+    } catch (const Error& e) {  // name the grid's own list: caa's multipliers, iti's K and alpha
+      const bool iti = m == Method::kIti, caa = m == Method::kCaa;
+      if (e.field() == "delta" && (iti || caa)) throw Error(e.kind(), iti ? "iti_alpha" : "caa_multipliers", e.rest());
+      if (e.field() == "top_k" && iti && !grid.iti_top_k.empty()) throw Error(e.kind(), "iti_top_k", e.rest());
+      throw;
+    }
   };
   for (Method m : grid.methods) {
     if (m == Method::kCaa) {

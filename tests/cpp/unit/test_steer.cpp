@@ -151,6 +151,33 @@ TEST_F(Planner, ErrorsNameTheField) {
   EXPECT_EQ(method_name(parse_method("caa")), std::string("caa"));
 }
 
+TEST_F(Planner, GridErrorsNameTheGridsOwnList) {
+  auto field_of = [&](const GridSpec& g) -> std::string {
+    try {
+      plan_grid(g, {&mask, "m.h5"}, {&model.info(), torch::kCPU, torch::kFloat32});
+    } catch (const Error& e) {
+      return e.field();
+    }
+    return "";
+  };
+  GridSpec g;
+  g.top_k = {1};
+  g.delta = {4};
+  g.methods = {Method::kCaa};
+  g.common.caa_layers = {0};
+  g.caa_multipliers = {1e39};
+  EXPECT_EQ(field_of(g), "caa_multipliers");
+  g.methods = {Method::kIti};
+  g.iti_alpha = {1e39};
+  EXPECT_EQ(field_of(g), "iti_alpha");
+  g.iti_alpha = {1};
+  g.iti_top_k = {99};
+  EXPECT_EQ(field_of(g), "iti_top_k");
+  g.iti_top_k = {};
+  g.top_k = {99};
+  EXPECT_EQ(field_of(g), "top_k");  // iti without its own K list uses --top-k's
+}
+
 TEST_F(Planner, GridIsNoneThenEachMethodKByDelta) {
   GridSpec g;
   g.methods = {Method::kSadi, Method::kCaa, Method::kRandom};
