@@ -174,14 +174,16 @@ class TorchScriptModel final : public Model {
   }
 
  private:
-  // Every parameter and buffer finite (the exporter's parity check touches only the rows its
-  // prompt uses). A float64 sum is finite exactly when every float32/16 value is: one read, no copy.
+  // Every parameter and buffer finite in the dtype the model runs in (the exporter's parity
+  // check touches only the rows its prompt uses). A finite sum proves every value finite: one
+  // vectorised read, no copy (about 10 ms per 100M float32 values here). A non-finite sum (a
+  // NaN or inf, or finite values whose sum overflows) is settled by the exact elementwise test.
   void check_finite_weights(const std::string& path) {
     torch::NoGradGuard no_grad;
     auto check = [&](const std::string& name, const torch::Tensor& w) {
       if (!w.is_floating_point() || w.numel() == 0) return;
-      if (std::isfinite(w.sum(torch::kDouble).item<double>())) return;
-      auto bad = (~torch::isfinite(w.to(torch::kFloat32))).flatten().nonzero();
+      if (std::isfinite(w.sum().item<double>()) || torch::isfinite(w).all().item<bool>()) return;
+      auto bad = (~torch::isfinite(w)).flatten().nonzero();
       const int64_t flat = bad.numel() > 0 ? bad[0][0].item<int64_t>() : -1;
       const int64_t row_len = w.dim() >= 2 ? w.numel() / w.size(0) : 1;
       throw_input(str(path, ": weight '", name, "' ", list_str(w.sizes().vec()), " holds ", bad.numel(),
