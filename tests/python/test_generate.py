@@ -188,3 +188,31 @@ def test_stop_string_ends_generation(env):
     got = generate(env, "--stop", stop)
     assert got[0]["output"] == text[:text.find(stop)]
     assert got[0]["stop_reason"] == "stop"
+
+
+@pytest.mark.parametrize("tokenizer", ["sentencepiece", "json"])
+def test_ids_beyond_the_tokenizer_decode_to_a_placeholder(tmp_path, tokenizer):
+    """A model whose vocabulary is larger than its tokenizer's (padded embedding tables; the
+    benchmark presets): ids the tokenizer does not know decode to "<|id:N|>" (was a crash:
+    "sentencepiece decode failed: Invalid id"), in generate and in exact-match eval."""
+    from conftest import export, make_hf
+    hf = make_hf(tmp_path, "hf", "--seed", "3", "--vocab-size", "4096", "--tokenizer", tokenizer)
+    model = str(tmp_path / "model")
+    export(hf, model)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"id": str(i), "prompt": "The movie was"}) + "\n" for i in range(4)))
+    out = tmp_path / "gen.jsonl"
+    sadi("generate", "--model", model, "--input", str(prompts), "--max-new-tokens", "24", "--ignore-eos",
+             "--temperature", "1.5", "--seed", "1", "--out", str(out))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    beyond = [(r, i) for r in rows for i in r["output_ids"] if i >= 512]
+    assert beyond, "the sampled ids should reach beyond the tokenizer's 512 (random 4096-way logits)"
+    for r, i in beyond:
+        assert f"<|id:{i}|>" in r["output"], r
+    task = tmp_path / "task.jsonl"
+    task.write_text("".join(json.dumps({"id": str(i), "prompt": "The movie was", "answer": "good"}) + "\n"
+                            for i in range(4)))
+    res = tmp_path / "res.json"
+    sadi("eval", "--model", model, "--task", str(task), "--metric", "generate-em", "--max-new-tokens", "8",
+             "--out", str(res))
+    assert json.loads(res.read_text())["grid"]

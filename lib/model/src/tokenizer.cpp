@@ -1,5 +1,6 @@
 #include "sadi/model/tokenizer.hpp"
 
+#include <algorithm>
 #include <dlfcn.h>
 
 #include <cstdlib>
@@ -125,7 +126,41 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::vector<int64_t> bos_;
 };
 
+// Ids the model can produce but the tokenizer does not know (a model whose vocab_size exceeds
+// its tokenizer's, as padded embedding tables are): each decodes to out_of_vocab_text(id) instead
+// of failing; the runs of known ids between them decode as usual.
+class OutOfVocabGuard final : public Tokenizer {
+ public:
+  explicit OutOfVocabGuard(std::unique_ptr<Tokenizer> inner) : inner_(std::move(inner)), n_(inner_->vocab_size()) {}
+  std::vector<int64_t> encode(std::string_view text, bool add_bos) const override { return inner_->encode(text, add_bos); }
+  std::string decode(const std::vector<int64_t>& ids) const override {
+    auto known = [&](int64_t id) { return id >= 0 && id < n_; };
+    if (std::all_of(ids.begin(), ids.end(), known)) return inner_->decode(ids);
+    std::string out;
+    std::vector<int64_t> run;
+    for (int64_t id : ids) {
+      if (known(id)) {
+        run.push_back(id);
+        continue;
+      }
+      if (!run.empty()) out += inner_->decode(run);
+      run.clear();
+      out += out_of_vocab_text(id);
+    }
+    if (!run.empty()) out += inner_->decode(run);
+    return out;
+  }
+  int64_t vocab_size() const override { return n_; }
+  std::string kind() const override { return inner_->kind(); }
+
+ private:
+  std::unique_ptr<Tokenizer> inner_;
+  int64_t n_;
+};
+
 }  // namespace
+
+std::string out_of_vocab_text(int64_t id) { return str("<|id:", id, "|>"); }
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path, std::vector<int64_t> bos_ids) {
   return std::make_unique<SentencePieceTokenizer>(path, std::move(bos_ids));
@@ -146,7 +181,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const ModelInfo& info) {
     throw_input(str(path, ": tokenizer has ", tok->vocab_size(), " tokens but the model's vocab_size is ",
                     info.vocab_size));
   }
-  return tok;
+  return std::make_unique<OutOfVocabGuard>(std::move(tok));
 }
 
 }  // namespace sadi

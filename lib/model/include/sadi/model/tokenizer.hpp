@@ -20,7 +20,11 @@ class Tokenizer {
   virtual std::string kind() const = 0;
 };
 
-// Loads the tokenizer a model directory names. Throws sadi::Error for unknown kinds.
+// What an id outside the tokenizer's vocabulary (but inside the model's) decodes to: "<|id:N|>".
+std::string out_of_vocab_text(int64_t id);
+
+// Loads the tokenizer a model directory names. Throws sadi::Error for unknown kinds. Ids the
+// tokenizer does not know decode to out_of_vocab_text(id), never an error.
 std::unique_ptr<Tokenizer> load_tokenizer(const ModelInfo& info);
 
 // The sentencepiece implementation (tokenizer.model).
