@@ -8,6 +8,7 @@
 #include "sadi/core/log.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/core/version.hpp"
+#include "sadi/model/threads.hpp"
 
 namespace sadi::app {
 
@@ -28,6 +29,8 @@ void add_common_options(cxxopts::Options& opts) {
   opts.add_options("common")
       ("log-level", "trace, debug, info, warn, error or off (logs go to stderr)",
        cxxopts::value<std::string>()->default_value("info"))
+      ("threads", "CPU threads (0: the cores this process may use); set here, not by OMP_NUM_THREADS "
+       "(docs/benchmarks.md, Threads)", cxxopts::value<int64_t>()->default_value("0"))
       ("h,help", "show this help");
 }
 
@@ -64,6 +67,9 @@ bool parse_common(cxxopts::Options& opts, const Args& args, cxxopts::ParseResult
     return false;
   }
   log::set_level(log::parse_level(out["log-level"].as<std::string>()));
+  const auto threads = out["threads"].as<int64_t>();
+  if (threads < 0 || threads > 4096) throw_usage(str("--threads: expected an integer from 0 to 4096, found ", threads));
+  log::debug(str("cpu: ", configure_threads(static_cast<int>(threads))));
   return true;
 }
 

@@ -137,6 +137,7 @@ case_ batch-size-int64-max 2 "--batch-size: expected an integer from 1 to 104857
 case_ max-new-tokens-huge 2 "--max-new-tokens: expected an integer from 1 to 1048576, found 9223372036854775000" - -- "$sadi" generate --model "$m" --prompt a --max-new-tokens 9223372036854775000
 case_ top-k-empty-list 2 "--top-k: expected at least one value, found an empty list" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --top-k "" --out "$R"
 case_ flag-value-unreadable 2 "^sadi: error: --batch-size: cannot read '99999999999999999999' as this flag's value" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --batch-size 99999999999999999999
+case_ threads-negative 2 "^sadi: error: --threads: expected an integer from 0 to 4096, found -2" "$R" -- "$sadi" eval --model "$m" --task "$task" --out "$R" --threads -2
 case_ max-pairs-negative 2 "--max-pairs: expected an integer from 0 to [0-9]+, found -1" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --max-pairs -1
 
 # --- outputs ---------------------------------------------------------------------------------

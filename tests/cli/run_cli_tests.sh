@@ -17,6 +17,10 @@ expect info-qwen2 0 "qkv yes" -- "$sadi" info "$data/qwen2"
 expect info-json 0 '"n_kv_heads": 2' -- "$sadi" info --json "$data/llama"
 expect info-check 0 "agrees with manifest.json" -- "$sadi" info --check "$data/llama"
 expect info-help 0 "MODEL_DIR" -- "$sadi" info --help
+# threads: sadi sets them (the cores it may use), whatever OMP_NUM_THREADS says
+expect threads-default 0 "cpu: $(nproc) threads" -- env OMP_NUM_THREADS=7 "$sadi" info "$data/llama" --log-level debug
+expect threads-affinity 0 "cpu: 1 threads" -- taskset -c 0 "$sadi" info "$data/llama" --log-level debug
+expect threads-flag 0 "cpu: 3 threads" -- "$sadi" info "$data/llama" --log-level debug --threads 3
 expect info-missing-arg 2 "missing MODEL_DIR" -- "$sadi" info
 expect info-bad-dir 4 "not a model directory" -- "$sadi" info /nonexistent
 expect info-bad-flag 2 "Option .*frob.* does not exist" -- "$sadi" info --frob "$data/llama"

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "fuzz_common.hpp"
+#include "sadi/core/json.hpp"
 #include "sadi/model/manifest.hpp"
 #include "sadi/model/tokenizer.hpp"
 

@@ -1,0 +1,37 @@
+#include "sadi/model/threads.hpp"
+
+#include <dlfcn.h>
+#include <sched.h>
+
+#include <ATen/Parallel.h>
+
+#include "sadi/core/strings.hpp"
+
+namespace sadi {
+
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  return 1;
+}
+
+std::string configure_threads(int n) {
+  if (n <= 0) n = available_cores();
+  using SetThreads = void (*)(int);
+  // OpenBLAS (Debian's libblas.so.3 alternative): found at run time, so a reference BLAS or an
+  // MKL build simply lacks the symbol.
+  auto openblas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (openblas != nullptr) {
+    openblas(n);
+    at::set_num_threads(1);
+    return str(n, " threads (OpenBLAS ", n, ", LibTorch intra-op 1)");
+  }
+  at::set_num_threads(n);
+  return str(n, " threads (LibTorch intra-op ", n, ")");
+}
+
+}  // namespace sadi
