@@ -239,9 +239,10 @@ std::vector<double> score_batch(Model& model, const Tokenizer& tok, const std::v
   // also every answer token after it, as they would be generated.
   const BatchSteering steering(steers, model);
   auto at = steering.at(batch.key_mask, last_col);  // [B, T]
-  auto logits = steering.forward(model, in, nullptr, at, prompt_last).logits.to(torch::kCPU);  // [B, N, V]
+  // Scored where the logits are (the model's device): the host receives [B, N] values, not [B, N, V].
+  auto logits = steering.forward(model, in, nullptr, at, prompt_last).logits;  // [B, N, V] float32, device
   if (run.metric == Metric::kExactMatch) {
-    auto pred_t = logits.argmax(-1);  // [B, N]
+    auto pred_t = logits.argmax(-1).to(torch::kCPU);  // [B, N] greedy ids
     auto pred = pred_t.accessor<int64_t, 2>();
     for (int64_t r = 0; r < b; ++r) {
       const auto& j = jobs[static_cast<size_t>(start + r)];
@@ -252,13 +253,23 @@ std::vector<double> score_batch(Model& model, const Tokenizer& tok, const std::v
       values.push_back(v);
     }
   } else {
-    auto logp_t = torch::log_softmax(logits, -1);  // [B, N, V]
-    auto logp = logp_t.accessor<float, 3>();
+    auto targets = torch::zeros({b, n_max}, torch::kInt64);  // [B, N] answer token ids (0 past a row's answer)
+    for (int64_t r = 0; r < b; ++r) {
+      const auto& j = jobs[static_cast<size_t>(start + r)];
+      for (int64_t k = 0; k < static_cast<int64_t>(j.ids.size()) - j.n_prompt; ++k) {
+        targets[r][k] = j.ids[static_cast<size_t>(j.n_prompt + k)];
+      }
+    }
+    auto logp_t = torch::log_softmax(logits, -1)
+                      .gather(-1, targets.to(logits.device()).unsqueeze(-1))
+                      .squeeze(-1)
+                      .to(torch::kCPU);  // [B, N] log p(answer token)
+    auto logp = logp_t.accessor<float, 2>();
     for (int64_t r = 0; r < b; ++r) {
       const auto& j = jobs[static_cast<size_t>(start + r)];
       const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
       double sum = 0;
-      for (int64_t k = 0; k < n_ans; ++k) sum += logp[r][k][j.ids[static_cast<size_t>(j.n_prompt + k)]];
+      for (int64_t k = 0; k < n_ans; ++k) sum += logp[r][k];
       values.push_back(sum);
     }
   }

@@ -116,7 +116,12 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   auto at = steering.at(batch.key_mask, std::vector<int64_t>(static_cast<size_t>(b), width - 1));  // [B, T]
   auto last = torch::full({b, 1}, width - 1, torch::kInt64);  // [B, 1]
   ForwardInput pre{batch.input_ids, batch.positions, batch.key_mask, 0, last, nullptr, {}};
-  torch::Tensor logits = steering.forward(model, pre, &cache, at, last).logits.select(1, 0).to(torch::kCPU);  // [B, V]
+  // Greedy: the argmax is taken where the logits are and only [B] ids reach the host; sampling
+  // needs the distribution ([B, V] to the host).
+  auto host_choices = [&](const torch::Tensor& dev_logits) {  // [B, V] on the device
+    return opts.temperature <= 0.0 ? dev_logits.argmax(-1).to(torch::kCPU) : dev_logits.to(torch::kCPU);
+  };
+  torch::Tensor logits = host_choices(steering.forward(model, pre, &cache, at, last).logits.select(1, 0));  // [B] or [B, V]
 
   std::vector<Row> rows(static_cast<size_t>(b));
   std::vector<std::mt19937_64> rngs;
@@ -130,7 +135,8 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
     for (int64_t i = 0; i < b; ++i) {
       Row& row = rows[static_cast<size_t>(i)];
       if (row.done) continue;
-      const int64_t t = sample_token(logits[i], opts, rngs[static_cast<size_t>(i)]);
+      const int64_t t = opts.temperature <= 0.0 ? logits[i].item<int64_t>()  // first max, as sample_token
+                                                : sample_token(logits[i], opts, rngs[static_cast<size_t>(i)]);
       if (advance_row(row, t, info, tok, opts, hold, [&](const std::string& text) { stream(static_cast<size_t>(i), text); },
                       static_cast<bool>(stream))) {
         next[i][0] = t;
@@ -147,7 +153,7 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
     ForwardInput in{next, next_positions(batch, step), key_mask.slice(1, 0, slot + 1), slot,
                     torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
     auto res = every_token ? steering.forward(model, in, &cache, step_at) : model.forward(in, &cache);
-    logits = res.logits.select(1, 0).to(torch::kCPU);
+    logits = host_choices(res.logits.select(1, 0));
   }
 
   std::vector<Generation> out;
