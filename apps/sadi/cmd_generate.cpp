@@ -11,8 +11,11 @@
 #include "sadi/core/fs.hpp"
 #include "sadi/core/json.hpp"
 #include "sadi/core/log.hpp"
+#include "sadi/core/progress.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/data/jsonl.hpp"
+#include "sadi/model/tensor_types.hpp"
+#include "sadi/model/threads.hpp"
 #include "sadi/generate/generate.hpp"
 #include "sadi/io/mask_file.hpp"
 #include "sadi/model/mask_check.hpp"
@@ -38,6 +41,33 @@ std::vector<Prompt> read_prompts(const fs::path& path) {
   return out;
 }
 
+// The timing summary (also --timing-json): load, prefill and decode, each in tokens, ms, tokens/s.
+Json timing_json(const GenerateTiming& t, double load_ms, double total_ms, int64_t generated, const Model& model,
+                 int64_t batch_size) {
+  auto part = [](int64_t tokens, double ms) {
+    return Json{{"tokens", tokens}, {"ms", ms}, {"tokens_per_s", ms > 0 ? 1000.0 * static_cast<double>(tokens) / ms : 0.0}};
+  };
+  return Json{{"load_ms", load_ms},
+              {"prefill", part(t.prompt_tokens, t.prefill_ms)},
+              {"decode", part(t.decoded_tokens, t.decode_ms)},
+              {"generated_tokens", generated},
+              {"generate_ms", total_ms},
+              {"batch_size", batch_size},
+              {"device", model.device().str()},
+              {"dtype", dtype_name(model.dtype())},
+              {"threads", configured_threads()}};
+}
+
+std::string timing_line(const Json& j) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(1) << "timing: load " << j["load_ms"].get<double>() << " ms; prefill "
+     << j["prefill"]["tokens"].get<int64_t>() << " tokens in " << j["prefill"]["ms"].get<double>() << " ms ("
+     << j["prefill"]["tokens_per_s"].get<double>() << " tokens/s); decode " << j["decode"]["tokens"].get<int64_t>()
+     << " tokens in " << j["decode"]["ms"].get<double>() << " ms (" << j["decode"]["tokens_per_s"].get<double>()
+     << " tokens/s)";
+  return os.str();
+}
+
 void add_generate_options(cxxopts::Options& opts) {
   opts.add_options()
       ("model", "model directory", cxxopts::value<std::string>())
@@ -55,6 +85,8 @@ void add_generate_options(cxxopts::Options& opts) {
        cxxopts::value<std::vector<std::string>>())
       ("ignore-eos", "do not stop at the end-of-sequence token")
       ("batch-size", "prompts per batch", cxxopts::value<int64_t>()->default_value("8"))
+      ("timing-json", "also write the timing summary (load, prefill, decode: tokens, ms, tokens/s) as JSON here",
+       cxxopts::value<std::string>())
       ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
       ("dtype", "float32, float16 or bfloat16 (default: the model's)", cxxopts::value<std::string>()->default_value(""));
   opts.add_options("steering")
@@ -149,23 +181,37 @@ int cmd_generate(const Args& args) {
     prompts = read_prompts(r["input"].as<std::string>());
   }
   std::unique_ptr<AtomicOutput> out_file;
-  const fs::path out_path = guarded_out(r, inputs_of(r, {"model", "input", "mask", "calibration"}));
+  const auto inputs = inputs_of(r, {"model", "input", "mask", "calibration"});
+  const fs::path out_path = guarded_out(r, inputs);
   if (!out_path.empty()) out_file = std::make_unique<AtomicOutput>(out_path);
+  fs::path timing_path;
+  if (r.count("timing-json")) {
+    auto others = inputs;
+    if (!out_path.empty()) others.push_back({"--out", out_path});
+    timing_path = guard_output("--timing-json", r["timing-json"].as<std::string>(), others);
+  }
+  using Clock = std::chrono::steady_clock;
+  const auto t_load = Clock::now();
   auto model = load_model(r["model"].as<std::string>(), {r["device"].as<std::string>(), r["dtype"].as<std::string>()});
   auto tok = load_tokenizer(model->info());
+  const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t_load).count();
 
   Json steering = nullptr;
   const Intervention iv = plan_steering(r, *model, *tok, steering);  // method none without --mask
 
   install_interrupt_handlers();  // Ctrl-C: stop after the current token, remove the temporary output
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   int64_t generated = 0;
+  GenerateTiming timing;
   auto report = [&] {
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     std::ostringstream os;
     os << std::fixed << std::setprecision(2) << "generate: " << generated << " tokens for " << prompts.size()
        << " prompts in " << secs << " s, " << static_cast<double>(generated) / secs << " tokens/s";
     log::info(os.str());
+    const Json summary = timing_json(timing, load_ms, secs * 1000.0, generated, *model, batch_size);
+    log::info(timing_line(summary));
+    if (!timing_path.empty()) write_file_atomic(timing_path, dump_json(summary, 2) + "\n");
   };
   auto json_line = [&](const Prompt& p, const Generation& gen) {
     return Json{{"id", p.id}, {"prompt", p.text}, {"output", gen.output}, {"prompt_tokens", gen.prompt_tokens},
@@ -174,7 +220,7 @@ int cmd_generate(const Args& args) {
   };
   if (r.count("prompt")) {  // streams to stdout; with --out also the JSON line there
     auto stream = [](size_t, const std::string& text) { std::cout << text << std::flush; };
-    auto res = generate_batch(*model, *tok, prompts, g, {&iv}, stream);
+    auto res = generate_batch(*model, *tok, prompts, g, {&iv}, stream, &timing);
     std::cout << "\n";
     generated = static_cast<int64_t>(res[0].tokens.size());
     report();
@@ -188,17 +234,21 @@ int cmd_generate(const Args& args) {
     if (!file) throw_io(str(out_file->target().string(), ": cannot write"));
   }
   std::ostream& os = out_file ? static_cast<std::ostream&>(file) : std::cout;
+  ProgressLine line("generate", "prompts");
   for (size_t start = 0; start < prompts.size(); start += static_cast<size_t>(batch_size)) {
     std::vector<Prompt> chunk(prompts.begin() + static_cast<long>(start),
                               prompts.begin() + static_cast<long>(std::min(prompts.size(), start + static_cast<size_t>(batch_size))));
-    auto res = generate_batch(*model, *tok, chunk, g, std::vector<const Intervention*>(chunk.size(), &iv));
+    auto res = generate_batch(*model, *tok, chunk, g, std::vector<const Intervention*>(chunk.size(), &iv), {}, &timing);
     for (size_t i = 0; i < chunk.size(); ++i) {
       os << dump_json(json_line(chunk[i], res[i])) << "\n";
       generated += static_cast<int64_t>(res[i].tokens.size());
     }
     os.flush();
-    log::info(str("generate: ", std::min(prompts.size(), start + static_cast<size_t>(batch_size)), "/", prompts.size(), " prompts"));
+    const auto done = std::min(prompts.size(), start + static_cast<size_t>(batch_size));
+    line.update(static_cast<int64_t>(done), static_cast<int64_t>(prompts.size()));
+    log::debug(str("generate: ", done, "/", prompts.size(), " prompts"));
   }
+  line.finish();
   report();
   if (out_file) {
     file.close();

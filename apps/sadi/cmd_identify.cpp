@@ -11,6 +11,7 @@
 #include "sadi/core/fs.hpp"
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
+#include "sadi/core/progress.hpp"
 #include "sadi/core/sha256.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/core/version.hpp"
@@ -22,23 +23,24 @@
 namespace sadi::app {
 namespace {
 
-// Logs progress at most every 2 s: pairs done, pairs/s, time left.
+// Progress: a line redrawn on a terminal (ProgressLine), and at most every 10 s a debug log
+// line (for logs of batch jobs: --log-level debug).
 class Progress {
  public:
   void operator()(int64_t done, int64_t total) {
+    line_.update(done, total);
     auto now = std::chrono::steady_clock::now();
-    double el = std::chrono::duration<double>(now - start_).count();
-    if (done < total && std::chrono::duration<double>(now - last_).count() < 2.0) return;
+    if (done < total && std::chrono::duration<double>(now - last_).count() < 10.0) return;
     last_ = now;
-    double rate = el > 0 ? static_cast<double>(done) / el : 0;
-    std::ostringstream os;
-    os << std::fixed << std::setprecision(1) << "identify: " << done << "/" << total << " pairs, " << rate
-       << " pairs/s, about " << (rate > 0 ? static_cast<double>(total - done) / rate : 0) << " s left";
-    log::info(os.str());
+    log::debug(str("identify: ", done, "/", total, " pairs"));
   }
 
  private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+  ProgressLine line_{"identify", "pairs"};
+
+ public:
+  void finish() { line_.finish(); }
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
 void add_identify_options(cxxopts::Options& opts) {
@@ -128,6 +130,7 @@ int cmd_identify(const Args& args) {
   Progress progress;
   MaskFile mask;
   mask.sites = identify(*model, *tok, pairs, o, stats, std::ref(progress));
+  progress.finish();
 
   const ModelInfo& info = model->info();
   auto& text = mask.provenance.text;

@@ -63,6 +63,15 @@ expect inspect-missing 4 "file not found" -- "$sadi" inspect "$tmp/nope.h5"
 prompts="$root/tests/data/prompts_small.jsonl"
 expect generate-stream 0 "." -- "$sadi" generate --model "$m" --prompt "The movie was" --max-new-tokens 4
 expect generate-jsonl 0 '"stop_reason":"length"' -- "$sadi" generate --model "$m" --input "$prompts" --max-new-tokens 3 --ignore-eos
+expect generate-timing 0 "timing: load [0-9.]+ ms; prefill [0-9]+ tokens in [0-9.]+ ms \([0-9.]+ tokens/s\); decode [0-9]+ tokens in" -- "$sadi" generate --model "$m" --input "$prompts" --max-new-tokens 3 --ignore-eos --timing-json "$tmp/timing.json" --out "$tmp/gen-t.jsonl"
+# the JSON: decode produced every token after each row's first (rows x (3 - 1)); prefill counted every prompt token
+check generate-timing-json python3 -c "
+import json, sys
+t = json.load(open('$tmp/timing.json'))
+rows = [json.loads(l) for l in open('$tmp/gen-t.jsonl')]
+assert t['decode']['tokens'] == sum(r['output_tokens'] - 1 for r in rows), t
+assert t['prefill']['tokens'] == sum(r['prompt_tokens'] for r in rows), t
+assert t['generated_tokens'] == sum(r['output_tokens'] for r in rows) and t['load_ms'] > 0 and t['threads'] >= 1, t"
 [ "$("$sadi" generate --model "$m" --input "$prompts" --max-new-tokens 2 2>/dev/null | wc -l)" = 3 ] \
   && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL generate-three-lines"; }
 expect generate-both-inputs 2 "exactly one of --prompt and --input" -- "$sadi" generate --model "$m" --prompt a --input "$prompts"
@@ -83,6 +92,11 @@ no_output generate-no-prompt-key-nofile "$tmp/g.jsonl"
 task="$root/tests/data/task_small.jsonl"
 expect eval-grid 0 "selected on dev: sadi" -- "$sadi" eval --model "$m" --task "$task" --dev-fraction 0.5 --mask "$tmp/ok.h5" --top-k 1,2 --delta 4,9 --baselines none,random --random-seeds 2 --metric choice --out "$tmp/res.json"
 printf '{"prompt": "a"}\n' > "$tmp/noanswer.jsonl"
+# progress: a line redrawn on a terminal (script(1) gives the command one), nothing in a pipe
+expect progress-terminal 0 "eval test: [0-9]+/[0-9]+ rows, [0-9.]+ rows/s, done" -- script -qec "\"$sadi\" eval --model \"$m\" --task \"$task\" --mask \"$tmp/ok.h5\" --top-k 1 --delta 4 --out \"$tmp/res-tty.json\"" /dev/null
+expect progress-terminal-identify 0 "identify: 48/48 pairs, [0-9.]+ pairs/s, done" -- script -qec "\"$sadi\" identify --model \"$m\" --pairs \"$pairs\" --out \"$tmp/tty.h5\"" /dev/null
+check progress-not-in-pipes bash -c "\"$sadi\" eval --model \"$m\" --task \"$task\" --out \"$tmp/res-pipe.json\" 2>&1 >/dev/null | grep -qv \$'\\r' && ! \"$sadi\" eval --model \"$m\" --task \"$task\" --out \"$tmp/res-pipe.json\" 2>&1 | grep -q \$'\\r'"
+check progress-quiet-under-warn bash -c "! script -qec \"\\\"$sadi\\\" identify --model \\\"$m\\\" --pairs \\\"$pairs\\\" --out \\\"$tmp/tty2.h5\\\" --log-level warn\" /dev/null | grep -q pairs/s"
 expect eval-no-answer 3 "noanswer.jsonl:1: key 'answer': expected a non-empty string" -- "$sadi" eval --model "$m" --task "$tmp/noanswer.jsonl" --out "$tmp/r.json"
 printf '{"prompt": "a", "answer": "x", "choices": ["y", "z"]}\n' > "$tmp/badchoice.jsonl"
 expect eval-choice-missing-answer 3 "badchoice.jsonl:1: key 'choices': does not contain the answer \"x\"" -- "$sadi" eval --model "$m" --task "$tmp/badchoice.jsonl" --out "$tmp/r.json"

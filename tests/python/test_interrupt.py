@@ -132,7 +132,7 @@ def start_generate(tmp_path, batch_size):
     prompts.write_text("".join(json.dumps({"id": str(i), "prompt": "The movie was"}) + "\n" for i in range(400)))
     out = tmp_path / "gen.jsonl"
     p = subprocess.Popen([BIN, "generate", "--model", model(), "--input", str(prompts), "--max-new-tokens", "40",
-                          "--batch-size", str(batch_size), "--out", str(out)],
+                          "--batch-size", str(batch_size), "--out", str(out), "--log-level", "debug"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for line in p.stderr:  # the first batch is done: the temporary output file exists
         if "generate: " in line and " prompts" in line:

@@ -5,6 +5,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
+#include "sadi/core/progress.hpp"
 #include "sadi/core/sha256.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/core/version.hpp"
@@ -120,13 +121,22 @@ EvalOutcome run_eval(Model& model, const Tokenizer& tok, const EvalJob& job, con
     resume_from_partial(*resume_from, config, job.run.metric, origin, ck_test, ck_dev);
     log::info(str("eval: resuming ", origin, ": ", ck_test.rows_done + ck_dev.rows_done, " rows already done"));
   }
-  auto progress = [](int64_t done, int64_t total) {
-    if (done == total || done % 512 < 32) log::debug(str("eval: ", done, "/", total, " rows"));
+  // A terminal shows a progress line per split; --log-level debug logs every ~512 rows.
+  auto progress_of = [](ProgressLine& line) {
+    return [&line](int64_t done, int64_t total) {
+      line.update(done, total);
+      if (done == total || done % 512 < 32) log::debug(str("eval: ", done, "/", total, " rows"));
+    };
   };
   std::vector<PointScore> dev_scores;
-  std::vector<PointScore> test_scores = evaluate(model, tok, job.splits.test, job.points, job.run, progress, &ck_test);
+  std::vector<PointScore> test_scores;
+  {
+    ProgressLine line("eval test", "rows");
+    test_scores = evaluate(model, tok, job.splits.test, job.points, job.run, progress_of(line), &ck_test);
+  }
   if (has_dev && ck_test.complete()) {
-    dev_scores = evaluate(model, tok, job.splits.dev, job.points, job.run, progress, &ck_dev);
+    ProgressLine line("eval dev", "rows");
+    dev_scores = evaluate(model, tok, job.splits.dev, job.points, job.run, progress_of(line), &ck_dev);
   }
   EvalOutcome out;
   if (!ck_test.complete() || (has_dev && !ck_dev.complete())) {

@@ -1,6 +1,7 @@
 #include "sadi/generate/generate.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/error.hpp"
@@ -11,20 +12,43 @@
 namespace sadi {
 namespace {
 
-// Per-row decoding state: tokens, text already streamed, why it ended.
+// Per-row decoding state: tokens, the text decoded so far (incrementally), why it ended.
 struct Row {
   std::vector<int64_t> tokens;
-  size_t streamed = 0;  // bytes of the decoded text already handed to the stream
+  std::string text;          // decoded incrementally (settled text only)
+  size_t prefix_offset = 0;  // tokens[prefix_offset, read_offset) decode to the tail of `text`...
+  size_t read_offset = 0;    // ...and tokens from read_offset on are not in `text` yet
+  size_t searched = 0;       // stop strings cannot start before this byte of `text`
+  size_t streamed = 0;       // bytes of `text` already handed to the stream
   bool done = false;
   std::string stop_reason = "length";
   size_t cut = std::string::npos;  // output ends here when a stop string was found
 };
 
-size_t find_stop(const std::string& text, const std::vector<std::string>& stops) {
+bool ends_in_replacement(const std::string& s) {  // U+FFFD: an incomplete UTF-8 sequence so far
+  return s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0;
+}
+
+// Appends the text of the tokens not yet decoded, decoding only a window that starts one settled
+// token back (so a tokenizer's leading-space rule and byte pieces see their context): O(window)
+// per token instead of re-decoding the whole output every step. Text that may still be an
+// incomplete UTF-8 character waits for the next token.
+void decode_new(Row& row, const Tokenizer& tok) {
+  const auto begin = row.tokens.begin();
+  const std::string before = tok.decode({begin + static_cast<long>(row.prefix_offset), begin + static_cast<long>(row.read_offset)});
+  const std::string now = tok.decode({begin + static_cast<long>(row.prefix_offset), row.tokens.end()});
+  if (now.size() <= before.size() || ends_in_replacement(now) || now.compare(0, before.size(), before) != 0) return;
+  row.text += now.substr(before.size());
+  row.prefix_offset = row.read_offset;
+  row.read_offset = row.tokens.size();
+}
+
+// The first stop string in text[from, ...), or npos.
+size_t find_stop(const std::string& text, const std::vector<std::string>& stops, size_t from = 0) {
   size_t best = std::string::npos;
   for (const auto& s : stops) {
     if (s.empty()) continue;
-    size_t at = text.find(s);
+    size_t at = text.find(s, from);
     if (at != std::string::npos) best = std::min(best, at);
   }
   return best;
@@ -71,15 +95,21 @@ bool advance_row(Row& row, int64_t t, const ModelInfo& info, const Tokenizer& to
   } else {
     row.tokens.push_back(t);
   }
-  const std::string text = tok.decode(row.tokens);
-  const size_t cut = find_stop(text, opts.stop);
+  decode_new(row, tok);
+  size_t cut = opts.stop.empty() ? std::string::npos : find_stop(row.text, opts.stop, row.searched);
   if (cut != std::string::npos) {
     row.done = true;
     row.stop_reason = "stop";
-    row.cut = cut;
   } else if (!row.done && static_cast<int64_t>(row.tokens.size()) >= opts.max_new_tokens) {
     row.done = true;
   }
+  row.searched = row.text.size() > hold ? row.text.size() - hold : 0;  // a stop may end in later text
+  if (row.done) {  // the whole output decoded once: the text returned is exactly decode(tokens)
+    row.text = tok.decode(row.tokens);
+    if (cut != std::string::npos) cut = find_stop(row.text, opts.stop);
+    row.cut = cut;
+  }
+  const std::string& text = row.text;
   if (streaming) {
     const size_t upto = row.done ? std::min(cut, text.size()) : stream_limit(text, hold);
     if (upto > row.streamed) {
@@ -92,9 +122,20 @@ bool advance_row(Row& row, int64_t t, const ModelInfo& info, const Tokenizer& to
 
 }  // namespace
 
+void GenerateTiming::add(const GenerateTiming& o) {
+  prefill_ms += o.prefill_ms;
+  decode_ms += o.decode_ms;
+  prompt_tokens += o.prompt_tokens;
+  decoded_tokens += o.decoded_tokens;
+  sampled_tokens += o.sampled_tokens;
+}
+
 std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
                                        const GenerateOptions& opts, const std::vector<const Intervention*>& steer,
-                                       const StreamFn& stream) {
+                                       const StreamFn& stream, GenerateTiming* timing) {
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); };
+  GenerateTiming local;
   const ModelInfo& info = model.info();
   if (prompts.empty()) return {};
   if (opts.max_new_tokens <= 0) throw_usage("--max-new-tokens: expected a positive integer");
@@ -121,7 +162,11 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   auto host_choices = [&](const torch::Tensor& dev_logits) {  // [B, V] on the device
     return opts.temperature <= 0.0 ? dev_logits.argmax(-1).to(torch::kCPU) : dev_logits.to(torch::kCPU);
   };
+  auto t_prefill = Clock::now();
   torch::Tensor logits = host_choices(steering.forward(model, pre, &cache, at, last).logits.select(1, 0));  // [B] or [B, V]
+  local.prefill_ms = ms_since(t_prefill);
+  for (int64_t n : batch.lengths) local.prompt_tokens += n;
+  const auto t_decode = Clock::now();
 
   std::vector<Row> rows(static_cast<size_t>(b));
   std::vector<std::mt19937_64> rngs;
@@ -141,6 +186,7 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
                       static_cast<bool>(stream))) {
         next[i][0] = t;
       }
+      ++local.sampled_tokens;
       all_done = all_done && row.done;
     }
     if (all_done) break;
@@ -154,12 +200,15 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
                     torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
     auto res = every_token ? steering.forward(model, in, &cache, step_at) : model.forward(in, &cache);
     logits = host_choices(res.logits.select(1, 0));
+    for (const Row& row : rows) local.decoded_tokens += row.done ? 0 : 1;
   }
+  local.decode_ms = ms_since(t_decode);
+  if (timing) timing->add(local);
 
   std::vector<Generation> out;
   for (int64_t i = 0; i < b; ++i) {
     Row& row = rows[static_cast<size_t>(i)];
-    std::string text = tok.decode(row.tokens);
+    std::string text = row.done ? row.text : tok.decode(row.tokens);
     if (row.cut != std::string::npos) text.resize(row.cut);
     out.push_back({text, row.tokens, batch.lengths[static_cast<size_t>(i)], row.stop_reason});
   }

@@ -19,8 +19,15 @@ int available_cores() {
   return 1;
 }
 
+namespace {
+int g_threads = 0;
+}  // namespace
+
+int configured_threads() { return g_threads; }
+
 std::string configure_threads(int n) {
   if (n <= 0) n = available_cores();
+  g_threads = n;
   using SetThreads = void (*)(int);
   // OpenBLAS (Debian's libblas.so.3 alternative): found at run time, so a reference BLAS or an
   // MKL build simply lacks the symbol.

@@ -40,6 +40,16 @@ struct Generation {
   std::string stop_reason;      // eos | stop | length
 };
 
+// Where a generation's time went (wall clock, summed over calls): the prefill forward of the
+// prompts and the decode steps after it.
+struct GenerateTiming {
+  double prefill_ms = 0, decode_ms = 0;
+  int64_t prompt_tokens = 0;     // real prompt tokens prefilled (padding excluded)
+  int64_t decoded_tokens = 0;    // tokens produced by decode steps (rows x steps that were live)
+  int64_t sampled_tokens = 0;    // every token chosen, the first one (from the prefill) included
+  void add(const GenerateTiming& o);
+};
+
 // Receives each row's newly final text as it is produced.
 using StreamFn = std::function<void(size_t row, const std::string& text)>;
 
@@ -48,7 +58,7 @@ using StreamFn = std::function<void(size_t row, const std::string& text)>;
 // length first and throws sadi::Error (input) naming the prompt.
 std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
                                        const GenerateOptions& opts, const std::vector<const Intervention*>& steer = {},
-                                       const StreamFn& stream = {});
+                                       const StreamFn& stream = {}, GenerateTiming* timing = nullptr);
 
 // Picks the next token from logits [V] (float32, CPU): argmax when temperature is 0, else
 // temperature, top-k and top-p filtering and a draw from `rng`.

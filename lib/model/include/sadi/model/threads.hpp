@@ -16,4 +16,7 @@ int available_cores();
 // e.g. "2 threads (OpenBLAS 2, LibTorch intra-op 1)".
 std::string configure_threads(int n);
 
+// The n last applied by configure_threads (0 before any call).
+int configured_threads();
+
 }  // namespace sadi

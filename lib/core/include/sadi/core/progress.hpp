@@ -1,0 +1,37 @@
+#pragma once
+// A progress line on stderr for the long commands (identify, eval, generate): "label: done/total
+// unit, rate unit/s, about T left", redrawn in place at most 4 times a second, only when stderr is
+// a terminal and the log level shows info; silent in pipes, files and under --log-level warn, so
+// logs of batch jobs stay clean. finish() (or the destructor) ends the line.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace sadi {
+
+// Whether stderr is a terminal (isatty).
+bool stderr_is_terminal();
+
+class ProgressLine {
+ public:
+  ProgressLine(std::string label, std::string unit);  // enabled: a terminal and log level <= info
+  ProgressLine(std::string label, std::string unit, bool enabled);
+  ~ProgressLine();
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+  void update(int64_t done, int64_t total);
+  void finish();
+  bool enabled() const { return enabled_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string label_, unit_;
+  bool enabled_;
+  bool drawn_ = false;
+  Clock::time_point start_ = Clock::now(), last_ = start_;
+};
+
+// "12 s", "3 min 20 s", "1 h 05 min".
+std::string human_duration(double seconds);
+
+}  // namespace sadi
