@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): sadi vs llama.cpp (node-llama-cpp 3.21.1's prebuilt CPU library) in one
+# run, float32 weights, batch 1, the same prompt token ids, greedy, EOS ignored; prompt
+# processing and decode tokens/s at 1 and 2 threads, and sadi / llama.cpp ratios.
+# Models: random Llamas made by scripts/make_tiny_model.py (seeded) and converted by our own
+# scripts/bench/to_gguf.py: "35m" (8 layers, d 512, 8/4 heads, FFN 1408, vocab 8192) and
+# "271m" (16 layers, d 1024, 16/8 heads, FFN 2816, vocab 32000).
+# Usage: scripts/bench/llamacpp_bench.sh [--models 35m,271m] [--new-tokens 128] [--repeat 3]
+# Each cell is the best of R runs. Thread settings: sadi --threads T; llama.cpp threads T; no
+# thread environment variables are set. OLD_SADI=path adds an older sadi binary's columns.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+models=35m,271m new=128 repeat=3
+while [ $# -gt 0 ]; do
+  case $1 in
+    --models) models=$2; shift 2 ;;
+    --new-tokens) new=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+py=${SADI_PYTHON:-/usr/bin/python3}
+sadi=${SADI_BIN:-${BUILD_DIR:-$root/build}/apps/sadi}
+peer=$root/scripts/bench/llamacpp
+work=${BENCH_DIR:-$root/out/bench}/llamacpp
+mkdir -p "$work"
+unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS
+[ -d "$peer/node_modules/node-llama-cpp" ] || (cd "$peer" && npm ci --omit=optional --ignore-scripts --no-audit --no-fund >&2)
+
+make_model() {  # name -> $work/name/{hf,model,model.gguf}
+  local name=$1 d=$work/$1 args
+  case $name in
+    35m) args=(--layers 8 --d-model 512 --heads 8 --kv-heads 4 --d-ffn 1408 --vocab-size 8192) ;;
+    271m) args=(--layers 16 --d-model 1024 --heads 16 --kv-heads 8 --d-ffn 2816 --vocab-size 32000) ;;
+    *) echo "unknown model $name" >&2; exit 2 ;;
+  esac
+  if [ ! -f "$d/model.gguf" ]; then
+    "$py" "$root/scripts/make_tiny_model.py" --out "$d/hf" --seed 1 --max-positions 1024 "${args[@]}" >/dev/null
+    "$py" "$root/scripts/export_hf.py" --hf-dir "$d/hf" --out "$d/model" >/dev/null
+    "$py" "$root/scripts/bench/to_gguf.py" --hf-dir "$d/hf" --out "$d/model.gguf"
+  fi
+}
+
+best() { "$py" -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }
+
+echo "sadi vs llama.cpp (node-llama-cpp 3.21.1, CPU), float32, batch 1, greedy, $new new tokens, best of $repeat; $(nproc) cores; $(date -u +%F)"
+printf '%-6s %-7s %-8s %14s %14s %7s %14s %14s %7s %s\n' model threads prompt "sadi pp t/s" "llama pp t/s" ratio \
+  "sadi dec t/s" "llama dec t/s" ratio "ids"
+for name in ${models//,/ }; do
+  make_model "$name"
+  d=$work/$name
+  prompt=$("$py" -c "print(' '.join(['the movie was good and the plot was'] * 28))")
+  "$py" -c "import json,sys; print(json.dumps({'id': 'p', 'prompt': sys.argv[1]}))" "$prompt" >"$d/p.jsonl"
+  "$sadi" tokenize "$d/model" --text "$prompt" >"$d/ids.json"
+  n_prompt=$("$py" -c "import json; print(len(json.load(open('$d/ids.json'))))")
+  for t in 1 2; do
+    sp=() sd=() lp=() ld=()
+    for _ in $(seq "$repeat"); do
+      "$sadi" generate --model "$d/model" --input "$d/p.jsonl" --max-new-tokens "$new" --ignore-eos --threads "$t" \
+        --out "$d/sadi.jsonl" --timing-json "$d/timing.json" --log-level warn
+      sp+=("$("$py" -c "import json; print(json.load(open('$d/timing.json'))['prefill']['tokens_per_s'])")")
+      sd+=("$("$py" -c "import json; print(json.load(open('$d/timing.json'))['decode']['tokens_per_s'])")")
+      (cd "$peer" && node run.mjs "$d/model.gguf" "$d/ids.json" "$new" "$t") >"$d/llama.json"
+      lp+=("$("$py" -c "import json; j=json.load(open('$d/llama.json')); print(1000 * j['prompt_tokens'] / j['prompt_ms'])")")
+      ld+=("$("$py" -c "import json; j=json.load(open('$d/llama.json')); print(1000 * j['decode_tokens'] / j['decode_ms'])")")
+    done
+    same=$("$py" -c "
+import json
+a = json.load(open('$d/sadi.jsonl'))['output_ids']; b = json.load(open('$d/llama.json'))['ids']
+print('identical' if a == b else 'DIFFER at %d' % next(i for i, (x, y) in enumerate(zip(a + [None], b + [None])) if x != y))")
+    bsp=$(best "${sp[@]}") blp=$(best "${lp[@]}") bsd=$(best "${sd[@]}") bld=$(best "${ld[@]}")
+    printf '%-6s %-7s %-8s %14.1f %14.1f %7.2f %14.1f %14.1f %7.2f %s\n' "$name" "$t" "$n_prompt" "$bsp" "$blp" \
+      "$("$py" -c "print($bsp / $blp)")" "$bsd" "$bld" "$("$py" -c "print($bsd / $bld)")" "$same"
+  done
+done
