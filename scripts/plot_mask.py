@@ -21,6 +21,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+
+def text_attr(obj, key: str) -> str:
+    """A text attribute of a mask file: fixed-length UTF-8 (bytes in h5py) or, in older masks, str."""
+    v = obj.attrs.get(key, "?")
+    return v.decode("utf-8") if isinstance(v, (bytes, bytearray)) else str(v)
+
 def head_panels(g):
     """(title, [L, H] data, colour map, (vmin, vmax)) for the head group's optional datasets."""
     out = []
@@ -89,7 +95,7 @@ def main() -> int:
                 ax.set_xlabel("layer")
                 ax.set_ylabel(f"elements in the top {min(a.top, len(g['ranking']))}")
                 ax.set_title(f"{site}: where the top elements lie")
-        fig.suptitle(os.path.basename(a.mask) + f"  ({f.attrs.get('rank', '?')} rank, {f.attrs.get('position', '?')})")
+        fig.suptitle(os.path.basename(a.mask) + f"  ({text_attr(f, 'rank')} rank, {text_attr(f, 'position')})")
         fig.tight_layout()
         tmp = a.out + ".tmp.png"
         fig.savefig(tmp, dpi=100)

@@ -58,7 +58,8 @@ def test_mean_diff_and_top_k_match_python(tmp_path, reference, batch):
              "--top-k", "5", "--batch-size", batch)
     assert r.returncode == 0, r.stderr
     with h5py.File(out, "r") as f:
-        assert f.attrs["pairs_used"] == 48 and f.attrs["position"] == "answer-last"
+        # text attributes are fixed-length UTF-8 strings: h5py reads them as bytes (docs/identify.md)
+        assert f.attrs["pairs_used"] == 48 and f.attrs["position"] == b"answer-last"
         for site, diffs in reference.items():
             g = f[site]
             mean = diffs.mean(0)

@@ -213,6 +213,7 @@ def main():
     ap.add_argument("--keep", default=None, help="folder to keep failing cases in")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--show-errors", action="store_true", help="print every error line (to judge the mix)")
+    ap.add_argument("--only", type=int, default=0, help="run only case N of this seed (to reproduce a failure)")
     a = ap.parse_args()
     master = random.Random(a.seed)
     model = os.path.join(a.data, "llama")
@@ -233,6 +234,10 @@ def main():
         while time.time() < t_end:
             cases += 1
             rng = random.Random(master.getrandbits(64))
+            if a.only and cases < a.only:
+                continue
+            if a.only and cases > a.only:
+                break
             case_dir = os.path.join(work, f"case{cases}")
             os.makedirs(case_dir)
             g = Gen(rng)
@@ -348,6 +353,8 @@ def main():
             counts[(cmd, rc)] = counts.get((cmd, rc), 0) + 1
             if a.show_errors and rc != 0:
                 print(f"  case {cases} {cmd} exit {rc}: " + next((ln for ln in err.splitlines() if ln.startswith("sadi: ")), "")[:200])
+            if a.only:
+                print(f"case {cases}: sadi {' '.join(args)}")
             if reasons:
                 failures.append((cases, args, reasons, err[-600:]))
                 print(f"FAIL case {cases} (seed {a.seed}): sadi {' '.join(args)}\n  " + "\n  ".join(reasons)
@@ -360,7 +367,7 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     tally = ", ".join(f"{c} exit {rc}: {n}" for (c, rc), n in sorted(counts.items(), key=lambda kv: str(kv[0])))
-    print(f"soak: seed {a.seed}, {cases} cases in {a.seconds:.0f} s ({tally}); {len(failures)} failed")
+    print(f"soak: seed {a.seed}, {cases if not a.only else 1} cases in {a.seconds:.0f} s ({tally}); {len(failures)} failed")
     sys.exit(1 if failures else 0)
 
 

@@ -1,5 +1,6 @@
 #pragma once
 // HDF5 helpers shared by the mask file's reader and writer (lib/io internal).
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <hdf5.h>
@@ -41,12 +42,26 @@ inline hid_t utf8_type() {
   return t;
 }
 
+// A fixed-length UTF-8 string type of n bytes (n >= 1).
+inline hid_t utf8_fixed_type(size_t n) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, n);
+  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
+}
+
+// Text attributes are fixed-length strings, stored in the object header, not in the global heap,
+// whose corruption crashed HDF5's reader (found by the soak: a flipped bit in a variable-length
+// string's heap entry, SIGSEGV inside H5HG_read, libhdf5 1.10.8).
 inline void write_text_attr(hid_t obj, const std::string& name, const std::string& value, const std::string& where) {
-  H5Handle type(utf8_type(), H5Tclose);
+  H5Handle type(utf8_fixed_type(std::max<size_t>(value.size(), 1)), H5Tclose);
   H5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   H5Handle attr(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  const char* p = value.c_str();
-  if (!attr.ok() || H5Awrite(attr.get(), type.get(), &p) < 0) throw_io(str(where, ": cannot write attribute '", name, "'"));
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  if (!attr.ok() || H5Awrite(attr.get(), type.get(), padded.data()) < 0) {
+    throw_io(str(where, ": cannot write attribute '", name, "'"));
+  }
 }
 
 inline void write_int_attr(hid_t obj, const std::string& name, int64_t value, const std::string& where) {

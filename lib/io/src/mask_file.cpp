@@ -1,10 +1,15 @@
 #include "sadi/io/mask_file.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "h5.hpp"
 #include "mask_evidence.hpp"
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
+#include "sadi/core/log.hpp"
+#include "sadi/core/sha256.hpp"
 #include "sadi/core/strings.hpp"
 
 namespace sadi {
@@ -49,6 +54,41 @@ class MemoryFile {
 };
 }  // namespace
 
+namespace {
+template <typename T>
+void hash_vec(Sha256& h, const std::vector<T>& v) {
+  const uint64_t n = v.size();
+  h.update(&n, sizeof(n));
+  if (!v.empty()) h.update(v.data(), v.size() * sizeof(T));
+}
+}  // namespace
+
+// "sha256:<hex>" over every site's numbers (datasets and their shape attributes), in a fixed
+// order: written as the root attribute content_sha256 and checked on reading, so a mask whose
+// numbers changed after identify wrote them (a flipped bit, a hand edit) is noticed.
+std::string mask_content_sha256(const MaskFile& mask) {
+  Sha256 h;
+  for (const auto& s : mask.sites) {
+    h.update(site_name(s.site));
+    for (int64_t v : {s.n_layers, s.units, s.group, s.count, s.top_k}) h.update(&v, sizeof(v));
+    hash_vec(h, s.mean_diff);
+    hash_vec(h, s.std);
+    hash_vec(h, s.mean_diff_full);
+    hash_vec(h, s.ranking);
+    hash_vec(h, s.ranking_score);
+    hash_vec(h, s.mask);
+    hash_vec(h, s.zscore);
+    hash_vec(h, s.iti.direction);
+    hash_vec(h, s.iti.sigma);
+    hash_vec(h, s.iti.probe_accuracy);
+    hash_vec(h, s.iti.ranking);
+    hash_vec(h, s.stability.overlap_mean);
+    hash_vec(h, s.stability.overlap_sd);
+    hash_vec(h, s.stability.frequency);
+  }
+  return "sha256:" + h.hex();
+}
+
 void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
   static Silence silence;
   const std::string where = path.string();
@@ -56,7 +96,10 @@ void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
   {
     MemoryFile file(where);
     write_int_attr(file.get(), "format_version", kMaskFormatVersion, where);
-    for (const auto& [k, v] : mask.provenance.text) write_text_attr(file.get(), k, v, where);
+    for (const auto& [k, v] : mask.provenance.text) {
+      if (k != "content_sha256") write_text_attr(file.get(), k, v, where);
+    }
+    write_text_attr(file.get(), "content_sha256", mask_content_sha256(mask), where);
     for (const auto& [k, v] : mask.provenance.integer) write_int_attr(file.get(), k, v, where);
     for (const auto& s : mask.sites) {
       const std::string name = site_name(s.site);
@@ -108,10 +151,18 @@ MaskFile read_mask_file(const std::filesystem::path& path) {
 #endif
   for (hsize_t i = 0; i < oinfo.num_attrs; ++i) {
     H5Handle attr(H5Aopen_by_idx(file.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    char name[256];
+    if (!attr.ok()) throw_input(str(where, ": cannot read root attribute ", i, " (corrupt file?)"));
+    char name[256] = {0};
     H5Aget_name(attr.get(), sizeof(name), name);
     H5Handle type(H5Aget_type(attr.get()), H5Tclose);
-    if (H5Tget_class(type.get()) == H5T_STRING && H5Tis_variable_str(type.get()) > 0) {
+    if (H5Tget_class(type.get()) == H5T_STRING && H5Tis_variable_str(type.get()) == 0) {  // fixed length
+      const size_t n = H5Tget_size(type.get());
+      H5Handle mem(utf8_fixed_type(std::max<size_t>(n, 1)), H5Tclose);
+      std::string value(std::max<size_t>(n, 1), '\0');
+      if (H5Aread(attr.get(), mem.get(), value.data()) < 0) throw_input(str(where, ": cannot read attribute '", name, "'"));
+      value.resize(std::min(value.size(), std::strlen(value.c_str())));
+      m.provenance.text[name] = value;
+    } else if (H5Tget_class(type.get()) == H5T_STRING && H5Tis_variable_str(type.get()) > 0) {  // older masks
       H5Handle mem(utf8_type(), H5Tclose);
       char* value = nullptr;
       if (H5Aread(attr.get(), mem.get(), &value) >= 0 && value) {
@@ -157,6 +208,11 @@ MaskFile read_mask_file(const std::filesystem::path& path) {
     m.sites.push_back(std::move(s));
   }
   if (m.sites.empty()) throw_input(str(where, ": no site groups (/head, /neuron, /hidden, /residual)"));
+  const auto recorded = m.provenance.text.find("content_sha256");
+  if (recorded != m.provenance.text.end() && recorded->second != mask_content_sha256(m)) {
+    log::warn(str(where, ": its numbers do not match the content_sha256 that sadi identify recorded: the file was "
+                  "edited or corrupted after it was written (used as it is now)"));
+  }
   return m;
 }
 

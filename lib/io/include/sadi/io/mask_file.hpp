@@ -4,6 +4,7 @@
 // mean_diff [L, U], std [L, U], ranking [L*U, 2] (layer, unit), ranking_score [L*U],
 // optional mask [L, U] (top-K), and for heads mean_diff_full [L, H*Dh].
 #include <filesystem>
+#include <string>
 
 #include "sadi/core/mask_scores.hpp"
 
@@ -12,6 +13,10 @@ namespace sadi {
 // Writes atomically (temporary sibling, then rename); nothing is left behind on failure.
 void write_mask_file(const std::filesystem::path& path, const MaskFile& mask);
 // Reads and validates shapes; throws sadi::Error naming the file and the dataset or attribute.
+// Warns (the mask is still used) when its numbers no longer match the recorded content_sha256.
 MaskFile read_mask_file(const std::filesystem::path& path);
+
+// "sha256:<hex>" over every site's numbers in a fixed order (the root attribute content_sha256).
+std::string mask_content_sha256(const MaskFile& mask);
 
 }  // namespace sadi
