@@ -184,7 +184,10 @@ class Attention(nn.Module):
         # repeat_interleave) are stacked as n_rep*T query rows of that head.
         s_len = k.size(2)
         qg = q.reshape(b, self.n_kv, self.n_rep * t, self.head_dim)  # [B, Hkv, n_rep*T, Dh]
-        scores = torch.matmul(qg, k.transpose(2, 3)) * self.scaling  # [B, Hkv, n_rep*T, S]
+        if t == 1:  # decoding: a few query rows against the cache; a GEMM would pack (copy) all of K
+            scores = (k.unsqueeze(2) * qg.unsqueeze(3)).sum(-1) * self.scaling  # [B, Hkv, n_rep, S]
+        else:
+            scores = torch.matmul(qg, k.transpose(2, 3)) * self.scaling  # [B, Hkv, n_rep*T, S]
         if self.softcap > 0.0:
             scores = torch.tanh(scores / self.softcap) * self.softcap
         if bias.size(1) == 1:
@@ -193,7 +196,10 @@ class Attention(nn.Module):
             bias_g = bias.view(bias.size(0), self.n_kv, self.n_rep, t, s_len)
         scores = scores.float().view(b, self.n_kv, self.n_rep, t, s_len) + bias_g
         probs = torch.softmax(scores, dim=-1).to(q.dtype).view(b, self.n_kv, self.n_rep * t, s_len)
-        o = torch.matmul(probs, v)  # [B, Hkv, n_rep*T, Dh]
+        if t == 1:
+            o = (probs.unsqueeze(-1) * v.unsqueeze(2)).sum(3)  # [B, Hkv, n_rep, Dh]
+        else:
+            o = torch.matmul(probs, v)  # [B, Hkv, n_rep*T, Dh]
         o = o.view(b, self.n_heads, t, self.head_dim).transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim)  # [B, T, H*Dh]
         o = self.head_site(o, steer, capture, captured)
         return self.o_proj(o)
