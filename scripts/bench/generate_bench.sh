@@ -42,7 +42,7 @@ run() {  # batch, extra args... -> best tokens/s over $repeat runs
 run_once() {
   local b=$1; shift
   "$sadi" generate --model "$work/model" --input "$prompts" --out "$work/gen.jsonl" --max-new-tokens "$new" \
-    --ignore-eos --batch-size "$b" --device "$device" "$@" 2>&1 | grep "tokens/s" | sed -E 's/.* ([0-9.]+) tokens\/s.*/\1/'
+    --ignore-eos --batch-size "$b" --device "$device" "$@" 2>&1 | grep "tokens for" | sed -E 's/.* ([0-9.]+) tokens\/s.*/\1/'
 }
 echo "generate benchmark: preset $preset, $n prompts (~45 tokens), $new new tokens each, greedy, device $device, best of $repeat"
 printf '%-6s %12s %12s %12s %12s   %s\n' batch none prompt-last every-token clamp "overhead (steered / none time)"

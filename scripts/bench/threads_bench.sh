@@ -23,7 +23,7 @@ rate() {  # binary, env... -> best generate tokens/s of $repeat runs (prefill in
   shift
   for _ in $(seq "$repeat"); do
     r=$(env "$@" "$bin" generate --model "$work/model" --input "$work/p.jsonl" --max-new-tokens 128 --ignore-eos \
-        --out "$work/g.jsonl" 2>&1 | grep -o '[0-9.]* tokens/s' | cut -d' ' -f1)
+        --out "$work/g.jsonl" 2>&1 | grep 'tokens for' | grep -o '[0-9.]* tokens/s' | cut -d' ' -f1)
     best=$("$py" -c "print(max($best, ${r:-0}))")
   done
   echo "$best"
