@@ -34,12 +34,10 @@ class Progress {
     last_ = now;
     log::debug(str("identify: ", done, "/", total, " pairs"));
   }
+  void finish() { line_.finish(); }
 
  private:
   ProgressLine line_{"identify", "pairs"};
-
- public:
-  void finish() { line_.finish(); }
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "options.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
@@ -67,8 +68,7 @@ bool parse_common(cxxopts::Options& opts, const Args& args, cxxopts::ParseResult
     return false;
   }
   log::set_level(log::parse_level(out["log-level"].as<std::string>()));
-  const auto threads = out["threads"].as<int64_t>();
-  if (threads < 0 || threads > 4096) throw_usage(str("--threads: expected an integer from 0 to 4096, found ", threads));
+  const auto threads = bounded(out, "threads", 0, 4096);
   log::debug(str("cpu: ", configure_threads(static_cast<int>(threads))));
   return true;
 }

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <unistd.h>
 
 #include "sadi/core/error.hpp"

@@ -15,11 +15,15 @@ const char* site_name(Site s) {
   return "?";
 }
 
+namespace {
+std::string flag_prefix(const std::string& where) { return where.empty() ? "" : where + ": "; }
+}  // namespace
+
 Site parse_site(const std::string& name, const std::string& where) {
   for (Site s : kAllSites) {
     if (name == site_name(s)) return s;
   }
-  throw_usage(str(where.empty() ? "" : where + ": ", "unknown site '", name,
+  throw_usage(str(flag_prefix(where), "unknown site '", name,
                   "': expected one of head, neuron, hidden, residual"));
 }
 
@@ -28,7 +32,7 @@ std::vector<Site> parse_sites(const std::string& list, const std::string& where)
   for (const auto& part : split(list, ',')) {
     Site s = parse_site(trim(part), where);
     for (Site seen : out) {
-      if (seen == s) throw_usage(str(where.empty() ? "" : where + ": ", "site '", site_name(s), "' is listed twice in '", list, "'"));
+      if (seen == s) throw_usage(str(flag_prefix(where), "site '", site_name(s), "' is listed twice in '", list, "'"));
     }
     out.push_back(s);
   }

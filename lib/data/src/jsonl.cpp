@@ -1,6 +1,5 @@
 #include "sadi/data/jsonl.hpp"
 
-
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/strings.hpp"

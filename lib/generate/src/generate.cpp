@@ -127,7 +127,6 @@ void GenerateTiming::add(const GenerateTiming& o) {
   decode_ms += o.decode_ms;
   prompt_tokens += o.prompt_tokens;
   decoded_tokens += o.decoded_tokens;
-  sampled_tokens += o.sampled_tokens;
 }
 
 std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
@@ -186,7 +185,6 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
                       static_cast<bool>(stream))) {
         next[i][0] = t;
       }
-      ++local.sampled_tokens;
       all_done = all_done && row.done;
     }
     if (all_done) break;

@@ -21,7 +21,6 @@ class ProgressLine {
   ProgressLine& operator=(const ProgressLine&) = delete;
   void update(int64_t done, int64_t total);
   void finish();
-  bool enabled() const { return enabled_; }
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -46,7 +46,6 @@ struct GenerateTiming {
   double prefill_ms = 0, decode_ms = 0;
   int64_t prompt_tokens = 0;     // real prompt tokens prefilled (padding excluded)
   int64_t decoded_tokens = 0;    // tokens produced by decode steps (rows x steps that were live)
-  int64_t sampled_tokens = 0;    // every token chosen, the first one (from the prefill) included
   void add(const GenerateTiming& o);
 };
 
