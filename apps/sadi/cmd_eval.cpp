@@ -73,6 +73,11 @@ void add_eval_options(cxxopts::Options& opts) {
       ("mode", "live or clamp", cxxopts::value<std::string>()->default_value("live"))
       ("separator", "text between prompt and answer", cxxopts::value<std::string>()->default_value(" "))
       ("batch-size", "rows (item x configuration [x choice]) per forward pass", cxxopts::value<int64_t>()->default_value("32"))
+      ("prefix-sharing", "true: each prompt's K/V is computed once and reused by every configuration and choice "
+       "of its item (docs/eval.md); false: every row runs its whole prompt",
+       cxxopts::value<bool>()->default_value("true"))
+      ("prefix-cache-mb", "prefix sharing: prompts' K/V held at a time, in MiB",
+       cxxopts::value<int64_t>()->default_value("256"))
       ("out", "results JSON (written atomically; an interrupted run leaves a partial result there)",
        cxxopts::value<std::string>())
       ("resume", "continue the partial result in --out left by an interrupted run of the same command")
@@ -87,6 +92,8 @@ EvalJob job_from_flags(const cxxopts::ParseResult& r) {
   job.mode = parse_mode(r["mode"].as<std::string>());
   run.batch_size = bounded(r, "batch-size", 1, 1 << 20);
   run.separator = r["separator"].as<std::string>();
+  run.prefix_sharing = r["prefix-sharing"].as<bool>();
+  run.prefix_cache_bytes = bounded(r, "prefix-cache-mb", 1, 1 << 20) << 20;
   run.match_rule = parse_match_rule(r["em-rule"].as<std::string>());
   run.max_new_tokens = bounded(r, "max-new-tokens", 1, 1 << 20);
   if (r.count("stop")) run.stop = r["stop"].as<std::vector<std::string>>();

@@ -1,6 +1,7 @@
 // sadi: one binary, subcommands dispatched here. The only place that turns exceptions into
 // exit codes (docs/errors.md).
 #include <iostream>
+#include <set>
 
 #include "commands.hpp"
 #include "options.hpp"
@@ -55,13 +56,47 @@ namespace {
 }
 }  // namespace
 
-bool parse_common(cxxopts::Options& opts, const Args& args, cxxopts::ParseResult& out) {
+namespace {
+// cxxopts reads `--flag false` for a boolean flag as `--flag` (true) and a stray argument
+// "false": join such pairs into `--flag=false`, as the documentation writes them.
+Args join_boolean_values(const cxxopts::Options& opts, const Args& args) {
+  std::set<std::string> booleans;
+  for (const auto& group : opts.groups()) {
+    for (const auto& o : opts.group_help(group).options) {
+      if (!o.is_boolean) continue;
+      for (const auto& name : o.l) booleans.insert("--" + name);
+    }
+  }
+  static const std::set<std::string> words = {"true", "false", "True", "False", "t", "f", "T", "F", "1", "0"};
+  Args out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const bool value_follows = booleans.count(args[i]) && i + 1 < args.size() && args[i + 1].rfind('-', 0) != 0;
+    if (value_follows && !words.count(args[i + 1])) {
+      throw_usage(str(args[i], ": expected true or false, found '", args[i + 1], "'"));
+    }
+    if (value_follows) {
+      out.push_back(args[i] + "=" + args[i + 1]);
+      ++i;
+    } else {
+      out.push_back(args[i]);
+    }
+  }
+  return out;
+}
+}  // namespace
+
+bool parse_common(cxxopts::Options& opts, const Args& given, cxxopts::ParseResult& out) {
+  const Args args = join_boolean_values(opts, given);
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   try {
     out = opts.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const cxxopts::exceptions::incorrect_argument_type& e) {
     rethrow_naming_the_flag(args, e.what());
+  }
+  if (!out.unmatched().empty()) {  // a value without its flag would otherwise be ignored silently
+    throw_usage(str("unexpected argument '", out.unmatched().front(), "': every value follows its flag "
+                    "(--flag VALUE or --flag=VALUE; see --help)"));
   }
   if (out.count("help")) {
     std::cout << opts.help() << std::flush;

@@ -6,7 +6,10 @@
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
+#include "sadi/core/log.hpp"
 #include "sadi/core/strings.hpp"
+#include "row_plan.hpp"
+#include "score_rows.hpp"
 #include "sadi/eval/scoring.hpp"
 #include "sadi/generate/generate.hpp"
 #include "sadi/model/batch.hpp"
@@ -14,15 +17,6 @@
 
 namespace sadi {
 namespace {
-
-// One forward row: an item, a configuration and (choice metric) one candidate answer.
-struct RowJob {
-  size_t item;
-  size_t point;
-  size_t choice;                // index into choices (choice metric), else 0
-  std::vector<int64_t> ids;     // prompt + separator + answer
-  int64_t n_prompt;             // tokens of the prompt alone
-};
 
 // Where the batch starting at row `start` ends: at most batch_size rows and, for a batch-invariant
 // model, only rows of the same length (`length(r)`), so that no row is padded.
@@ -167,115 +161,6 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
   return scores;
 }
 
-// Tokenizes each (item, candidate) once and makes one row per (item, point, candidate), sorted
-// by length (stable: deterministic). n_cands[i]: item i's candidates.
-std::vector<RowJob> make_rows(const ModelInfo& info, const Tokenizer& tok, const std::vector<TaskItem>& items,
-                              size_t n_points, const EvalRun& run, std::vector<size_t>& n_cands) {
-  const bool bos = info.tokenizer.add_bos;
-  // Tokenize each (item, candidate) once; rows for every point share it.
-  std::vector<std::vector<std::pair<std::vector<int64_t>, int64_t>>> seqs(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    const TaskItem& it = items[i];
-    const auto n_prompt = static_cast<int64_t>(tok.encode(it.prompt, bos).size());
-    std::vector<std::string> cands = run.metric == Metric::kChoice ? it.choices : std::vector<std::string>{it.answer};
-    if (run.metric == Metric::kChoice && cands.empty()) {
-      throw_input(str("item '", it.id, "' (line ", it.line, "): --metric choice needs \"choices\""));
-    }
-    for (const auto& c : cands) {
-      auto ids = tok.encode(it.prompt + run.separator + c, bos);
-      if (static_cast<int64_t>(ids.size()) <= n_prompt) {
-        throw_input(str("item '", it.id, "' (line ", it.line, "): the answer \"", c, "\" adds no token after the prompt"));
-      }
-      if (static_cast<int64_t>(ids.size()) > info.max_positions) {
-        throw_input(str("item '", it.id, "' (line ", it.line, "): ", ids.size(), " tokens exceed the model's maximum of ",
-                        info.max_positions));
-      }
-      seqs[i].emplace_back(std::move(ids), n_prompt);
-    }
-  }
-  std::vector<RowJob> jobs;
-  for (size_t i = 0; i < items.size(); ++i) {
-    n_cands.push_back(seqs[i].size());
-    for (size_t p = 0; p < n_points; ++p) {
-      for (size_t c = 0; c < seqs[i].size(); ++c) jobs.push_back({i, p, c, seqs[i][c].first, seqs[i][c].second});
-    }
-  }
-  std::stable_sort(jobs.begin(), jobs.end(), [](const RowJob& a, const RowJob& b) { return a.ids.size() < b.ids.size(); });
-  return jobs;
-}
-
-// Scores rows [start, end) in one steered forward: exact-match 1/0 (the greedy answer equals
-// the reference), choice the summed log-probability of the candidate's tokens.
-std::vector<double> score_batch(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
-                                const std::vector<Intervention>& points, const EvalRun& run,
-                                const std::vector<RowJob>& jobs, int64_t start, int64_t end) {
-  std::vector<double> values;
-  const int64_t b = end - start;
-  std::vector<std::vector<int64_t>> rows;
-  std::vector<const Intervention*> steers;
-  for (int64_t r = start; r < end; ++r) {
-    rows.push_back(jobs[static_cast<size_t>(r)].ids);
-    steers.push_back(&points[jobs[static_cast<size_t>(r)].point]);
-  }
-  auto batch = left_pad(rows, 0, torch::kCPU);
-  int64_t n_max = 0;
-  for (int64_t r = 0; r < b; ++r) {
-    const auto& j = jobs[static_cast<size_t>(start + r)];
-    n_max = std::max<int64_t>(n_max, static_cast<int64_t>(j.ids.size()) - j.n_prompt);
-  }
-  std::vector<int64_t> last_col(static_cast<size_t>(b));         // the last prompt token's column
-  auto prompt_last = torch::zeros({b, 1}, torch::kInt64);         // [B, 1]
-  auto logits_at = torch::zeros({b, n_max}, torch::kInt64);       // [B, N] positions predicting answer tokens
-  for (int64_t r = 0; r < b; ++r) {
-    const auto& j = jobs[static_cast<size_t>(start + r)];
-    const int64_t last = batch.column(static_cast<size_t>(r), j.n_prompt - 1);
-    last_col[static_cast<size_t>(r)] = last;
-    prompt_last[r][0] = last;
-    const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
-    for (int64_t k = 0; k < n_max; ++k) logits_at[r][k] = last + std::min(k, n_ans - 1);
-  }
-  ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, logits_at, nullptr, {}};
-  // Each row steered at its intervention's positions: the last prompt token, or (caa, iti)
-  // also every answer token after it, as they would be generated.
-  const BatchSteering steering(steers, model);
-  auto at = steering.at(batch.key_mask, last_col);  // [B, T]
-  // Scored where the logits are (the model's device): the host receives [B, N] values, not [B, N, V].
-  auto logits = steering.forward(model, in, nullptr, at, prompt_last).logits;  // [B, N, V] float32, device
-  if (run.metric == Metric::kExactMatch) {
-    auto pred_t = logits.argmax(-1).to(torch::kCPU);  // [B, N] greedy ids
-    auto pred = pred_t.accessor<int64_t, 2>();
-    for (int64_t r = 0; r < b; ++r) {
-      const auto& j = jobs[static_cast<size_t>(start + r)];
-      const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
-      std::vector<int64_t> ids;
-      for (int64_t k = 0; k < n_ans; ++k) ids.push_back(pred[r][k]);
-      const double v = exact_match(tok.decode(ids), items[j.item].answer, run.match_rule) ? 1 : 0;
-      values.push_back(v);
-    }
-  } else {
-    auto targets = torch::zeros({b, n_max}, torch::kInt64);  // [B, N] answer token ids (0 past a row's answer)
-    for (int64_t r = 0; r < b; ++r) {
-      const auto& j = jobs[static_cast<size_t>(start + r)];
-      for (int64_t k = 0; k < static_cast<int64_t>(j.ids.size()) - j.n_prompt; ++k) {
-        targets[r][k] = j.ids[static_cast<size_t>(j.n_prompt + k)];
-      }
-    }
-    auto logp_t = torch::log_softmax(logits, -1)
-                      .gather(-1, targets.to(logits.device()).unsqueeze(-1))
-                      .squeeze(-1)
-                      .to(torch::kCPU);  // [B, N] log p(answer token)
-    auto logp = logp_t.accessor<float, 2>();
-    for (int64_t r = 0; r < b; ++r) {
-      const auto& j = jobs[static_cast<size_t>(start + r)];
-      const int64_t n_ans = static_cast<int64_t>(j.ids.size()) - j.n_prompt;
-      double sum = 0;
-      for (int64_t k = 0; k < n_ans; ++k) sum += logp[r][k];
-      values.push_back(sum);
-    }
-  }
-  return values;
-}
-
 // Choice metric: the candidate with the highest (length-normalised) log-likelihood is the answer.
 void finish_choice(const std::vector<TaskItem>& items, const std::vector<std::vector<std::vector<double>>>& ll,
                    const std::vector<std::vector<std::vector<double>>>& ll_norm, std::vector<PointScore>& scores) {
@@ -299,13 +184,20 @@ void finish_choice(const std::vector<TaskItem>& items, const std::vector<std::ve
 std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
                                  const std::vector<Intervention>& points, const EvalRun& run,
                                  const EvalProgress& progress, RowCheckpoint* checkpoint) {
-  const ModelInfo& info = model.info();
   if (run.batch_size <= 0) throw_usage("--batch-size: expected a positive integer");
   RowCheckpoint local;
   RowCheckpoint& ck = checkpoint ? *checkpoint : local;
   if (run.metric == Metric::kGenerateEm) return evaluate_generate(model, tok, items, points, run, progress, ck);
-  std::vector<size_t> n_cands;
-  const std::vector<RowJob> jobs = make_rows(info, tok, items, points.size(), run, n_cands);
+  const RowPlan plan = plan_rows(model, tok, items, points, run);
+  const std::vector<RowJob>& jobs = plan.jobs;
+  const std::vector<size_t>& n_cands = plan.n_cands;
+  {
+    size_t shared = 0, prompts = 0;
+    for (const auto& j : jobs) shared += j.chunk >= 0 ? 1 : 0;
+    for (const auto& c : plan.prompts) prompts += c.size();
+    log::debug(str("eval: ", jobs.size(), " rows; ", shared, " start from ", prompts, " shared prompts in ",
+                   plan.prompts.size(), " chunk(s)"));
+  }
   // loglik[point][item][choice] (choice metric), predicted-correct flags (exact match)
   std::vector<std::vector<std::vector<double>>> ll(points.size(), std::vector<std::vector<double>>(items.size()));
   std::vector<std::vector<std::vector<double>>> ll_norm = ll;
@@ -326,21 +218,33 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
     if (run.metric == Metric::kExactMatch) {
       scores[j.point].correct[j.item] = value != 0 ? 1 : 0;
     } else {
-      const auto n_ans = static_cast<double>(static_cast<int64_t>(j.ids.size()) - j.n_prompt);
       ll[j.point][j.item][j.choice] = value;
-      ll_norm[j.point][j.item][j.choice] = value / n_ans;
+      ll_norm[j.point][j.item][j.choice] = value / static_cast<double>(j.answer_tokens());
     }
   };
-  auto ends = [&](int64_t start) {
-    return batch_end(start, total, run.batch_size, model.batch_invariant(),
-                     [&](int64_t r) { return jobs[static_cast<size_t>(r)].ids.size(); });
-  };
+  auto ends = [&](int64_t start) { return batch_end(jobs, start, run.batch_size, model.batch_invariant()); };
+  // Shared rows start from their prompts' K/V, held one chunk of prompts at a time (with the
+  // values clamp points read at the last prompt token).
+  std::vector<Site> clean_sites;
+  for (const auto& p : points) {
+    if (p.steers() && p.mode == Mode::kClamp &&
+        std::find(clean_sites.begin(), clean_sites.end(), p.site) == clean_sites.end()) {
+      clean_sites.push_back(p.site);
+    }
+  }
+  PrefixCache prefix(model, clean_sites);
+  int64_t filled = -1;  // the chunk `prefix` holds
   const int64_t first = begin_checkpoint(ck, total, run.batch_size, /*texts=*/false, ends);
   for (int64_t r = 0; r < first; ++r) record(r, ck.values[static_cast<size_t>(r)]);
   torch::NoGradGuard no_grad;
   for (int64_t start = first, end = 0; start < total && !interrupted(); start = end) {
     end = ends(start);
-    const auto values = score_batch(model, tok, items, points, run, jobs, start, end);
+    const int64_t chunk = jobs[static_cast<size_t>(start)].chunk;
+    if (chunk >= 0 && chunk != filled) {
+      prefix.fill(plan.prompts[static_cast<size_t>(chunk)], run.batch_size);
+      filled = chunk;
+    }
+    const auto values = score_rows(model, tok, items, points, run, jobs, start, end, &prefix);
     for (int64_t r = start; r < end; ++r) record(r, values[static_cast<size_t>(r - start)]);
     ck.values.insert(ck.values.end(), values.begin(), values.end());
     ck.rows_done = end;

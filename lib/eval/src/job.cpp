@@ -89,7 +89,8 @@ Json resume_config(const EvalJob& job, const Model& model) {
               {"max_new_tokens", run.max_new_tokens}, {"stop", run.stop},
               {"shard", str(job.shard.index, "/", job.shard.count)}, {"batch_size", run.batch_size},
               {"dtype", dtype_name(model.dtype())}, {"device", model.device().str()},
-              {"batch_invariant", model.batch_invariant()}};
+              {"batch_invariant", model.batch_invariant()}, {"prefix_sharing", run.prefix_sharing},
+              {"prefix_cache_bytes", run.prefix_cache_bytes}};
 }
 
 void check_complete_is_this_run(const Json& complete, const EvalJob& job, const Model& model, const std::string& origin) {

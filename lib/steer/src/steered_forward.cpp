@@ -35,6 +35,7 @@ BatchSteering::BatchSteering(const std::vector<const Intervention*>& rows, const
       clamp_rows_[static_cast<int64_t>(i)] = true;
       any_clamp_ = true;
     }
+    if (r->positions == Positions::kPromptAll || r->positions == Positions::kAll) body_any_ = true;
     if (steers_after_prompt(r->positions) && !r->layers.empty()) {
       decode_rows_[static_cast<int64_t>(i)] = true;
       decode_any_ = true;
@@ -116,27 +117,43 @@ Steering BatchSteering::clamp(const std::map<Site, torch::Tensor>& clean, const 
   return out;
 }
 
-ForwardOutput BatchSteering::forward(Model& model, const ForwardInput& in, KvCache* cache, const torch::Tensor& at,
-                                     const torch::Tensor& clean_col) const {
-  if (in.steering != nullptr) throw_runtime("BatchSteering::forward: the input already carries steering");
-  if (!steers()) return model.forward(in, cache);
-  Steering steering;
-  if (any_clamp_ && clamp_rows_.logical_and(at.any(1).to(torch::kCPU)).any().item<bool>()) {
-    if (!clean_col.defined()) throw_runtime("BatchSteering::forward: clamp mode needs the clean column");
-    // Clean pass: the same tokens unsteered and without the cache (it must not write there).
-    const int64_t b = in.input_ids.size(0);
-    ForwardInput clean_in{in.input_ids, in.positions, in.key_mask, 0, torch::empty({b, 0}, torch::kInt64), nullptr, {}};
-    for (const auto& [site, s] : sites_) clean_in.capture[site] = clean_col;
-    std::map<Site, torch::Tensor> clean;
-    for (const auto& [site, values] : model.forward(clean_in, nullptr).captured) clean[site] = values.select(1, 0);
-    steering = clamp(clean, at);  // site -> [B, L, U] above
-  } else {
-    steering = live(at);
-  }
+bool BatchSteering::clamps(const torch::Tensor& at) const {
+  return any_clamp_ && clamp_rows_.logical_and(at.any(1).to(torch::kCPU)).any().item<bool>();
+}
+
+std::vector<Site> BatchSteering::sites() const {
+  std::vector<Site> out;
+  for (const auto& [site, s] : sites_) out.push_back(site);
+  return out;
+}
+
+ForwardOutput BatchSteering::run(Model& model, const ForwardInput& in, KvCache* cache, const Steering& steering) const {
   if (steering.empty()) return model.forward(in, cache);
   ForwardInput steered = in;
   steered.steering = &steering;
   return model.forward(steered, cache);
+}
+
+ForwardOutput BatchSteering::forward(Model& model, const ForwardInput& in, KvCache* cache, const torch::Tensor& at,
+                                     const torch::Tensor& clean_col) const {
+  if (in.steering != nullptr) throw_runtime("BatchSteering::forward: the input already carries steering");
+  if (!steers()) return model.forward(in, cache);
+  if (!clamps(at)) return run(model, in, cache, live(at));
+  if (!clean_col.defined()) throw_runtime("BatchSteering::forward: clamp mode needs the clean column");
+  // Clean pass: the same tokens unsteered and without the cache (it must not write there).
+  const int64_t b = in.input_ids.size(0);
+  ForwardInput clean_in{in.input_ids, in.positions, in.key_mask, 0, in.input_ids.new_empty({b, 0}), nullptr, {}};
+  for (const auto& [site, s] : sites_) clean_in.capture[site] = clean_col;
+  std::map<Site, torch::Tensor> clean;
+  for (const auto& [site, values] : model.forward(clean_in, nullptr).captured) clean[site] = values.select(1, 0);
+  return run(model, in, cache, clamp(clean, at));  // site -> [B, L, U] above
+}
+
+ForwardOutput BatchSteering::forward_with_clean(Model& model, const ForwardInput& in, KvCache* cache,
+                                                const torch::Tensor& at, const std::map<Site, torch::Tensor>& clean) const {
+  if (in.steering != nullptr) throw_runtime("BatchSteering::forward: the input already carries steering");
+  if (!steers()) return model.forward(in, cache);
+  return run(model, in, cache, clamps(at) ? clamp(clean, at) : live(at));
 }
 
 ForwardOutput steered_forward(Model& model, const ForwardInput& in, KvCache* cache,

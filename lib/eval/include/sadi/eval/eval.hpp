@@ -34,6 +34,11 @@ struct EvalRun {
   // generate-em: greedy decoding of at most max_new_tokens, cut at the first stop string.
   int64_t max_new_tokens = 16;
   std::vector<std::string> stop{"\n"};
+  // Each distinct prompt's K/V computed once and reused by every row that starts with it (grid
+  // points, choices), a chunk of prompts of at most prefix_cache_bytes at a time; rows steered
+  // inside the prompt (prompt-all, all) run whole. docs/eval.md, "Prefix sharing".
+  bool prefix_sharing = true;
+  int64_t prefix_cache_bytes = int64_t{256} << 20;
 };
 
 using EvalProgress = std::function<void(int64_t rows_done, int64_t rows_total)>;

@@ -36,6 +36,16 @@ class BatchSteering {
   // without an edit stay bit-identical to an unsteered forward.
   ForwardOutput forward(Model& model, const ForwardInput& in, KvCache* cache, const torch::Tensor& at,
                         const torch::Tensor& clean_col = {}) const;
+  // As forward, with clamp's clean values given (site -> [B, L, U], the unsteered values at each
+  // row's last prompt token, e.g. from PrefixCache::clean) instead of a clean pass: for calls that
+  // start after a prompt prefix already in the cache.
+  ForwardOutput forward_with_clean(Model& model, const ForwardInput& in, KvCache* cache, const torch::Tensor& at,
+                                   const std::map<Site, torch::Tensor>& clean) const;
+  // Sites some row steers (each needs clean values in clamp mode).
+  std::vector<Site> sites() const;
+  // Whether some row is steered before its last prompt token (prompt-all, all): such rows cannot
+  // start from an unsteered prompt prefix.
+  bool steers_prompt_body() const { return body_any_; }
 
  private:
   struct SiteRows {
@@ -45,13 +55,15 @@ class BatchSteering {
   };
   Steering live(const torch::Tensor& at) const;
   Steering clamp(const std::map<Site, torch::Tensor>& clean, const torch::Tensor& at) const;
+  bool clamps(const torch::Tensor& at) const;  // some clamp row is steered somewhere in `at`
+  ForwardOutput run(Model& model, const ForwardInput& in, KvCache* cache, const Steering& steering) const;
 
   int64_t n_layers_ = 0;
   std::vector<Positions> positions_;  // per row (unsteered rows: unused)
   std::vector<bool> steered_;         // per row: takes part
   torch::Tensor clamp_rows_;          // [B] bool: rows in clamp mode
   torch::Tensor decode_rows_;         // [B] bool: rows steered on generated tokens
-  bool any_clamp_ = false, decode_any_ = false;
+  bool any_clamp_ = false, decode_any_ = false, body_any_ = false;
   std::map<Site, SiteRows> sites_;
 };
 

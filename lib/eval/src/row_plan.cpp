@@ -1,0 +1,141 @@
+#include "row_plan.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
+#include "sadi/model/prefix_cache.hpp"
+
+namespace sadi {
+namespace {
+
+// Each item's candidates tokenized once: (ids of prompt + separator + candidate, prompt tokens).
+using Seq = std::pair<std::vector<int64_t>, int64_t>;
+
+std::vector<std::vector<Seq>> tokenize_items(const ModelInfo& info, const Tokenizer& tok,
+                                             const std::vector<TaskItem>& items, const EvalRun& run) {
+  const bool bos = info.tokenizer.add_bos;
+  std::vector<std::vector<Seq>> seqs(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const TaskItem& it = items[i];
+    const auto n_prompt = static_cast<int64_t>(tok.encode(it.prompt, bos).size());
+    std::vector<std::string> cands = run.metric == Metric::kChoice ? it.choices : std::vector<std::string>{it.answer};
+    if (run.metric == Metric::kChoice && cands.empty()) {
+      throw_input(str("item '", it.id, "' (line ", it.line, "): --metric choice needs \"choices\""));
+    }
+    for (const auto& c : cands) {
+      auto ids = tok.encode(it.prompt + run.separator + c, bos);
+      if (n_prompt == 0) {
+        throw_input(str("item '", it.id, "' (line ", it.line, "): the prompt has no token (and the model adds no BOS), "
+                        "so nothing predicts the answer's first token"));
+      }
+      if (static_cast<int64_t>(ids.size()) <= n_prompt) {
+        throw_input(str("item '", it.id, "' (line ", it.line, "): the answer \"", c, "\" adds no token after the prompt"));
+      }
+      if (static_cast<int64_t>(ids.size()) > info.max_positions) {
+        throw_input(str("item '", it.id, "' (line ", it.line, "): ", ids.size(), " tokens exceed the model's maximum of ",
+                        info.max_positions));
+      }
+      seqs[i].emplace_back(std::move(ids), n_prompt);
+    }
+  }
+  return seqs;
+}
+
+// Shared rows: each distinct prompt (the row's first n_prompt ids) once, prompts in order of
+// length, chunked to the budget; rows chunk by chunk, by (answer length, prompt length) within.
+void lay_out_shared(std::vector<RowJob>& shared, const Model& model, const EvalRun& run, RowPlan& plan) {
+  std::map<std::vector<int64_t>, size_t> index;  // prompt ids -> distinct prompt
+  std::vector<std::vector<int64_t>> distinct;
+  std::vector<size_t> prompt_of(shared.size());
+  for (size_t r = 0; r < shared.size(); ++r) {
+    std::vector<int64_t> prompt(shared[r].ids.begin(), shared[r].ids.begin() + shared[r].n_prompt);
+    auto [it, added] = index.emplace(std::move(prompt), distinct.size());
+    if (added) distinct.push_back(it->first);
+    prompt_of[r] = it->second;
+  }
+  std::vector<size_t> order(distinct.size());  // distinct prompts by length (stable)
+  for (size_t p = 0; p < order.size(); ++p) order[p] = p;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return distinct[a].size() < distinct[b].size(); });
+  std::vector<int64_t> kept;
+  for (size_t p : order) kept.push_back(static_cast<int64_t>(distinct[p].size()) - 1);
+  const auto chunk = chunk_prompts(kept, PrefixCache::bytes_per_token(model.info(), model.dtype()), run.prefix_cache_bytes);
+  std::vector<std::pair<int64_t, size_t>> place(distinct.size());  // distinct prompt -> (chunk, entry)
+  for (size_t k = 0; k < order.size(); ++k) {
+    const auto c = static_cast<size_t>(chunk[k]);
+    if (plan.prompts.size() <= c) plan.prompts.resize(c + 1);
+    place[order[k]] = {chunk[k], plan.prompts[c].size()};
+    plan.prompts[c].push_back(distinct[order[k]]);
+  }
+  for (size_t r = 0; r < shared.size(); ++r) {
+    RowJob& j = shared[r];
+    std::tie(j.chunk, j.entry) = place[prompt_of[r]];
+    j.key = (j.answer_tokens() + 1) * (int64_t{1} << 32) + j.n_prompt - 1;  // (tokens run, tokens kept)
+  }
+  std::stable_sort(shared.begin(), shared.end(), [](const RowJob& a, const RowJob& b) {
+    return a.chunk != b.chunk ? a.chunk < b.chunk : a.key < b.key;
+  });
+}
+
+}  // namespace
+
+bool shares_prefix(const Intervention& point) {
+  return !point.steers() || point.positions == Positions::kPromptLast || point.positions == Positions::kFromPromptLast;
+}
+
+std::vector<int64_t> chunk_prompts(const std::vector<int64_t>& kept, int64_t bytes_per_token, int64_t budget) {
+  std::vector<int64_t> chunk(kept.size());
+  int64_t c = 0, used = 0;
+  for (size_t p = 0; p < kept.size(); ++p) {
+    const int64_t bytes = kept[p] * bytes_per_token;
+    if (used > 0 && used + bytes > budget) {
+      ++c;
+      used = 0;
+    }
+    used += bytes;
+    chunk[p] = c;
+  }
+  return chunk;
+}
+
+RowPlan plan_rows(const Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                  const std::vector<Intervention>& points, const EvalRun& run) {
+  const auto seqs = tokenize_items(model.info(), tok, items, run);
+  RowPlan plan;
+  std::vector<RowJob> shared, whole;
+  for (size_t i = 0; i < items.size(); ++i) {
+    plan.n_cands.push_back(seqs[i].size());
+    for (size_t p = 0; p < points.size(); ++p) {
+      auto& dest = run.prefix_sharing && shares_prefix(points[p]) ? shared : whole;
+      for (size_t c = 0; c < seqs[i].size(); ++c) {
+        RowJob j;
+        j.item = i;
+        j.point = p;
+        j.choice = c;
+        j.ids = seqs[i][c].first;
+        j.n_prompt = seqs[i][c].second;
+        j.key = static_cast<int64_t>(j.ids.size());
+        dest.push_back(std::move(j));
+      }
+    }
+  }
+  lay_out_shared(shared, model, run, plan);
+  std::stable_sort(whole.begin(), whole.end(), [](const RowJob& a, const RowJob& b) { return a.ids.size() < b.ids.size(); });
+  plan.jobs = std::move(shared);
+  plan.jobs.insert(plan.jobs.end(), std::make_move_iterator(whole.begin()), std::make_move_iterator(whole.end()));
+  return plan;
+}
+
+int64_t batch_end(const std::vector<RowJob>& jobs, int64_t start, int64_t batch_size, bool invariant) {
+  const auto total = static_cast<int64_t>(jobs.size());
+  const RowJob& first = jobs[static_cast<size_t>(start)];
+  const int64_t end = std::min(total, start + batch_size);
+  for (int64_t r = start + 1; r < end; ++r) {
+    const RowJob& j = jobs[static_cast<size_t>(r)];
+    if (j.chunk != first.chunk || (invariant && j.key != first.key)) return r;
+  }
+  return end;
+}
+
+}  // namespace sadi

@@ -1,0 +1,51 @@
+#pragma once
+// Private to sadi_eval: which forward rows an evaluation runs, in which order, and which of them
+// start from a shared prompt prefix (docs/eval.md, "Prefix sharing").
+//
+// A row is (item, grid point[, choice]). A prefix-shared row starts from its prompt's K/V
+// (computed once per distinct prompt, held a chunk of prompts at a time) and runs only its last
+// prompt token and answer; a whole row runs prompt and answer in one forward (prefix sharing off,
+// or a point steered inside the prompt: prompt-all, all).
+#include <cstdint>
+#include <vector>
+
+#include "sadi/eval/eval.hpp"
+
+namespace sadi {
+
+struct RowJob {
+  size_t item = 0;
+  size_t point = 0;
+  size_t choice = 0;          // index into choices (choice metric), else 0
+  std::vector<int64_t> ids;   // prompt + separator + answer
+  int64_t n_prompt = 0;       // tokens of the prompt alone
+  int64_t chunk = -1;         // shared rows: the chunk of prompts the row starts from; -1: whole row
+  size_t entry = 0;           // shared rows: the row's prompt within its chunk
+  int64_t key = 0;            // a batch-invariant model batches only rows of one key (no padding)
+  int64_t answer_tokens() const { return static_cast<int64_t>(ids.size()) - n_prompt; }
+};
+
+struct RowPlan {
+  std::vector<RowJob> jobs;  // in run order: shared rows chunk by chunk, then whole rows
+  std::vector<std::vector<std::vector<int64_t>>> prompts;  // chunk -> its distinct prompts' ids
+  std::vector<size_t> n_cands;  // per item: candidates (choice) or 1
+};
+
+// Whether point p may start from the unsteered prompt prefix: not steered before the last prompt
+// token.
+bool shares_prefix(const Intervention& point);
+
+// Consecutive chunks of prompts (given by their kept token counts, in run order) whose K/V fit in
+// `budget` bytes, at least one prompt each: returns each prompt's chunk.
+std::vector<int64_t> chunk_prompts(const std::vector<int64_t>& kept, int64_t bytes_per_token, int64_t budget);
+
+// Tokenizes each (item, candidate) once and lays out every row. Throws sadi::Error (input) naming
+// an item whose answer adds no token after the prompt or that exceeds the model's length.
+RowPlan plan_rows(const Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                  const std::vector<Intervention>& points, const EvalRun& run);
+
+// Where the batch starting at row `start` ends: at most batch_size rows of one chunk and, for a
+// batch-invariant model, of one key.
+int64_t batch_end(const std::vector<RowJob>& jobs, int64_t start, int64_t batch_size, bool invariant);
+
+}  // namespace sadi
