@@ -60,21 +60,24 @@ namespace {
 // cxxopts reads `--flag false` for a boolean flag as `--flag` (true) and a stray argument
 // "false": join such pairs into `--flag=false`, as the documentation writes them.
 Args join_boolean_values(const cxxopts::Options& opts, const Args& args) {
-  std::set<std::string> booleans;
+  std::set<std::string> booleans, valued;  // valued: default true, so only a value turns it off
   for (const auto& group : opts.groups()) {
     for (const auto& o : opts.group_help(group).options) {
       if (!o.is_boolean) continue;
-      for (const auto& name : o.l) booleans.insert("--" + name);
+      for (const auto& name : o.l) {
+        booleans.insert("--" + name);
+        if (o.has_default && o.default_value == "true") valued.insert("--" + name);
+      }
     }
   }
   static const std::set<std::string> words = {"true", "false", "True", "False", "t", "f", "T", "F", "1", "0"};
   Args out;
   for (size_t i = 0; i < args.size(); ++i) {
-    const bool value_follows = booleans.count(args[i]) && i + 1 < args.size() && args[i + 1].rfind('-', 0) != 0;
-    if (value_follows && !words.count(args[i + 1])) {
+    const bool next = i + 1 < args.size() && args[i + 1].rfind('-', 0) != 0;
+    if (next && valued.count(args[i]) && !words.count(args[i + 1])) {
       throw_usage(str(args[i], ": expected true or false, found '", args[i + 1], "'"));
     }
-    if (value_follows) {
+    if (next && booleans.count(args[i]) && words.count(args[i + 1])) {
       out.push_back(args[i] + "=" + args[i + 1]);
       ++i;
     } else {

@@ -138,6 +138,8 @@ case_ max-new-tokens-huge 2 "--max-new-tokens: expected an integer from 1 to 104
 case_ top-k-empty-list 2 "--top-k: expected at least one value, found an empty list" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask.h5" --top-k "" --out "$R"
 case_ flag-value-unreadable 2 "^sadi: error: --batch-size: cannot read '99999999999999999999' as this flag's value" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --batch-size 99999999999999999999
 case_ threads-negative 2 "^sadi: error: --threads: expected an integer from 0 to 4096, found -2" "$R" -- "$sadi" eval --model "$m" --task "$task" --out "$R" --threads -2
+case_ stray-argument 2 "^sadi: error: unexpected argument 'false': every value follows its flag" "$R" -- "$sadi" eval --model "$m" --task "$task" --out "$R" --timing=true false
+case_ boolean-flag-not-a-word 2 "^sadi: error: --prefix-sharing: expected true or false, found 'no-thanks'" "$R" -- "$sadi" eval --model "$m" --task "$task" --out "$R" --prefix-sharing no-thanks
 case_ max-pairs-negative 2 "--max-pairs: expected an integer from 0 to [0-9]+, found -1" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --max-pairs -1
 
 # --- outputs ---------------------------------------------------------------------------------
@@ -173,7 +175,7 @@ case_ output-special-file 4 "^sadi: error: /dev/null: cannot write: it is a char
 "$py" -c "
 import json
 for i in range(3000): print(json.dumps({'id': str(i), 'prompt': 'word ' * 70, 'answer': 'a'}))" >"$tmp/big.jsonl"
-case_ batch-out-of-memory 1 "out of memory.*lower --batch-size" "$R" -- bash -c "ulimit -v 3000000; exec \"\$0\" \"\$@\"" "$sadi" eval --model "$m" --task "$tmp/big.jsonl" --batch-size 3000 --out "$R"
+case_ batch-out-of-memory 1 "out of memory.*lower --batch-size" "$R" -- bash -c "ulimit -v 3000000; exec \"\$0\" \"\$@\"" "$sadi" eval --model "$m" --task "$tmp/big.jsonl" --batch-size 3000 --prefix-sharing false --out "$R"
 
 # --- resume and merge ------------------------------------------------------------------------
 printf '{"partial": true, "resume": {"config": {"seed": 5}, "test": {"rows_total": 1, "rows_done": 0, "values": []}}}\n' >"$tmp/partial.json"

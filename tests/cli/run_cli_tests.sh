@@ -96,6 +96,10 @@ no_output generate-no-prompt-key-nofile "$tmp/g.jsonl"
 # eval
 task="$root/tests/data/task_small.jsonl"
 expect eval-grid 0 "selected on dev: sadi" -- "$sadi" eval --model "$m" --task "$task" --dev-fraction 0.5 --mask "$tmp/ok.h5" --top-k 1,2 --delta 4,9 --baselines none,random --random-seeds 2 --metric choice --out "$tmp/res.json"
+# boolean flags take a separate value (`--batch-invariant false` was read as true before)
+expect eval-batch-invariant-off 0 "on cpu as float32$" -- "$sadi" eval --model "$m" --task "$task" --batch-invariant false --log-level debug --out "$tmp/bi.json"
+expect eval-prefix-sharing-off 0 "0 start from 0 shared prompts" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --top-k 1 --delta 4 --prefix-sharing false --log-level debug --out "$tmp/ps0.json"
+expect eval-prefix-sharing-on 0 "96 rows; 96 start from 39 shared prompts in 1 chunk" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --top-k 1 --delta 4 --log-level debug --out "$tmp/ps1.json"
 printf '{"prompt": "a"}\n' > "$tmp/noanswer.jsonl"
 # progress: a line redrawn on a terminal (script(1) gives the command one), nothing in a pipe
 expect progress-terminal 0 "eval test: [0-9]+/[0-9]+ rows, [0-9.]+ rows/s, done" -- script -qec "\"$sadi\" eval --model \"$m\" --task \"$task\" --mask \"$tmp/ok.h5\" --top-k 1 --delta 4 --out \"$tmp/res-tty.json\"" /dev/null

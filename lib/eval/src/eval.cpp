@@ -18,19 +18,6 @@
 namespace sadi {
 namespace {
 
-// Where the batch starting at row `start` ends: at most batch_size rows and, for a batch-invariant
-// model, only rows of the same length (`length(r)`), so that no row is padded.
-template <typename Length>
-int64_t batch_end(int64_t start, int64_t total, int64_t batch_size, bool same_length, Length length) {
-  int64_t end = std::min(total, start + batch_size);
-  if (same_length) {
-    for (int64_t r = start + 1; r < end; ++r) {
-      if (length(r) != length(start)) return r;
-    }
-  }
-  return end;
-}
-
 // Checks a checkpoint against this run and sizes it; returns the first row still to run.
 // `ends(start)` is this run's batch_end.
 template <typename Ends>
@@ -96,28 +83,56 @@ Interval bootstrap_interval(const std::vector<uint8_t>& correct, uint64_t seed, 
 
 namespace {
 
-// generate-em: every (item, point) is one greedy generation row; rows of similar prompt length
-// share a batch whatever their steering.
+// The sites whose values at the last prompt token a clamp batch reads: with any clamp point,
+// every steered site (a batch's live rows of another site take part in the clamp pass too).
+std::vector<Site> clamp_sites(const std::vector<Intervention>& points) {
+  const bool any_clamp = std::any_of(points.begin(), points.end(),
+                                     [](const Intervention& p) { return p.steers() && p.mode == Mode::kClamp; });
+  std::vector<Site> sites;
+  for (const auto& p : points) {
+    if (any_clamp && p.steers() && std::find(sites.begin(), sites.end(), p.site) == sites.end()) sites.push_back(p.site);
+  }
+  return sites;
+}
+
+// Holds the prompts of the chunk the batch at `row` starts from (nothing for whole rows).
+class ChunkPrompts {
+ public:
+  ChunkPrompts(Model& model, const RowPlan& plan, const std::vector<Intervention>& points, int64_t batch_size)
+      : plan_(plan), cache_(model, clamp_sites(points)), batch_size_(batch_size) {}
+  const PrefixCache& at(int64_t row) {
+    const int64_t chunk = plan_.jobs[static_cast<size_t>(row)].chunk;
+    if (chunk >= 0 && chunk != filled_) {
+      cache_.fill(plan_.prompts[static_cast<size_t>(chunk)], batch_size_);
+      filled_ = chunk;
+    }
+    return cache_;
+  }
+
+ private:
+  const RowPlan& plan_;
+  PrefixCache cache_;
+  int64_t batch_size_;
+  int64_t filled_ = -1;
+};
+
+void log_plan(const RowPlan& plan) {
+  size_t shared = 0, prompts = 0;
+  for (const auto& j : plan.jobs) shared += j.chunk >= 0 ? 1 : 0;
+  for (const auto& c : plan.prompts) prompts += c.size();
+  log::debug(str("eval: ", plan.jobs.size(), " rows; ", shared, " start from ", prompts, " shared prompts in ",
+                 plan.prompts.size(), " chunk(s)"));
+}
+
+// generate-em: every (item, point) is one greedy generation row; rows share a batch whatever
+// their steering (a batch-invariant model: prompts of one token length, no padding).
 std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
                                           const std::vector<Intervention>& points, const EvalRun& run,
                                           const EvalProgress& progress, RowCheckpoint& ck) {
-  std::vector<std::pair<size_t, size_t>> jobs;  // (item, point)
-  for (size_t i = 0; i < items.size(); ++i) {
-    for (size_t p = 0; p < points.size(); ++p) jobs.emplace_back(i, p);
-  }
-  // Group by prompt length: in tokens for a batch-invariant model (a batch holds one length, no
-  // padding), else in bytes (generate_batch tokenizes and checks each prompt itself).
-  const bool invariant = model.batch_invariant();
-  std::vector<size_t> length(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    length[i] = invariant ? tok.encode(items[i].prompt, model.info().tokenizer.add_bos).size() : items[i].prompt.size();
-  }
-  std::stable_sort(jobs.begin(), jobs.end(),
-                   [&](const auto& a, const auto& b) { return length[a.first] < length[b.first]; });
-  auto ends = [&](int64_t start) {
-    return batch_end(start, static_cast<int64_t>(jobs.size()), run.batch_size, invariant,
-                     [&](int64_t r) { return length[jobs[static_cast<size_t>(r)].first]; });
-  };
+  const RowPlan plan = plan_generation_rows(model, tok, items, points, run);
+  const std::vector<RowJob>& jobs = plan.jobs;
+  log_plan(plan);
+  auto ends = [&](int64_t start) { return batch_end(jobs, start, run.batch_size, model.batch_invariant()); };
   std::vector<PointScore> scores(points.size());
   for (auto& s : scores) {
     s.correct.assign(items.size(), 0);
@@ -129,25 +144,29 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
   const auto t0 = std::chrono::steady_clock::now();
   const auto total = static_cast<int64_t>(jobs.size());
   auto record = [&](int64_t r, const std::string& text) {
-    const auto [i, p] = jobs[static_cast<size_t>(r)];
-    std::vector<std::string> golds{items[i].answer};
-    golds.insert(golds.end(), items[i].aliases.begin(), items[i].aliases.end());
-    scores[p].predictions[i] = text;
-    scores[p].correct[i] = triviaqa_match(text, golds) ? 1 : 0;
+    const RowJob& j = jobs[static_cast<size_t>(r)];
+    std::vector<std::string> golds{items[j.item].answer};
+    golds.insert(golds.end(), items[j.item].aliases.begin(), items[j.item].aliases.end());
+    scores[j.point].predictions[j.item] = text;
+    scores[j.point].correct[j.item] = triviaqa_match(text, golds) ? 1 : 0;
   };
   const int64_t first = begin_checkpoint(ck, total, run.batch_size, /*texts=*/true, ends);
   for (int64_t r = 0; r < first; ++r) record(r, ck.texts[static_cast<size_t>(r)]);
+  ChunkPrompts chunks(model, plan, points, run.batch_size);
   torch::NoGradGuard no_grad;
   for (int64_t start = first, end = 0; start < total && !interrupted(); start = end) {
     end = ends(start);
     std::vector<Prompt> prompts;
     std::vector<const Intervention*> steer;
+    SharedPrompts shared{&chunks.at(start), {}};
     for (int64_t r = start; r < end; ++r) {
-      const auto [i, p] = jobs[static_cast<size_t>(r)];
-      prompts.push_back({items[i].id, items[i].prompt, static_cast<int64_t>(i)});
-      steer.push_back(&points[p]);
+      const RowJob& j = jobs[static_cast<size_t>(r)];
+      prompts.push_back({items[j.item].id, items[j.item].prompt, static_cast<int64_t>(j.item)});
+      steer.push_back(&points[j.point]);
+      shared.entries.push_back(j.entry);
     }
-    const auto gens = generate_batch(model, tok, prompts, opts, steer);
+    const bool from_shared = jobs[static_cast<size_t>(start)].chunk >= 0;
+    const auto gens = generate_batch(model, tok, prompts, opts, steer, {}, nullptr, from_shared ? &shared : nullptr);
     for (int64_t r = start; r < end; ++r) {
       const std::string& text = gens[static_cast<size_t>(r - start)].output;
       record(r, text);
@@ -191,13 +210,7 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
   const RowPlan plan = plan_rows(model, tok, items, points, run);
   const std::vector<RowJob>& jobs = plan.jobs;
   const std::vector<size_t>& n_cands = plan.n_cands;
-  {
-    size_t shared = 0, prompts = 0;
-    for (const auto& j : jobs) shared += j.chunk >= 0 ? 1 : 0;
-    for (const auto& c : plan.prompts) prompts += c.size();
-    log::debug(str("eval: ", jobs.size(), " rows; ", shared, " start from ", prompts, " shared prompts in ",
-                   plan.prompts.size(), " chunk(s)"));
-  }
+  log_plan(plan);
   // loglik[point][item][choice] (choice metric), predicted-correct flags (exact match)
   std::vector<std::vector<std::vector<double>>> ll(points.size(), std::vector<std::vector<double>>(items.size()));
   std::vector<std::vector<std::vector<double>>> ll_norm = ll;
@@ -223,28 +236,14 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
     }
   };
   auto ends = [&](int64_t start) { return batch_end(jobs, start, run.batch_size, model.batch_invariant()); };
-  // Shared rows start from their prompts' K/V, held one chunk of prompts at a time (with the
-  // values clamp points read at the last prompt token).
-  std::vector<Site> clean_sites;
-  for (const auto& p : points) {
-    if (p.steers() && p.mode == Mode::kClamp &&
-        std::find(clean_sites.begin(), clean_sites.end(), p.site) == clean_sites.end()) {
-      clean_sites.push_back(p.site);
-    }
-  }
-  PrefixCache prefix(model, clean_sites);
-  int64_t filled = -1;  // the chunk `prefix` holds
   const int64_t first = begin_checkpoint(ck, total, run.batch_size, /*texts=*/false, ends);
   for (int64_t r = 0; r < first; ++r) record(r, ck.values[static_cast<size_t>(r)]);
+  // Shared rows start from their prompts' K/V, held one chunk of prompts at a time.
+  ChunkPrompts chunks(model, plan, points, run.batch_size);
   torch::NoGradGuard no_grad;
   for (int64_t start = first, end = 0; start < total && !interrupted(); start = end) {
     end = ends(start);
-    const int64_t chunk = jobs[static_cast<size_t>(start)].chunk;
-    if (chunk >= 0 && chunk != filled) {
-      prefix.fill(plan.prompts[static_cast<size_t>(chunk)], run.batch_size);
-      filled = chunk;
-    }
-    const auto values = score_rows(model, tok, items, points, run, jobs, start, end, &prefix);
+    const auto values = score_rows(model, tok, items, points, run, jobs, start, end, &chunks.at(start));
     for (int64_t r = start; r < end; ++r) record(r, values[static_cast<size_t>(r - start)]);
     ck.values.insert(ck.values.end(), values.begin(), values.end());
     ck.rows_done = end;

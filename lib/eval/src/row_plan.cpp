@@ -99,32 +99,64 @@ std::vector<int64_t> chunk_prompts(const std::vector<int64_t>& kept, int64_t byt
   return chunk;
 }
 
-RowPlan plan_rows(const Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
-                  const std::vector<Intervention>& points, const EvalRun& run) {
-  const auto seqs = tokenize_items(model.info(), tok, items, run);
+namespace {
+
+// Shared rows chunk by chunk, then whole rows by length.
+RowPlan finish_plan(std::vector<RowJob> shared, std::vector<RowJob> whole, const Model& model, const EvalRun& run,
+                    std::vector<size_t> n_cands) {
   RowPlan plan;
-  std::vector<RowJob> shared, whole;
-  for (size_t i = 0; i < items.size(); ++i) {
-    plan.n_cands.push_back(seqs[i].size());
-    for (size_t p = 0; p < points.size(); ++p) {
-      auto& dest = run.prefix_sharing && shares_prefix(points[p]) ? shared : whole;
-      for (size_t c = 0; c < seqs[i].size(); ++c) {
-        RowJob j;
-        j.item = i;
-        j.point = p;
-        j.choice = c;
-        j.ids = seqs[i][c].first;
-        j.n_prompt = seqs[i][c].second;
-        j.key = static_cast<int64_t>(j.ids.size());
-        dest.push_back(std::move(j));
-      }
-    }
-  }
+  plan.n_cands = std::move(n_cands);
   lay_out_shared(shared, model, run, plan);
   std::stable_sort(whole.begin(), whole.end(), [](const RowJob& a, const RowJob& b) { return a.ids.size() < b.ids.size(); });
   plan.jobs = std::move(shared);
   plan.jobs.insert(plan.jobs.end(), std::make_move_iterator(whole.begin()), std::make_move_iterator(whole.end()));
   return plan;
+}
+
+RowJob make_job(size_t item, size_t point, size_t choice, std::vector<int64_t> ids, int64_t n_prompt) {
+  RowJob j;
+  j.item = item;
+  j.point = point;
+  j.choice = choice;
+  j.ids = std::move(ids);
+  j.n_prompt = n_prompt;
+  j.key = static_cast<int64_t>(j.ids.size());
+  return j;
+}
+
+}  // namespace
+
+RowPlan plan_rows(const Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                  const std::vector<Intervention>& points, const EvalRun& run) {
+  const auto seqs = tokenize_items(model.info(), tok, items, run);
+  std::vector<RowJob> shared, whole;
+  std::vector<size_t> n_cands;
+  for (size_t i = 0; i < items.size(); ++i) {
+    n_cands.push_back(seqs[i].size());
+    for (size_t p = 0; p < points.size(); ++p) {
+      auto& dest = run.prefix_sharing && shares_prefix(points[p]) ? shared : whole;
+      for (size_t c = 0; c < seqs[i].size(); ++c) dest.push_back(make_job(i, p, c, seqs[i][c].first, seqs[i][c].second));
+    }
+  }
+  return finish_plan(std::move(shared), std::move(whole), model, run, std::move(n_cands));
+}
+
+RowPlan plan_generation_rows(const Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                             const std::vector<Intervention>& points, const EvalRun& run) {
+  std::vector<RowJob> shared, whole;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto ids = tok.encode(items[i].prompt, model.info().tokenizer.add_bos);
+    if (ids.empty()) {
+      throw_input(str("item '", items[i].id, "' (line ", items[i].line, "): the prompt has no token (and the model adds no "
+                      "BOS), so there is nothing to generate from"));
+    }
+    const auto n = static_cast<int64_t>(ids.size());
+    for (size_t p = 0; p < points.size(); ++p) {
+      auto& dest = run.prefix_sharing && shares_prefix(points[p]) ? shared : whole;
+      dest.push_back(make_job(i, p, 0, ids, n));
+    }
+  }
+  return finish_plan(std::move(shared), std::move(whole), model, run, std::vector<size_t>(items.size(), 1));
 }
 
 int64_t batch_end(const std::vector<RowJob>& jobs, int64_t start, int64_t batch_size, bool invariant) {

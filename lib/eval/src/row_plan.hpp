@@ -17,7 +17,7 @@ struct RowJob {
   size_t item = 0;
   size_t point = 0;
   size_t choice = 0;          // index into choices (choice metric), else 0
-  std::vector<int64_t> ids;   // prompt + separator + answer
+  std::vector<int64_t> ids;   // prompt + separator + answer (generate-em: the prompt)
   int64_t n_prompt = 0;       // tokens of the prompt alone
   int64_t chunk = -1;         // shared rows: the chunk of prompts the row starts from; -1: whole row
   size_t entry = 0;           // shared rows: the row's prompt within its chunk
@@ -43,6 +43,10 @@ std::vector<int64_t> chunk_prompts(const std::vector<int64_t>& kept, int64_t byt
 // an item whose answer adds no token after the prompt or that exceeds the model's length.
 RowPlan plan_rows(const Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
                   const std::vector<Intervention>& points, const EvalRun& run);
+
+// generate-em: one row per (item, point) whose ids are the prompt's (n_prompt = all of them).
+RowPlan plan_generation_rows(const Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
+                             const std::vector<Intervention>& points, const EvalRun& run);
 
 // Where the batch starting at row `start` ends: at most batch_size rows of one chunk and, for a
 // batch-invariant model, of one key.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/error.hpp"
@@ -120,6 +122,26 @@ bool advance_row(Row& row, int64_t t, const ModelInfo& info, const Tokenizer& to
   return !eos;
 }
 
+// The cache of a batch whose prompts' K/V (all but the last token) `shared` holds, laid out as
+// the left-padded batch would be: row i's prompt ends at the batch's last prompt column.
+KvCache start_from_shared(const SharedPrompts& shared, const std::vector<std::vector<int64_t>>& ids,
+                          const BatchSteering& steering, int64_t extra) {
+  if (!shared.cache || shared.entries.size() != ids.size()) {
+    throw_runtime(str("generate_batch: ", shared.entries.size(), " shared prompts for ", ids.size(), " prompts"));
+  }
+  if (steering.steers_prompt_body()) {
+    throw_runtime("generate_batch: rows steered inside the prompt cannot start from a shared prompt prefix");
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto n = static_cast<int64_t>(ids[i].size());
+    if (shared.cache->kept(shared.entries[i]) != n - 1) {
+      throw_runtime(str("generate_batch: shared prompt ", shared.entries[i], " holds ", shared.cache->kept(shared.entries[i]),
+                        " tokens, prompt ", i, " has ", n));
+    }
+  }
+  return shared.cache->start(shared.entries, extra).cache;  // prefixes end at slot width - 1, as left-padded
+}
+
 }  // namespace
 
 void GenerateTiming::add(const GenerateTiming& o) {
@@ -131,7 +153,7 @@ void GenerateTiming::add(const GenerateTiming& o) {
 
 std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
                                        const GenerateOptions& opts, const std::vector<const Intervention*>& steer,
-                                       const StreamFn& stream, GenerateTiming* timing) {
+                                       const StreamFn& stream, GenerateTiming* timing, const SharedPrompts* shared) {
   using Clock = std::chrono::steady_clock;
   auto ms_since = [](Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); };
   GenerateTiming local;
@@ -147,22 +169,36 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   const auto b = static_cast<int64_t>(prompts.size());
   PaddedBatch batch = left_pad(ids, pad, torch::kCPU);
   const int64_t width = batch.width, capacity = width + opts.max_new_tokens;
-  KvCache cache(info, b, capacity, model.dtype(), model.device());
   auto key_mask = torch::zeros({b, capacity}, torch::kBool);  // [B, capacity]
   key_mask.slice(1, 0, width).copy_(batch.key_mask);
-
-  // Prefill: each row steered at its intervention's positions (the last prompt token is column
-  // width - 1 of every left-padded row).
-  auto at = steering.at(batch.key_mask, std::vector<int64_t>(static_cast<size_t>(b), width - 1));  // [B, T]
-  auto last = torch::full({b, 1}, width - 1, torch::kInt64);  // [B, 1]
-  ForwardInput pre{batch.input_ids, batch.positions, batch.key_mask, 0, last, nullptr, {}};
   // Greedy: the argmax is taken where the logits are and only [B] ids reach the host; sampling
   // needs the distribution ([B, V] to the host).
   auto host_choices = [&](const torch::Tensor& dev_logits) {  // [B, V] on the device
     return opts.temperature <= 0.0 ? dev_logits.argmax(-1).to(torch::kCPU) : dev_logits.to(torch::kCPU);
   };
   auto t_prefill = Clock::now();
-  torch::Tensor logits = host_choices(steering.forward(model, pre, &cache, at, last).logits.select(1, 0));  // [B] or [B, V]
+  // Prefill: each row steered at its intervention's positions (the last prompt token is column
+  // width - 1 of every left-padded row). From shared prompts, only that column is run.
+  std::optional<KvCache> cache;
+  torch::Tensor logits;  // [B] or [B, V]
+  if (shared) {
+    cache.emplace(start_from_shared(*shared, ids, steering, 1 + opts.max_new_tokens));
+    const int64_t w = width - 1;
+    auto at = steering.at(batch.key_mask.slice(1, w), std::vector<int64_t>(static_cast<size_t>(b), 0));  // [B, 1]
+    ForwardInput pre{batch.input_ids.slice(1, w), batch.positions.slice(1, w), batch.key_mask, w,
+                     torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
+    std::map<Site, torch::Tensor> clean;  // clamp: the clean values at the last prompt token
+    for (Site s : steering.sites()) {
+      if (shared->cache->captures(s)) clean[s] = shared->cache->clean(s, shared->entries);
+    }
+    logits = host_choices(steering.forward_with_clean(model, pre, &*cache, at, clean).logits.select(1, 0));
+  } else {
+    cache.emplace(info, b, capacity, model.dtype(), model.device());
+    auto at = steering.at(batch.key_mask, std::vector<int64_t>(static_cast<size_t>(b), width - 1));  // [B, T]
+    auto last = torch::full({b, 1}, width - 1, torch::kInt64);  // [B, 1]
+    ForwardInput pre{batch.input_ids, batch.positions, batch.key_mask, 0, last, nullptr, {}};
+    logits = host_choices(steering.forward(model, pre, &*cache, at, last).logits.select(1, 0));
+  }
   local.prefill_ms = ms_since(t_prefill);
   for (int64_t n : batch.lengths) local.prompt_tokens += n;
   const auto t_decode = Clock::now();
@@ -196,7 +232,7 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
     key_mask.select(1, slot).fill_(true);
     ForwardInput in{next, next_positions(batch, step), key_mask.slice(1, 0, slot + 1), slot,
                     torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
-    auto res = every_token ? steering.forward(model, in, &cache, step_at) : model.forward(in, &cache);
+    auto res = every_token ? steering.forward(model, in, &*cache, step_at) : model.forward(in, &*cache);
     logits = host_choices(res.logits.select(1, 0));
     for (const Row& row : rows) local.decoded_tokens += row.done ? 0 : 1;
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sadi/model/model.hpp"
+#include "sadi/model/prefix_cache.hpp"
 #include "sadi/model/tokenizer.hpp"
 #include "sadi/steer/intervention.hpp"
 
@@ -52,12 +53,21 @@ struct GenerateTiming {
 // Receives each row's newly final text as it is produced.
 using StreamFn = std::function<void(size_t row, const std::string& text)>;
 
+// Prompts whose K/V (every token but the last) a PrefixCache already holds: prompt i is entry
+// entries[i] (the same token ids). The batch then runs only each prompt's last token before
+// decoding; rows steered inside the prompt (prompt-all, all) cannot start this way.
+struct SharedPrompts {
+  const PrefixCache* cache = nullptr;
+  std::vector<size_t> entries;
+};
+
 // Steering per prompt: steer[i] is prompt i's intervention (null or method none: unsteered); an
 // empty vector steers nothing. Steered rows share mode and positions. Checks every prompt's
 // length first and throws sadi::Error (input) naming the prompt.
 std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
                                        const GenerateOptions& opts, const std::vector<const Intervention*>& steer = {},
-                                       const StreamFn& stream = {}, GenerateTiming* timing = nullptr);
+                                       const StreamFn& stream = {}, GenerateTiming* timing = nullptr,
+                                       const SharedPrompts* shared = nullptr);
 
 // Picks the next token from logits [V] (float32, CPU): argmax when temperature is 0, else
 // temperature, top-k and top-p filtering and a draw from `rng`.
