@@ -73,9 +73,6 @@ void add_eval_options(cxxopts::Options& opts) {
       ("mode", "live or clamp", cxxopts::value<std::string>()->default_value("live"))
       ("separator", "text between prompt and answer", cxxopts::value<std::string>()->default_value(" "))
       ("batch-size", "rows (item x configuration [x choice]) per forward pass", cxxopts::value<int64_t>()->default_value("32"))
-      ("prefix-sharing", "true: each prompt's K/V is computed once and reused by every configuration and choice "
-       "of its item (docs/eval.md); false: every row runs its whole prompt",
-       cxxopts::value<bool>()->default_value("true"))
       ("prefix-cache-mb", "prefix sharing: prompts' K/V held at a time, in MiB",
        cxxopts::value<int64_t>()->default_value("256"))
       ("out", "results JSON (written atomically; an interrupted run leaves a partial result there)",
@@ -169,6 +166,8 @@ int cmd_eval(const Args& args) {
   cxxopts::Options opts(args[0], "Score a task with and without steering: K x delta grid, baselines, dev selection.");
   add_eval_options(opts);
   add_model_options(opts);
+  add_prefix_sharing_option(opts, "true: each prompt's K/V is computed once and reused by every configuration and "
+                            "choice of its item (docs/eval.md); false: every row runs its whole prompt");
   add_common_options(opts);
   cxxopts::ParseResult r;
   if (!parse_common(opts, args, r)) return 0;

@@ -84,6 +84,8 @@ int cmd_identify(const Args& args) {
   cxxopts::Options opts(args[0], "Find the elements that separate right from wrong answers (SADI steps 1-2).");
   add_identify_options(opts);
   add_model_options(opts);
+  add_prefix_sharing_option(opts, "true: each prompt's K/V is computed once for both sequences of its pair "
+                            "(docs/identify.md); false: every sequence runs its whole prompt");
   add_common_options(opts);
   cxxopts::ParseResult r;
   if (!parse_common(opts, args, r)) return 0;
@@ -98,6 +100,7 @@ int cmd_identify(const Args& args) {
   if (o.top_k < 0) throw_usage("--top-k: expected 0 or a positive integer");
   o.separator = r["separator"].as<std::string>();
   o.batch_size = bounded(r, "batch-size", 1, 1 << 20);
+  o.prefix_sharing = r["prefix-sharing"].as<bool>();
   o.max_length = bounded(r, "max-length", 0, int64_t{1} << 40);
   o.strict = r.count("strict") > 0;
   o.strip = r.count("no-strip") == 0;
@@ -147,6 +150,8 @@ int cmd_identify(const Args& args) {
   text["command_line"] = command_line(args);
   text["skipped_ids"] = join(stats.skipped_ids, ",");
   text["strip"] = o.strip ? "true" : "false";
+  text["batch_invariant"] = model->batch_invariant() ? "true" : "false";
+  text["prefix_sharing"] = o.prefix_sharing ? "true" : "false";
   if (o.iti) text["iti_val_fraction"] = str(o.iti_val_fraction);
   num["bootstrap"] = o.bootstrap;
   num["n_layers"] = info.n_layers;

@@ -17,6 +17,11 @@ inline void add_model_options(cxxopts::Options& opts) {
        "padded batches of mixed lengths", cxxopts::value<bool>()->default_value("true"));
 }
 
+// --prefix-sharing (identify, eval): docs/eval.md and docs/identify.md, "Prefix sharing".
+inline void add_prefix_sharing_option(cxxopts::Options& opts, const char* what) {
+  opts.add_options()("prefix-sharing", what, cxxopts::value<bool>()->default_value("true"));
+}
+
 inline LoadOptions load_options(const cxxopts::ParseResult& r) {
   return {r["device"].as<std::string>(), r["dtype"].as<std::string>(), r["batch-invariant"].as<bool>()};
 }

@@ -5,6 +5,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/model/batch.hpp"
 #include "sadi/model/model.hpp"
+#include "sadi/model/prefix_cache.hpp"
 #include "sadi/model/tokenizer.hpp"
 #include "test_util.hpp"
 
@@ -104,6 +105,58 @@ TEST_P(ModelTest, KvCacheDecodeEqualsFullRecomputation) {
                       batch_.key_mask.slice(1, 0, c + 1), c, torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
     out = model_->forward(step, &cache);
     EXPECT_LE(max_abs_diff(out.logits.squeeze(1), full.select(1, c)), GetParam().layout_tol) << "column " << c;
+  }
+}
+
+// Prompts' K/V computed once (PrefixCache), then each row's [last prompt token, answer] from
+// it: prompts and answers of different lengths in one call (left-padded prefixes, right-padded
+// answers) give the logits and the captured prompt values of a whole-sequence forward.
+TEST_P(ModelTest, PrefixCacheRowsEqualFullRecomputation) {
+  auto full = run(batch_);
+  const auto b = static_cast<int64_t>(rows_.size());
+  std::vector<std::vector<int64_t>> prompts;
+  std::vector<int64_t> n_prompt;
+  for (int64_t r = 0; r < b; ++r) {
+    const auto len = static_cast<int64_t>(rows_[static_cast<size_t>(r)].size());
+    ASSERT_GE(len, 2);
+    n_prompt.push_back(std::max<int64_t>(1, len - 2 - r % 3));  // answers of 2, 3 and 4 tokens (where long enough)
+    prompts.emplace_back(rows_[static_cast<size_t>(r)].begin(), rows_[static_cast<size_t>(r)].begin() + n_prompt.back());
+  }
+  PrefixCache cache(*model_, {Site::kHead});
+  cache.fill(prompts, 2);
+  int64_t t = 0;
+  for (int64_t r = 0; r < b; ++r) t = std::max<int64_t>(t, static_cast<int64_t>(rows_[static_cast<size_t>(r)].size()) - n_prompt[static_cast<size_t>(r)] + 1);
+  std::vector<size_t> entries;
+  auto ids = torch::zeros({b, t}, torch::kInt64), pos = torch::zeros({b, t}, torch::kInt64);
+  auto real = torch::zeros({b, t}, torch::kBool);
+  for (int64_t r = 0; r < b; ++r) {
+    const auto& row = rows_[static_cast<size_t>(r)];
+    const int64_t np = n_prompt[static_cast<size_t>(r)], m = static_cast<int64_t>(row.size()) - np + 1;
+    entries.push_back(static_cast<size_t>(r));
+    EXPECT_EQ(cache.kept(static_cast<size_t>(r)), np - 1);
+    for (int64_t k = 0; k < m; ++k) {
+      ids[r][k] = row[static_cast<size_t>(np - 1 + k)];
+      pos[r][k] = np - 1 + k;
+      real[r][k] = true;
+    }
+  }
+  PrefixStart start = cache.start(entries, t);
+  auto every = torch::arange(t, torch::kInt64).repeat({b, 1});
+  ForwardInput in{ids, pos, torch::cat({start.key_mask, real}, 1), start.width, every, nullptr, {}};
+  auto logits = model_->forward(in, &start.cache).logits;  // [B, T, V]
+  auto clean = cache.clean(Site::kHead, entries);         // [B, L, U]
+  for (int64_t r = 0; r < b; ++r) {
+    const int64_t np = n_prompt[static_cast<size_t>(r)];
+    const int64_t m = static_cast<int64_t>(rows_[static_cast<size_t>(r)].size()) - np + 1;
+    const int64_t col = batch_.column(static_cast<size_t>(r), np - 1);  // the last prompt token in `full`
+    EXPECT_LE(max_abs_diff(logits[r].slice(0, 0, m), full.logits[r].slice(0, col, col + m)), GetParam().layout_tol)
+        << "row " << r;
+    // the head values at the last prompt token, as a whole-sequence forward captures them
+    ForwardInput cap{batch_.input_ids.slice(0, r, r + 1), batch_.positions.slice(0, r, r + 1),
+                     batch_.key_mask.slice(0, r, r + 1), 0, torch::empty({1, 0}, torch::kInt64), nullptr,
+                     {{Site::kHead, torch::full({1, 1}, col, torch::kInt64)}}};
+    auto want = model_->forward(cap, nullptr).captured.at(Site::kHead)[0][0];  // [L, U]
+    EXPECT_LE(max_abs_diff(clean[r], want), GetParam().layout_tol) << "row " << r;
   }
 }
 

@@ -11,6 +11,7 @@
 #include "sadi/core/strings.hpp"
 #include "sadi/identify/evidence.hpp"
 #include "sadi/model/batch.hpp"
+#include "sadi/model/prefix_cache.hpp"
 
 namespace sadi {
 namespace {
@@ -85,6 +86,77 @@ std::map<Site, torch::Tensor> capture_rows(Model& model, const std::vector<std::
         out[s] = torch::empty(shape, a.options());
       }
       out[s].index_copy_(0, index.to(a.device()), a);
+    }
+  }
+  return out;
+}
+
+// As capture_rows, with each distinct prompt (a row's first prompt_len ids) run once: rows then
+// run [last prompt token, answer] from the prompt's K/V (docs/identify.md, "Prefix sharing").
+// A batch-invariant model runs one forward per distinct (prompt length, answer length). Every row
+// must have at least one answer token.
+std::map<Site, torch::Tensor> capture_rows_shared(Model& model, const std::vector<std::vector<int64_t>>& rows,
+                                                  const std::vector<int64_t>& prompt_len, ReadPosition position,
+                                                  const std::vector<Site>& sites, int64_t batch_size) {
+  std::map<std::vector<int64_t>, size_t> index;  // prompt ids -> entry
+  std::vector<std::vector<int64_t>> prompts;
+  std::vector<size_t> entry(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::vector<int64_t> p(rows[r].begin(), rows[r].begin() + prompt_len[r]);
+    auto [it, added] = index.emplace(std::move(p), prompts.size());
+    if (added) prompts.push_back(it->first);
+    entry[r] = it->second;
+  }
+  PrefixCache cache(model);
+  cache.fill(prompts, batch_size);
+  auto run_of = [&](size_t r) { return static_cast<int64_t>(rows[r].size()) - prompt_len[r] + 1; };  // tokens run
+  std::vector<std::vector<size_t>> groups;
+  if (model.batch_invariant()) {
+    std::map<std::pair<int64_t, int64_t>, std::vector<size_t>> by_shape;
+    for (size_t r = 0; r < rows.size(); ++r) by_shape[{prompt_len[r], run_of(r)}].push_back(r);
+    for (auto& [shape, idx] : by_shape) groups.push_back(std::move(idx));
+  } else {
+    groups.emplace_back(rows.size());
+    std::iota(groups.back().begin(), groups.back().end(), size_t{0});
+  }
+  std::map<Site, torch::Tensor> out;
+  for (const auto& g : groups) {
+    const auto n = static_cast<int64_t>(g.size());
+    int64_t t = 0;
+    std::vector<size_t> entries;
+    for (size_t r : g) {
+      t = std::max(t, run_of(r));
+      entries.push_back(entry[r]);
+    }
+    auto ids = torch::zeros({n, t}, torch::kInt64);        // [n, T] right-padded
+    auto positions = torch::zeros({n, t}, torch::kInt64);  // [n, T]
+    auto real = torch::zeros({n, t}, torch::kBool);        // [n, T]
+    auto read_at = torch::zeros({n, 1}, torch::kInt64);    // [n, 1]
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t r = g[static_cast<size_t>(i)];
+      const int64_t m = run_of(r);
+      for (int64_t k = 0; k < t; ++k) {
+        ids[i][k] = k < m ? rows[r][static_cast<size_t>(prompt_len[r] - 1 + k)] : 0;
+        positions[i][k] = prompt_len[r] - 1 + std::min(k, m - 1);
+        real[i][k] = k < m;
+      }
+      read_at[i][0] = position == ReadPosition::kAnswerLast ? m - 1 : 0;
+    }
+    PrefixStart start = cache.start(entries, t);
+    const auto dev = model.device();
+    ForwardInput in{ids.to(dev), positions.to(dev), torch::cat({start.key_mask, real.to(dev)}, 1), start.width,
+                    torch::empty({n, 0}, torch::TensorOptions().dtype(torch::kInt64).device(dev)), nullptr, {}};
+    for (Site s : sites) in.capture[s] = read_at.to(dev);
+    auto res = model.forward(in, &start.cache);
+    auto idx = torch::tensor(std::vector<int64_t>(g.begin(), g.end()), torch::kInt64);
+    for (Site s : sites) {
+      auto a = res.captured.at(s).select(1, 0).to(torch::kFloat32);  // [n, L, U]
+      if (!out.count(s)) {
+        auto shape = a.sizes().vec();
+        shape[0] = static_cast<int64_t>(rows.size());
+        out[s] = torch::empty(shape, a.options());
+      }
+      out[s].index_copy_(0, idx.to(a.device()), a);
     }
   }
   return out;
@@ -240,7 +312,10 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
       rows.push_back(pr.neg);
       prompt_len.insert(prompt_len.end(), {pr.prompt_len, pr.prompt_len});
     }
-    auto captured = capture_rows(model, rows, prompt_len, opts.position, opts.sites);
+    bool share = opts.prefix_sharing;  // every row needs a prompt token and an answer token after it
+    for (size_t r = 0; r < rows.size(); ++r) share = share && prompt_len[r] > 0 && static_cast<int64_t>(rows[r].size()) > prompt_len[r];
+    auto captured = share ? capture_rows_shared(model, rows, prompt_len, opts.position, opts.sites, opts.batch_size)
+                          : capture_rows(model, rows, prompt_len, opts.position, opts.sites);
     for (Site s : opts.sites) {
       auto a = captured.at(s);                                        // [2b, L, U]
       auto d = a.slice(0, 0, 2 * b, 2) - a.slice(0, 1, 2 * b, 2);   // [b, L, U] positive - negative

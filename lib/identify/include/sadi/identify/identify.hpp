@@ -35,6 +35,9 @@ struct IdentifyOptions {
   double iti_val_fraction = 0.2;  // pairs held out to score ITI's probes (honest_llama's default)
   int64_t bootstrap = 0;        // > 0: resamples of the pairs for the ranking's stability
   uint64_t seed = 0;            // ITI's held-out pairs, bootstrap resamples
+  // Each prompt's K/V computed once for both sequences of its pair (a batch with a pair whose
+  // answer adds no token runs whole sequences).
+  bool prefix_sharing = true;
 };
 
 struct IdentifyStats {
