@@ -87,7 +87,8 @@ void add_generate_options(cxxopts::Options& opts) {
       ("batch-size", "prompts per batch", cxxopts::value<int64_t>()->default_value("8"))
       ("timing-json", "also write the timing summary (load, prefill, decode: tokens, ms, tokens/s) as JSON here",
        cxxopts::value<std::string>())
-      ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
+      ("device", "auto (CUDA when present, else cpu), cpu, cuda or cuda:N",
+       cxxopts::value<std::string>()->default_value("auto"))
       ("dtype", "float32, float16 or bfloat16 (default: the model's)", cxxopts::value<std::string>()->default_value(""));
   opts.add_options("steering")
       ("mask", "mask file from sadi identify", cxxopts::value<std::string>())

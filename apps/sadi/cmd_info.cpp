@@ -79,7 +79,8 @@ int cmd_info(const Args& args) {
       ("model", "model directory (written by scripts/export_hf.py)", cxxopts::value<std::string>())
       ("json", "print JSON instead of text")
       ("check", "also load model.ts, check its weights are finite and that it agrees with manifest.json")
-      ("device", "device for --check: cpu, cuda, cuda:N", cxxopts::value<std::string>()->default_value("cpu"));
+      ("device", "device for --check: auto (CUDA when present, else cpu), cpu, cuda, cuda:N",
+       cxxopts::value<std::string>()->default_value("auto"));
   add_common_options(opts);
   opts.parse_positional({"model"});
   cxxopts::ParseResult r;

@@ -1,20 +1,25 @@
 #pragma once
 // --device, --dtype and --batch-invariant: how identify and eval load the model.
+#include <optional>
 #include <string>
 
 #include <cxxopts.hpp>
 
+#include "sadi/core/error.hpp"
+#include "sadi/core/strings.hpp"
 #include "sadi/model/model.hpp"
 
 namespace sadi::app {
 
 inline void add_model_options(cxxopts::Options& opts) {
   opts.add_options()
-      ("device", "cpu, cuda or cuda:N", cxxopts::value<std::string>()->default_value("cpu"))
+      ("device", "auto (CUDA when present, else cpu), cpu, cuda or cuda:N",
+       cxxopts::value<std::string>()->default_value("auto"))
       ("dtype", "float32, float16 or bfloat16 (default: the model's)", cxxopts::value<std::string>()->default_value(""))
       ("batch-invariant", "true: a row's numbers do not depend on the rows batched with it, so results are "
        "identical for every --batch-size (rows of one length per batch; docs/determinism.md); false: "
-       "padded batches of mixed lengths", cxxopts::value<bool>()->default_value("true"));
+       "padded batches of mixed lengths; auto: true on cpu, false on cuda",
+       cxxopts::value<std::string>()->default_value("auto"));
 }
 
 // --prefix-sharing (identify, eval): docs/eval.md and docs/identify.md, "Prefix sharing".
@@ -23,7 +28,16 @@ inline void add_prefix_sharing_option(cxxopts::Options& opts, const char* what) 
 }
 
 inline LoadOptions load_options(const cxxopts::ParseResult& r) {
-  return {r["device"].as<std::string>(), r["dtype"].as<std::string>(), r["batch-invariant"].as<bool>()};
+  const auto invariant = r["batch-invariant"].as<std::string>();
+  std::optional<bool> value;
+  if (invariant == "true") {
+    value = true;
+  } else if (invariant == "false") {
+    value = false;
+  } else if (invariant != "auto") {
+    throw_usage(str("--batch-invariant: expected auto, true or false, found '", invariant, "'"));
+  }
+  return {r["device"].as<std::string>(), r["dtype"].as<std::string>(), value};
 }
 
 }  // namespace sadi::app

@@ -2,14 +2,16 @@
 # Benchmark (not a test): examples/s for the reference code's head grid (6 K values x 16
 # strengths, plus the unsteered point) run as one batched sweep vs one grid point at a time.
 # Usage: scripts/bench/eval_bench.sh [--device cpu|cuda] [--preset small|llama-3.2-1b] [--items N]
+#        [--no-one-by-one]   (the batched sweep only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-device=cpu preset=small n=16
+device=cpu preset=small n=16 one_by_one=1
 while [ $# -gt 0 ]; do
   case $1 in
     --device) device=$2; shift 2 ;;
     --preset) preset=$2; shift 2 ;;
     --items) n=$2; shift 2 ;;
+    --no-one-by-one) one_by_one=0; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -28,6 +30,10 @@ seconds() { "$py" -c "import json; print(sum(p['test']['seconds'] for p in json.
 batched=$(seconds "$work/sweep.json")
 points=$("$py" -c "import json; print(len(json.load(open('$work/sweep.json'))['points']))")
 one=0
+if [ "$one_by_one" = 0 ]; then
+  "$py" -c "n, p, s = $n, $points, $batched; print(f'eval benchmark: preset $preset, {n} items, {p} configurations, exact-match, device $device'); print(f'batched sweep (batch 64 rows): {n * p / s:8.1f} examples/s  ({n * p} item-points in {s:.2f} s)')"
+  exit 0
+fi
 for k in ${ks//,/ }; do
   for d in ${deltas//,/ }; do
     "$sadi" eval "${common[@]}" --top-k "$k" --delta "$d" --batch-size 1 --out "$work/one.json" --log-level warn >/dev/null

@@ -153,7 +153,7 @@ std::vector<PointScore> evaluate_generate(Model& model, const Tokenizer& tok, co
   const int64_t first = begin_checkpoint(ck, total, run.batch_size, /*texts=*/true, ends);
   for (int64_t r = 0; r < first; ++r) record(r, ck.texts[static_cast<size_t>(r)]);
   ChunkPrompts chunks(model, plan, points, run.batch_size);
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   for (int64_t start = first, end = 0; start < total && !interrupted(); start = end) {
     end = ends(start);
     std::vector<Prompt> prompts;
@@ -240,7 +240,7 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
   for (int64_t r = 0; r < first; ++r) record(r, ck.values[static_cast<size_t>(r)]);
   // Shared rows start from their prompts' K/V, held one chunk of prompts at a time.
   ChunkPrompts chunks(model, plan, points, run.batch_size);
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   for (int64_t start = first, end = 0; start < total && !interrupted(); start = end) {
     end = ends(start);
     const auto values = score_rows(model, tok, items, points, run, jobs, start, end, &chunks.at(start));

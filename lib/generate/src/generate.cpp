@@ -155,6 +155,7 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
                                        const GenerateOptions& opts, const std::vector<const Intervention*>& steer,
                                        const StreamFn& stream, GenerateTiming* timing, const SharedPrompts* shared) {
   using Clock = std::chrono::steady_clock;
+  c10::InferenceMode inference;
   auto ms_since = [](Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); };
   GenerateTiming local;
   const ModelInfo& info = model.info();
@@ -169,8 +170,12 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   const auto b = static_cast<int64_t>(prompts.size());
   PaddedBatch batch = left_pad(ids, pad, torch::kCPU);
   const int64_t width = batch.width, capacity = width + opts.max_new_tokens;
-  auto key_mask = torch::zeros({b, capacity}, torch::kBool);  // [B, capacity]
+  // Decode-step inputs live on the model's device: only the sampled ids cross to it per step.
+  const auto dev = model.device();
+  auto key_mask = torch::zeros({b, capacity}, torch::TensorOptions().dtype(torch::kBool).device(dev));  // [B, capacity]
   key_mask.slice(1, 0, width).copy_(batch.key_mask);
+  const auto lengths = torch::tensor(batch.lengths, torch::kInt64).to(dev).unsqueeze(1);  // [B, 1]
+  const auto first_logit = torch::zeros({b, 1}, torch::TensorOptions().dtype(torch::kInt64).device(dev));
   // Greedy: the argmax is taken where the logits are and only [B] ids reach the host; sampling
   // needs the distribution ([B, V] to the host).
   auto host_choices = [&](const torch::Tensor& dev_logits) {  // [B, V] on the device
@@ -209,6 +214,8 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   const size_t hold = opts.stop.empty() ? 0 : longest(opts.stop) - 1;
   const bool every_token = steering.steers_decode();  // some row is steered on each generated token
   const auto step_at = steering.decode_at();             // [B, 1]
+  // The same every step: built once, on the device (none when a decode row is in clamp mode).
+  const std::optional<Steering> step_steering = every_token ? steering.decode_steering(dev) : std::nullopt;
   for (int64_t step = 0;; ++step) {
     auto next = torch::full({b, 1}, pad, torch::kInt64);  // [B, 1]
     bool all_done = true;
@@ -230,9 +237,9 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
     }
     const int64_t slot = width + step;
     key_mask.select(1, slot).fill_(true);
-    ForwardInput in{next, next_positions(batch, step), key_mask.slice(1, 0, slot + 1), slot,
-                    torch::zeros({b, 1}, torch::kInt64), nullptr, {}};
-    auto res = every_token ? steering.forward(model, in, &*cache, step_at) : model.forward(in, &*cache);
+    ForwardInput in{next.to(dev), lengths + step, key_mask.slice(1, 0, slot + 1), slot, first_logit,
+                    step_steering ? &*step_steering : nullptr, {}};  // positions [B, 1]: each row's next
+    auto res = every_token && !step_steering ? steering.forward(model, in, &*cache, step_at) : model.forward(in, &*cache);
     logits = host_choices(res.logits.select(1, 0));
     for (const Row& row : rows) local.decoded_tokens += row.done ? 0 : 1;
   }

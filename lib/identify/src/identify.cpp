@@ -296,7 +296,7 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
   std::vector<torch::Tensor> iti_pos, iti_neg;        // ITI: per batch [b, L, H*Dh] float32 CPU
   std::map<Site, std::vector<torch::Tensor>> diffs;  // bootstrap: per batch [b, L*units] float32 CPU
   const auto total = static_cast<int64_t>(prepared.size());
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   for (int64_t start = 0; start < total; start += opts.batch_size) {
     if (interrupted()) {
       throw Interrupted(interrupt_signal(), str("identify interrupted by ", signal_name(interrupt_signal()), " after ",

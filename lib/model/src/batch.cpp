@@ -35,9 +35,4 @@ PaddedBatch left_pad(const std::vector<std::vector<int64_t>>& rows, int64_t pad_
   return b;
 }
 
-torch::Tensor next_positions(const PaddedBatch& batch, int64_t steps) {
-  auto len = torch::tensor(batch.lengths, torch::kInt64);  // [B]
-  return (len + steps).unsqueeze(1).to(batch.input_ids.device());  // [B, 1]
-}
-
 }  // namespace sadi

@@ -9,6 +9,7 @@ namespace sadi {
 
 torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::Device(torch::kCPU);
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
     if (!torch::cuda::is_available()) {
       throw_usage(str("--device ", name, ": CUDA is not available in this build or on this machine"));
@@ -20,10 +21,10 @@ torch::Device parse_device(const std::string& name) {
       }
       return d;
     } catch (const c10::Error&) {
-      throw_usage(str("--device: expected cpu, cuda or cuda:N, found '", name, "'"));
+      throw_usage(str("--device: expected auto, cpu, cuda or cuda:N, found '", name, "'"));
     }
   }
-  throw_usage(str("--device: expected cpu, cuda or cuda:N, found '", name, "'"));
+  throw_usage(str("--device: expected auto, cpu, cuda or cuda:N, found '", name, "'"));
 }
 
 torch::ScalarType parse_dtype(const std::string& name) {

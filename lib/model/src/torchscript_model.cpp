@@ -159,7 +159,9 @@ class TorchScriptModel final : public Model {
     std::vector<torch::jit::IValue> args{in.input_ids.to(device_), in.positions.to(device_),
                                          in.key_mask.to(device_), in.start, ck, cv,
                                          in.logits_at.to(device_), steer, capture};
-    torch::NoGradGuard no_grad;
+    // No autograd state at all (c10::InferenceMode): outputs are inference tensors, which callers
+    // read, copy and compute with but never update in place.
+    c10::InferenceMode inference;
     torch::jit::IValue result;
     try {
       result = module_.forward(args);
@@ -343,11 +345,15 @@ KvCache::KvCache(const ModelInfo& info, int64_t batch, int64_t capacity, torch::
 std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const LoadOptions& opts) {
   ModelInfo info = load_manifest(dir);
   torch::Device device = parse_device(opts.device);
+  if (opts.device == "auto") {
+    log::info(str("device auto: ", device.str(), device.is_cpu() ? " (no CUDA device in this build or on this machine)" : ""));
+  }
   torch::ScalarType dtype = parse_dtype(opts.dtype.empty() ? info.dtype : opts.dtype);
   if (device.is_cpu() && dtype == torch::kFloat16) {
     throw_usage("--dtype float16 is not supported on CPU (use float32 or bfloat16)");
   }
-  return std::make_unique<TorchScriptModel>(std::move(info), device, dtype, opts.batch_invariant);
+  const bool invariant = opts.batch_invariant.value_or(device.is_cpu());
+  return std::make_unique<TorchScriptModel>(std::move(info), device, dtype, invariant);
 }
 
 }  // namespace sadi

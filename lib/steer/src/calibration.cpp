@@ -23,7 +23,7 @@ Calibration calibrate(Model& model, const Tokenizer& tok, const std::vector<std:
     by_length[ids.back().size()].push_back(i);
   }
   std::vector<torch::Tensor> rows(prompts.size());  // each [L, U] float32 CPU
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   for (const auto& [len, idx] : by_length) {
     for (size_t start = 0; start < idx.size(); start += static_cast<size_t>(batch_size)) {
       const size_t end = std::min(idx.size(), start + static_cast<size_t>(batch_size));

@@ -117,6 +117,14 @@ Steering BatchSteering::clamp(const std::map<Site, torch::Tensor>& clean, const 
   return out;
 }
 
+std::optional<Steering> BatchSteering::decode_steering(torch::Device device) const {
+  const auto at = decode_at();  // [B, 1]
+  if (clamps(at)) return std::nullopt;
+  Steering s = live(at);
+  for (auto& [site, edit] : s.sites) edit.at = edit.at.to(device);
+  return s;
+}
+
 bool BatchSteering::clamps(const torch::Tensor& at) const {
   return any_clamp_ && clamp_rows_.logical_and(at.any(1).to(torch::kCPU)).any().item<bool>();
 }

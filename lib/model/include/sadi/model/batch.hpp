@@ -21,8 +21,4 @@ struct PaddedBatch {
 // Builds a left-padded batch on `device`. Throws sadi::Error (input) for an empty row.
 PaddedBatch left_pad(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, torch::Device device);
 
-// The [B, 1] positions/ids/mask step that appends one token per row after `batch` and `steps`
-// earlier decode steps: returns the next rotary positions [B, 1].
-torch::Tensor next_positions(const PaddedBatch& batch, int64_t steps);
-
 }  // namespace sadi

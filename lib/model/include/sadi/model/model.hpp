@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,12 +77,13 @@ class KvCache {
 };
 
 struct LoadOptions {
-  std::string device = "cpu";
+  std::string device = "cpu";  // or "auto": CUDA when present, else the CPU (logged)
   std::string dtype;  // empty: the stored dtype
   // Every linear layer runs one GEMM per batch row and the logits one per position, so a row's
   // numbers do not depend on the rows sharing its batch (docs/determinism.md). Callers then batch
-  // only rows of equal length (no padding).
-  bool batch_invariant = false;
+  // only rows of equal length (no padding). nullopt: the device's default, true on the CPU and
+  // false on CUDA (where per-row GEMMs cost much and cuBLAS promises no batch invariance anyway).
+  std::optional<bool> batch_invariant = false;
 };
 
 class Model {

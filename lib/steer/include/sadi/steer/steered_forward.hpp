@@ -5,6 +5,7 @@
 //
 // Shapes: B rows, T tokens of a call, L layers, U units of a site.
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "sadi/model/model.hpp"
@@ -28,6 +29,10 @@ class BatchSteering {
   // Rows steered on every generated token (from-prompt-last, all): [B, 1] bool.
   torch::Tensor decode_at() const { return decode_rows_.unsqueeze(1); }
   bool steers_decode() const { return decode_any_; }
+  // The steering of a decode step (decode_at()) with its tensors on `device`, the same for every
+  // step: built once per generation. nullopt when a row steered on generated tokens is in clamp
+  // mode (forward() then runs its clean pass each step).
+  std::optional<Steering> decode_steering(torch::Device device) const;
 
   // Runs `in` (in.steering must be null) with each row's edit at `at` [B, T] bool.
   // Clamp: first an unsteered pass without the cache reads every steered site at `clean_col`
