@@ -46,6 +46,22 @@ void add_rows(torch::Tensor& sum, const torch::Tensor& d) {  // d [b, ...]
   for (int64_t r = 0; r < dd.size(0); ++r) sum = sum.defined() ? sum + dd[r] : dd[r].clone();
 }
 
+// Puts one forward's captures (rows g of `total`, read at one position) into out:
+// {site: [total, L, U] float32}.
+void place_rows(std::map<Site, torch::Tensor>& out, const std::map<Site, torch::Tensor>& captured,
+                const std::vector<Site>& sites, const std::vector<size_t>& g, size_t total) {
+  auto index = torch::tensor(std::vector<int64_t>(g.begin(), g.end()), torch::kInt64);
+  for (Site s : sites) {
+    auto a = captured.at(s).select(1, 0).to(torch::kFloat32);  // [n, L, U]
+    if (!out.count(s)) {
+      auto shape = a.sizes().vec();
+      shape[0] = static_cast<int64_t>(total);
+      out[s] = torch::empty(shape, a.options());
+    }
+    out[s].index_copy_(0, index.to(a.device()), a);
+  }
+}
+
 // Captures `sites` at one position per row: answer-last (the row's last token) or the row's
 // own `prompt_len[r] - 1`. A batch-invariant model runs one forward per distinct row length
 // (no padding); otherwise one left-padded forward. Returns {site: [R, L, U]}.
@@ -76,17 +92,7 @@ std::map<Site, torch::Tensor> capture_rows(Model& model, const std::vector<std::
     ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0, torch::empty({n, 0}, torch::kInt64),
                     nullptr, {}};
     for (Site s : sites) in.capture[s] = read_at;
-    auto res = model.forward(in, nullptr);
-    auto index = torch::tensor(std::vector<int64_t>(g.begin(), g.end()), torch::kInt64);
-    for (Site s : sites) {
-      auto a = res.captured.at(s).select(1, 0).to(torch::kFloat32);  // [n, L, U]
-      if (!out.count(s)) {
-        auto shape = a.sizes().vec();
-        shape[0] = static_cast<int64_t>(rows.size());
-        out[s] = torch::empty(shape, a.options());
-      }
-      out[s].index_copy_(0, index.to(a.device()), a);
-    }
+    place_rows(out, model.forward(in, nullptr).captured, sites, g, rows.size());
   }
   return out;
 }
@@ -147,17 +153,7 @@ std::map<Site, torch::Tensor> capture_rows_shared(Model& model, const std::vecto
     ForwardInput in{ids.to(dev), positions.to(dev), torch::cat({start.key_mask, real.to(dev)}, 1), start.width,
                     torch::empty({n, 0}, torch::TensorOptions().dtype(torch::kInt64).device(dev)), nullptr, {}};
     for (Site s : sites) in.capture[s] = read_at.to(dev);
-    auto res = model.forward(in, &start.cache);
-    auto idx = torch::tensor(std::vector<int64_t>(g.begin(), g.end()), torch::kInt64);
-    for (Site s : sites) {
-      auto a = res.captured.at(s).select(1, 0).to(torch::kFloat32);  // [n, L, U]
-      if (!out.count(s)) {
-        auto shape = a.sizes().vec();
-        shape[0] = static_cast<int64_t>(rows.size());
-        out[s] = torch::empty(shape, a.options());
-      }
-      out[s].index_copy_(0, idx.to(a.device()), a);
-    }
+    place_rows(out, model.forward(in, &start.cache).captured, sites, g, rows.size());
   }
   return out;
 }
