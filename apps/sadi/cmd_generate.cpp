@@ -85,6 +85,9 @@ void add_generate_options(cxxopts::Options& opts) {
        cxxopts::value<std::vector<std::string>>())
       ("ignore-eos", "do not stop at the end-of-sequence token")
       ("batch-size", "prompts per batch", cxxopts::value<int64_t>()->default_value("8"))
+      ("decode-step", "dynamic: one forward per step over the filled cache; static: the fixed-shape step "
+       "CUDA graphs capture (device buffers updated in place, the whole cache attended to; docs/gpu.md)",
+       cxxopts::value<std::string>()->default_value("dynamic"))
       ("timing-json", "also write the timing summary (load, prefill, decode: tokens, ms, tokens/s) as JSON here",
        cxxopts::value<std::string>())
       ("device", "auto (CUDA when present, else cpu), cpu, cuda or cuda:N",
@@ -171,6 +174,9 @@ int cmd_generate(const Args& args) {
   if (r.count("stop")) g.stop = r["stop"].as<std::vector<std::string>>();
   g.ignore_eos = r.count("ignore-eos") > 0;
   g.stop_on_interrupt = true;
+  const auto step = r["decode-step"].as<std::string>();
+  if (step != "dynamic" && step != "static") throw_usage(str("--decode-step: expected dynamic or static, found '", step, "'"));
+  g.static_decode = step == "static";
   if (!(g.temperature >= 0) || !std::isfinite(g.temperature)) throw_usage("--temperature: expected a number >= 0");
   if (!(g.top_p > 0 && g.top_p <= 1)) throw_usage("--top-p: expected a number in (0, 1]");
   const int64_t batch_size = bounded(r, "batch-size", 1, 1 << 20);

@@ -58,6 +58,12 @@ def compare_model(sadi, model, device, work):
         run(sadi, "eval", "--model", model, "--task", os.path.join(TINY, "test.jsonl"), "--mask", masks["A"],
             "--site", "head", "--top-k", "1,4", "--delta", "5,19", "--metric", "choice", "--out", out, *extra)
         evals[side] = json.load(open(out))
+    # the fixed-shape decode step (what CUDA graphs capture) against the dynamic one, on side B
+    fixed = os.path.join(work, "gen-B-static.jsonl")
+    run(sadi, "generate", "--model", model, "--input", prompts, "--max-new-tokens", "16", "--ignore-eos",
+        "--out", fixed, "--decode-step", "static", *flags["B"][1])
+    static_ids = [json.loads(l)["output_ids"] for l in open(fixed)]
+    res["static_decode_rows_identical"] = f"{sum(a == b for a, b in zip(static_ids, ids['B']))}/{len(static_ids)}"
     same = sum(a == b for a, b in zip(ids["A"], ids["B"]))
     first = [next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), len(a)) for a, b in zip(ids["A"], ids["B"])]
     res["generate_rows_identical"] = f"{same}/{len(ids['A'])}"
@@ -96,6 +102,10 @@ def main():
         if r["identify_max_rel_diff"] > tol["identify"]:
             bad.append(f"{model}: identify mean differences differ by {r['identify_max_rel_diff']:.3g} (relative) > "
                        f"{tol['identify']}")
+        n_static, n_rows = r["static_decode_rows_identical"].split("/")
+        if model == "llama" and n_static != n_rows:
+            bad.append(f"{model}: the static decode step's greedy ids differ from the dynamic step's "
+                       f"({r['static_decode_rows_identical']} rows identical)")
         if model == "llama" and r["generate_rows_identical"].split("/")[0] != r["generate_rows_identical"].split("/")[1]:
             bad.append(f"{model}: greedy ids differ ({r['generate_rows_identical']} rows identical, first divergence at "
                        f"token {r['generate_first_divergence']})")

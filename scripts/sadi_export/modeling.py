@@ -163,18 +163,25 @@ class Attention(nn.Module):
         self.k_norm = RMSNorm(head_dim, eps) if qk_norm else nn.Identity()
         self.head_site = Site("head", layer)
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int,
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int, slot: Optional[Tensor],
                 cache_k: Optional[Tensor], cache_v: Optional[Tensor],
                 steer: Dict[str, Tensor], capture: Dict[str, Tensor],
                 captured: Dict[str, List[Tensor]]) -> Tensor:
-        # x [B, T, d]; cos/sin [B, 1, T, Dh]; bias [B, 1, T, S] float32
+        # x [B, T, d]; cos/sin [B, 1, T, Dh]; bias [B, 1, T, S] float32; slot: see CausalLM.decode
         b, t = x.size(0), x.size(1)
         q = self.q_norm(self.q_proj(x).view(b, t, self.n_heads, self.head_dim)).transpose(1, 2)  # [B, H, T, Dh]
         k = self.k_norm(self.k_proj(x).view(b, t, self.n_kv, self.head_dim)).transpose(1, 2)     # [B, Hkv, T, Dh]
         v = self.v_proj(x).view(b, t, self.n_kv, self.head_dim).transpose(1, 2)     # [B, Hkv, T, Dh]
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
-        if cache_k is not None and cache_v is not None:
+        if cache_k is not None and cache_v is not None and slot is not None:
+            # static decode step: the slot is a tensor and every slot of the cache is attended to
+            # (the bias masks the free ones), so shapes and the work do not change from step to step
+            cache_k.index_copy_(2, slot, k)
+            cache_v.index_copy_(2, slot, v)
+            k = cache_k
+            v = cache_v
+        elif cache_k is not None and cache_v is not None:
             # cache_k/v [B, Hkv, capacity, Dh], owned by the caller; slots [start, start+T) are written
             cache_k[:, :, start:start + t] = k
             cache_v[:, :, start:start + t] = v
@@ -246,11 +253,12 @@ class DecoderLayer(nn.Module):
         self.mlp = MLP(layer, d, arch.d_ffn, arch.mlp_bias, arch.activation == "gelu_tanh", arch.mlp == "gated")
         self.residual_site = Site("residual", layer)
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int,
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int, slot: Optional[Tensor],
                 cache_k: Optional[Tensor], cache_v: Optional[Tensor],
                 steer: Dict[str, Tensor], capture: Dict[str, Tensor],
                 captured: Dict[str, List[Tensor]]) -> Tensor:
-        a = self.self_attn(self.input_layernorm(x), cos, sin, bias, start, cache_k, cache_v, steer, capture, captured)
+        a = self.self_attn(self.input_layernorm(x), cos, sin, bias, start, slot, cache_k, cache_v, steer, capture,
+                           captured)
         if self.sandwich:
             h = x + self.post_attention_layernorm(a)
             out = h + self.post_feedforward_layernorm(
@@ -330,6 +338,58 @@ class CausalLM(nn.Module):
         # Set by the runtime (with every Proj's): logits one position at a time, below.
         self.batch_invariant = False
 
+    def embed(self, input_ids: Tensor, positions: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """input_ids, positions [B, T] -> x [B, T, d], cos and sin [B, 1, T, Dh]."""
+        x = self.embed_tokens(input_ids)  # [B, T, d]
+        if self.embed_scale != 1.0:
+            x = x * torch.tensor(self.embed_scale, dtype=x.dtype)
+        if self.learned_positions:
+            x = x + self.embed_positions(positions)
+        x = self.embed_norm(x)
+        freqs = positions.float().unsqueeze(-1) * self.inv_freq  # [B, T, Dh/2]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return x, emb.cos().to(x.dtype).unsqueeze(1), emb.sin().to(x.dtype).unsqueeze(1)
+
+    def with_alibi(self, bias: Tensor, key_mask: Tensor) -> Tensor:
+        """BLOOM: slope_h * key position, positions counted over real tokens as HF's BLOOM does;
+        the softmax is shift-invariant, so this equals the relative form. bias [B, 1, T, S]."""
+        if not self.alibi:
+            return bias
+        kpos = (key_mask.long().cumsum(-1) - 1).clamp(min=0).float()  # [B, S]
+        return bias + self.alibi_slopes.view(1, -1, 1, 1) * kpos.view(kpos.size(0), 1, 1, kpos.size(1))
+
+    def head(self, h: Tensor) -> Tensor:
+        """h [B, N, d] (normalised) -> logits [B, N, V] float32."""
+        if self.tied:
+            logits = head_logits(h, self.embed_tokens.weight, self.batch_invariant)
+        else:
+            logits = self.lm_head(h)
+        if self.final_softcap > 0.0:
+            logits = torch.tanh(logits.float() / self.final_softcap) * self.final_softcap
+        return logits.float()
+
+    @torch.jit.export
+    def decode(self, input_ids: Tensor, positions: Tensor, key_mask: Tensor, slot: Tensor,
+               cache_k: List[Tensor], cache_v: List[Tensor], steer: Dict[str, Tensor]) -> Tensor:
+        """One decoding step with shapes that do not change from step to step and no value read
+        back to the host: what a CUDA graph can capture once and replay (docs/gpu.md).
+        input_ids, positions [B, 1]; key_mask [B, capacity] bool, true on every real slot up to and
+        including this step's; slot [1] int64, the cache slot this step's K/V are written to;
+        cache_k/v: L tensors [B, Hkv, capacity, Dh]; steer as forward()'s ("{site}.at" [B, 1]).
+        Returns logits [B, V] float32. Equals forward() with start = slot to float rounding (the
+        attention also sums over the masked free slots, which add zeros)."""
+        x, cos, sin = self.embed(input_ids, positions)
+        bias = torch.zeros(key_mask.shape, dtype=torch.float32, device=x.device).masked_fill(
+            ~key_mask, -1.0e30).view(key_mask.size(0), 1, 1, key_mask.size(1))  # [B, 1, 1, capacity]
+        bias = self.with_alibi(bias, key_mask)
+        capture: Dict[str, Tensor] = {}
+        captured: Dict[str, List[Tensor]] = {}
+        i = 0
+        for layer in self.layers:
+            x = layer(x, cos, sin, bias, 0, slot, cache_k[i], cache_v[i], steer, capture, captured)
+            i += 1
+        return self.head(self.norm(x)).select(1, 0)
+
     def forward(self, input_ids: Tensor, positions: Tensor, key_mask: Tensor, start: int,
                 cache_k: List[Tensor], cache_v: List[Tensor], logits_at: Tensor,
                 steer: Dict[str, Tensor], capture: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
@@ -347,26 +407,13 @@ class CausalLM(nn.Module):
             raise RuntimeError("cache_k and cache_v must hold one tensor per layer")
         if not use_cache and start != 0:
             raise RuntimeError("start > 0 needs a KV cache")
-        x = self.embed_tokens(input_ids)  # [B, T, d]
-        if self.embed_scale != 1.0:
-            x = x * torch.tensor(self.embed_scale, dtype=x.dtype)
-        if self.learned_positions:
-            x = x + self.embed_positions(positions)
-        x = self.embed_norm(x)
-        freqs = positions.float().unsqueeze(-1) * self.inv_freq  # [B, T, Dh/2]
-        emb = torch.cat((freqs, freqs), dim=-1)
-        cos = emb.cos().to(x.dtype).unsqueeze(1)  # [B, 1, T, Dh]
-        sin = emb.sin().to(x.dtype).unsqueeze(1)
+        x, cos, sin = self.embed(input_ids, positions)
         q_slot = torch.arange(start, s, device=input_ids.device).unsqueeze(1)  # [T, 1]
         k_slot = torch.arange(0, s, device=input_ids.device).unsqueeze(0)      # [1, S]
         allowed = ((k_slot <= q_slot).unsqueeze(0) & key_mask.unsqueeze(1)) | (k_slot == q_slot).unsqueeze(0)
         bias = torch.zeros(allowed.shape, dtype=torch.float32, device=x.device).masked_fill(
             ~allowed, -1.0e30).unsqueeze(1)  # [B, 1, T, S]; finite: a fully masked row never yields NaN
-        if self.alibi:
-            # slope_h * key position, positions counted over real tokens as HF's BLOOM does;
-            # the softmax is shift-invariant, so this equals the relative form.
-            kpos = (key_mask.long().cumsum(-1) - 1).clamp(min=0).float()  # [B, S]
-            bias = bias + self.alibi_slopes.view(1, -1, 1, 1) * kpos.view(kpos.size(0), 1, 1, kpos.size(1))
+        bias = self.with_alibi(bias, key_mask)
         captured: Dict[str, List[Tensor]] = {}
         for name in capture.keys():
             captured[name] = []
@@ -377,19 +424,13 @@ class CausalLM(nn.Module):
             if use_cache:
                 ck = cache_k[i]
                 cv = cache_v[i]
-            x = layer(x, cos, sin, bias, start, ck, cv, steer, capture, captured)
+            x = layer(x, cos, sin, bias, start, None, ck, cv, steer, capture, captured)
             i += 1
         idx = logits_at.unsqueeze(-1).expand(logits_at.size(0), logits_at.size(1), x.size(2))
-        h = self.norm(torch.gather(x, 1, idx))  # [B, N, d]
-        if self.tied:
-            logits = head_logits(h, self.embed_tokens.weight, self.batch_invariant)
-        else:
-            logits = self.lm_head(h)
-        if self.final_softcap > 0.0:
-            logits = torch.tanh(logits.float() / self.final_softcap) * self.final_softcap
+        logits = self.head(self.norm(torch.gather(x, 1, idx)))  # [B, N, V]
         out: Dict[str, Tensor] = {}
         for name, parts in captured.items():
             if len(parts) != self.n_layers:
                 raise RuntimeError("unknown capture site '" + name + "'")
             out[name] = torch.stack(parts, dim=2)  # [B, C, L, U]
-        return logits.float(), out
+        return logits, out

@@ -273,3 +273,48 @@ def test_batch_invariant_mode(tmp_path, arch):
                 assert torch.equal(cap[s][:1], cap_alone[s]), (t, b, s)
         more, _ = run(rows[:3], n_logits=min(t, 4))
         assert torch.equal(more[0, -1], alone[0, -1]), t
+
+
+@pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma2", "gpt2", "bloom"])
+def test_static_decode_step_equals_forward(tmp_path, arch):
+    """decode() (the step a CUDA graph captures: slot as a tensor, the whole cache attended to
+    under the key mask) gives forward()'s logits with start = slot, steered or not, and writes the
+    same cache, over left-padded rows of different lengths."""
+    hf = make_hf(tmp_path, "hf", "--seed", "5", "--arch", arch, *(["--tokenizer", "json"] if arch == "gpt2" else []))
+    out = str(tmp_path / "m")
+    export(hf, out)
+    m = torch.jit.load(os.path.join(out, "model.ts"))
+    with open(os.path.join(out, "manifest.json")) as f:
+        manifest = json.load(f)
+    dims = manifest["dims"]
+    units = {s["name"]: s["units"] for s in manifest["sites"]}
+    n_layers, hkv, dh = dims["n_layers"], dims["n_kv_heads"], dims["head_dim"]
+    rows, steps = ROWS, 5
+    width = max(len(r) for r in rows)
+    b, cap = len(rows), width + steps
+    ids = torch.zeros(b, width, dtype=torch.long)
+    mask = torch.zeros(b, cap, dtype=torch.bool)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r):] = torch.tensor(r)
+        mask[i, width - len(r):width] = True
+    pos = (mask[:, :width].long().cumsum(1) - 1).clamp(min=0)
+    caches = [([torch.zeros(b, hkv, cap, dh) for _ in range(n_layers)],
+               [torch.zeros(b, hkv, cap, dh) for _ in range(n_layers)]) for _ in range(2)]
+    with torch.no_grad():
+        for k, v in caches:
+            logits, _ = m(ids, pos, mask[:, :width], 0, k, v, torch.full((b, 1), width - 1), {}, {})
+        nxt = logits[:, 0].argmax(-1, keepdim=True)
+        lengths = torch.tensor([len(r) for r in rows]).unsqueeze(1)
+        for step in range(steps):
+            slot = width + step
+            mask[:, slot] = True
+            steer = {} if step % 2 else {"neuron.at": torch.ones(b, 1, dtype=torch.bool),
+                                          "neuron.1.scale": torch.full((b, units["neuron"]), 0.7)}
+            want, _ = m(nxt, lengths + step, mask[:, :slot + 1], slot, caches[0][0], caches[0][1],
+                        torch.zeros(b, 1, dtype=torch.long), steer, {})
+            got = m.decode(nxt, lengths + step, mask, torch.tensor([slot]), caches[1][0], caches[1][1], steer)
+            assert got.shape == want[:, 0].shape
+            assert (got - want[:, 0]).abs().max().item() < TOL, (arch, step)
+            nxt = want[:, 0].argmax(-1, keepdim=True)
+    for x, y in zip(caches[0][0] + caches[0][1], caches[1][0] + caches[1][1]):
+        assert (x - y).abs().max().item() < TOL

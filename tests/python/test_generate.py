@@ -216,3 +216,18 @@ def test_ids_beyond_the_tokenizer_decode_to_a_placeholder(tmp_path, tokenizer):
     sadi("eval", "--model", model, "--task", str(task), "--metric", "generate-em", "--max-new-tokens", "8",
              "--out", str(res))
     assert json.loads(res.read_text())["grid"]
+
+
+@pytest.mark.parametrize("steering", [[], ["--top-k", "3", "--delta", "9"],
+                                      ["--method", "caa", "--layers", "1", "--delta", "4"]])
+def test_static_decode_step_gives_the_dynamic_ids(env, steering):
+    """--decode-step static (the fixed-shape step CUDA graphs capture: device buffers updated in
+    place, the whole cache attended to) generates the same greedy ids as the dynamic step,
+    unsteered, steered at the last prompt token and on every token (caa), in padded batches; and
+    both equal the Python full recomputation when unsteered."""
+    extra = ["--mask", env["mask"], *steering] if steering else []
+    dynamic = generate(env, *extra, "--decode-step", "dynamic", batch="3")
+    static = generate(env, *extra, "--decode-step", "static", batch="3")
+    assert [r["output_ids"] for r in static] == [r["output_ids"] for r in dynamic]
+    if not steering:
+        assert [r["output_ids"] for r in static] == [greedy(env, p) for p in prompts()]

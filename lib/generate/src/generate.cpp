@@ -216,6 +216,16 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   const auto step_at = steering.decode_at();             // [B, 1]
   // The same every step: built once, on the device (none when a decode row is in clamp mode).
   const std::optional<Steering> step_steering = every_token ? steering.decode_steering(dev) : std::nullopt;
+  // Fixed-shape steps: the inputs are buffers on the device, updated in place by device ops (only
+  // the sampled ids are copied in), so every step has the same shapes and addresses.
+  const bool fixed = opts.static_decode && (!every_token || step_steering);
+  if (opts.static_decode && !model.has_decode_step()) {
+    throw_input(str(info.dir.string(), ": this model.ts has no fixed-shape decode step; re-export it with "
+                    "scripts/export_hf.py (or decode dynamically)"));
+  }
+  auto ids_buf = torch::zeros({b, 1}, torch::TensorOptions().dtype(torch::kInt64).device(dev));  // [B, 1]
+  auto pos_buf = lengths - 1;                                                           // [B, 1], + 1 per step
+  auto slot_buf = torch::full({1}, width - 1, torch::TensorOptions().dtype(torch::kInt64).device(dev));  // [1]
   for (int64_t step = 0;; ++step) {
     auto next = torch::full({b, 1}, pad, torch::kInt64);  // [B, 1]
     bool all_done = true;
@@ -236,11 +246,20 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
                                                 " after ", step + 1, " tokens of this batch; no output file written"));
     }
     const int64_t slot = width + step;
-    key_mask.select(1, slot).fill_(true);
-    ForwardInput in{next.to(dev), lengths + step, key_mask.slice(1, 0, slot + 1), slot, first_logit,
-                    step_steering ? &*step_steering : nullptr, {}};  // positions [B, 1]: each row's next
-    auto res = every_token && !step_steering ? steering.forward(model, in, &*cache, step_at) : model.forward(in, &*cache);
-    logits = host_choices(res.logits.select(1, 0));
+    if (fixed) {
+      ids_buf.copy_(next);
+      pos_buf.add_(1);
+      slot_buf.add_(1);
+      key_mask.index_fill_(1, slot_buf, true);
+      logits = host_choices(model.decode_step({ids_buf, pos_buf, key_mask, slot_buf,
+                                               step_steering ? &*step_steering : nullptr}, *cache));
+    } else {
+      key_mask.select(1, slot).fill_(true);
+      ForwardInput in{next.to(dev), lengths + step, key_mask.slice(1, 0, slot + 1), slot, first_logit,
+                      step_steering ? &*step_steering : nullptr, {}};  // positions [B, 1]: each row's next
+      auto res = every_token && !step_steering ? steering.forward(model, in, &*cache, step_at) : model.forward(in, &*cache);
+      logits = host_choices(res.logits.select(1, 0));
+    }
     for (const Row& row : rows) local.decoded_tokens += row.done ? 0 : 1;
   }
   local.decode_ms = ms_since(t_decode);

@@ -116,6 +116,41 @@ class TorchScriptModel final : public Model {
   torch::ScalarType dtype() const override { return dtype_; }
   bool batch_invariant() const override { return batch_invariant_; }
 
+  bool has_decode_step() const override { return module_.find_method("decode").has_value(); }
+
+  torch::Tensor decode_step(const DecodeStep& in, KvCache& cache) override {
+    const int64_t b = cache.batch();
+    if (!has_decode_step()) {
+      throw_input(str(info_.dir.string(), "/", info_.model_file, ": exported before the fixed-shape decode step existed; "
+                      "re-export it with scripts/export_hf.py"));
+    }
+    check_shape(in.input_ids, {b, 1}, "decode_step: input_ids");
+    check_shape(in.positions, {b, 1}, "decode_step: positions");
+    check_shape(in.key_mask, {b, cache.capacity()}, "decode_step: key_mask");
+    check_dtype(in.key_mask, torch::kBool, "decode_step: key_mask");
+    check_shape(in.slot, {1}, "decode_step: slot");
+    check_dtype(in.slot, torch::kInt64, "decode_step: slot");
+    c10::List<torch::Tensor> ck, cv;
+    for (size_t l = 0; l < cache.k.size(); ++l) {
+      ck.push_back(cache.k[l]);
+      cv.push_back(cache.v[l]);
+    }
+    c10::Dict<std::string, torch::Tensor> steer;
+    if (in.steering != nullptr) add_steering(*in.steering, b, 1, steer);
+    c10::InferenceMode inference;
+    torch::Tensor logits;
+    try {
+      logits = module_.get_method("decode")({in.input_ids, in.positions, in.key_mask, in.slot, ck, cv, steer}).toTensor();
+    } catch (const c10::Error& e) {
+      forward_failed(e.what_without_backtrace(), b, cache.capacity());
+    } catch (const std::exception& e) {
+      forward_failed(e.what(), b, cache.capacity());
+    }
+    check_shape(logits, {b, info_.vocab_size}, "decode_step: the module's logits");
+    check_finite_logits(logits, b, 1);
+    return logits;
+  }
+
   ForwardOutput forward(const ForwardInput& in, KvCache* cache) override {
     const int64_t b = in.input_ids.size(0);
     const int64_t t = in.input_ids.dim() == 2 ? in.input_ids.size(1) : 0;
@@ -340,6 +375,10 @@ KvCache::KvCache(const ModelInfo& info, int64_t batch, int64_t capacity, torch::
     throw_runtime(str("out of memory allocating the KV cache for ", batch, " rows x ", capacity, " tokens on ",
                       device.str(), ": lower --batch-size (", what, ")"));
   }
+}
+
+torch::Tensor Model::decode_step(const DecodeStep&, KvCache&) {
+  throw_runtime("decode_step: this model backend has no fixed-shape decode step");
 }
 
 std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const LoadOptions& opts) {

@@ -26,6 +26,9 @@ struct GenerateOptions {
   // Throw sadi::Interrupted at the next token once SIGINT/SIGTERM arrived (sadi generate). Off
   // where the caller polls between batches itself (eval's generate-em saves a partial result).
   bool stop_on_interrupt = false;
+  // Decode with the model's fixed-shape step (Model::decode_step: static device buffers updated
+  // in place, the whole cache attended to), the form CUDA graphs capture; else forward() per step.
+  bool static_decode = false;
 };
 
 struct Prompt {

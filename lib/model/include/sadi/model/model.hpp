@@ -57,6 +57,17 @@ struct ForwardOutput {
   std::map<Site, torch::Tensor> captured;  // site -> [B, C, L, U] model dtype, after any edit
 };
 
+// One decoding step with fixed shapes (the exported module's decode(): what a CUDA graph captures
+// once and replays; docs/gpu.md). Every tensor on the model's device; the caller updates them in
+// place between steps.
+struct DecodeStep {
+  torch::Tensor input_ids;  // [B, 1] int64
+  torch::Tensor positions;  // [B, 1] int64 rotary positions
+  torch::Tensor key_mask;   // [B, capacity] bool: true on every real slot up to and including `slot`
+  torch::Tensor slot;       // [1] int64: the cache slot this step's K/V are written to
+  const Steering* steering = nullptr;  // "at" [B, 1]
+};
+
 // True for the allocators' out-of-memory messages (CPU DefaultCPUAllocator, CUDA caching allocator).
 bool is_out_of_memory(const std::string& message);
 
@@ -96,6 +107,12 @@ class Model {
   // Runs one chunk. Validates every shape against the manifest and throws sadi::Error (input)
   // naming the argument on mismatch. `cache` may be null (then start must be 0).
   virtual ForwardOutput forward(const ForwardInput& in, KvCache* cache) = 0;
+  // Whether decode_step() exists (models exported before it have only forward()).
+  virtual bool has_decode_step() const { return false; }
+  // Runs one fixed-shape decoding step over the whole cache: logits [B, V] float32. Equal to
+  // forward() with start = slot to float rounding. Checks shapes only (no value is read back
+  // to the host before the logits' finiteness check).
+  virtual torch::Tensor decode_step(const DecodeStep& in, KvCache& cache);
 };
 
 // Loads a model directory (manifest.json + model.ts) with the TorchScript backend.
