@@ -2,6 +2,13 @@
 # on a GPU machine pass -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
 # to build against the LibTorch inside pip torch (docs/building.md).
 find_package(Torch REQUIRED)
+# CUDA graphs for the decode step: only where LibTorch has CUDA (docs/gpu.md).
+set(_sadi_torch_cuda OFF)
+if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
+  set(_sadi_torch_cuda ON)
+endif()
+option(SADI_CUDA_GRAPHS "CUDA graphs for the decode step (needs LibTorch with CUDA)" ${_sadi_torch_cuda})
+message(STATUS "sadi: CUDA graphs ${SADI_CUDA_GRAPHS}")
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(cxxopts REQUIRED)

@@ -88,6 +88,8 @@ void add_generate_options(cxxopts::Options& opts) {
       ("decode-step", "dynamic: one forward per step over the filled cache; static: the fixed-shape step "
        "CUDA graphs capture (device buffers updated in place, the whole cache attended to; docs/gpu.md)",
        cxxopts::value<std::string>()->default_value("dynamic"))
+      ("cuda-graphs", "auto: on CUDA, in a build with CUDA graphs, capture the static decode step once per batch "
+       "and replay it; off: never (docs/gpu.md)", cxxopts::value<std::string>()->default_value("auto"))
       ("timing-json", "also write the timing summary (load, prefill, decode: tokens, ms, tokens/s) as JSON here",
        cxxopts::value<std::string>())
       ("device", "auto (CUDA when present, else cpu), cpu, cuda or cuda:N",
@@ -177,6 +179,9 @@ int cmd_generate(const Args& args) {
   const auto step = r["decode-step"].as<std::string>();
   if (step != "dynamic" && step != "static") throw_usage(str("--decode-step: expected dynamic or static, found '", step, "'"));
   g.static_decode = step == "static";
+  const auto graphs = r["cuda-graphs"].as<std::string>();
+  if (graphs != "auto" && graphs != "off") throw_usage(str("--cuda-graphs: expected auto or off, found '", graphs, "'"));
+  g.cuda_graphs = graphs == "auto";
   if (!(g.temperature >= 0) || !std::isfinite(g.temperature)) throw_usage("--temperature: expected a number >= 0");
   if (!(g.top_p > 0 && g.top_p <= 1)) throw_usage("--top-p: expected a number in (0, 1]");
   const int64_t batch_size = bounded(r, "batch-size", 1, 1 << 20);

@@ -31,7 +31,8 @@ def sides(device):
     CPU its two sides are one prompt per batch vs padded batches of 4."""
     if device == "cuda":
         return {"A": (["--device", "cpu", "--batch-invariant", "false"], ["--device", "cpu", "--batch-size", "4"]),
-                "B": (["--device", "cuda", "--batch-invariant", "false"], ["--device", "cuda", "--batch-size", "4"])}
+                "B": (["--device", "cuda", "--batch-invariant", "false"],
+                      ["--device", "cuda", "--batch-size", "4", "--cuda-graphs", "off"])}
     return {"A": (["--device", "cpu", "--batch-invariant", "true"], ["--device", "cpu", "--batch-size", "1"]),
             "B": (["--device", "cpu", "--batch-invariant", "false"], ["--device", "cpu", "--batch-size", "4"])}
 
@@ -64,6 +65,13 @@ def compare_model(sadi, model, device, work):
         "--out", fixed, "--decode-step", "static", *flags["B"][1])
     static_ids = [json.loads(l)["output_ids"] for l in open(fixed)]
     res["static_decode_rows_identical"] = f"{sum(a == b for a, b in zip(static_ids, ids['B']))}/{len(static_ids)}"
+    # CUDA graphs (auto; a CPU build or device ignores them) against the same step ungraphed
+    graphed = os.path.join(work, "gen-B-graphs.jsonl")
+    run(sadi, "generate", "--model", model, "--input", prompts, "--max-new-tokens", "16", "--ignore-eos",
+        "--out", graphed, "--decode-step", "static", "--cuda-graphs", "auto",
+        *[f for f in flags["B"][1] if f not in ("--cuda-graphs", "off")])
+    graph_ids = [json.loads(l)["output_ids"] for l in open(graphed)]
+    res["cuda_graphs_rows_identical"] = f"{sum(a == b for a, b in zip(graph_ids, static_ids))}/{len(graph_ids)}"
     same = sum(a == b for a, b in zip(ids["A"], ids["B"]))
     first = [next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), len(a)) for a, b in zip(ids["A"], ids["B"])]
     res["generate_rows_identical"] = f"{same}/{len(ids['A'])}"
@@ -102,7 +110,11 @@ def main():
         if r["identify_max_rel_diff"] > tol["identify"]:
             bad.append(f"{model}: identify mean differences differ by {r['identify_max_rel_diff']:.3g} (relative) > "
                        f"{tol['identify']}")
+        n_graph, _ = r["cuda_graphs_rows_identical"].split("/")
         n_static, n_rows = r["static_decode_rows_identical"].split("/")
+        if model == "llama" and n_graph != n_rows:
+            bad.append(f"{model}: CUDA-graph decoding's greedy ids differ from the ungraphed static step's "
+                       f"({r['cuda_graphs_rows_identical']} rows identical)")
         if model == "llama" and n_static != n_rows:
             bad.append(f"{model}: the static decode step's greedy ids differ from the dynamic step's "
                        f"({r['static_decode_rows_identical']} rows identical)")

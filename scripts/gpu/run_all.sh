@@ -80,9 +80,7 @@ fi
 if [ -n "$sadi" ]; then
   stage build 10 bash -c "echo 'skipped: using the given binary $sadi'; exit 77"
 else
-  stage build 420 bash -c "cmake -S '$root' -B '$root/build-gpu' -G Ninja -DCMAKE_BUILD_TYPE=Release -DSADI_BUILD_TESTS=OFF \
-    -DCMAKE_PREFIX_PATH=\"\$('$py' -c 'import torch;print(torch.utils.cmake_prefix_path)')\${SADI_DEPS_PREFIX:+;\$SADI_DEPS_PREFIX}\" \
-    && cmake --build '$root/build-gpu' -j \$(nproc) --target sadi"
+  stage build 420 bash "$root/scripts/gpu/build.sh" "$root/build-gpu" "$py"
 fi
 export SADI_BIN
 SADI_BIN=$(bin)

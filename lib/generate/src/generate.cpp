@@ -9,6 +9,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/model/batch.hpp"
+#include "sadi/model/decode_graph.hpp"
 #include "sadi/steer/steered_forward.hpp"
 
 namespace sadi {
@@ -218,7 +219,11 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   const std::optional<Steering> step_steering = every_token ? steering.decode_steering(dev) : std::nullopt;
   // Fixed-shape steps: the inputs are buffers on the device, updated in place by device ops (only
   // the sampled ids are copied in), so every step has the same shapes and addresses.
-  const bool fixed = opts.static_decode && (!every_token || step_steering);
+  const bool graphs = opts.cuda_graphs && dev.is_cuda() && DecodeGraph::available() && model.has_decode_step() &&
+                      (!every_token || step_steering);
+  const bool fixed = graphs || (opts.static_decode && (!every_token || step_steering));
+  std::optional<DecodeGraph> graph;
+  if (graphs) graph.emplace(model);
   if (opts.static_decode && !model.has_decode_step()) {
     throw_input(str(info.dir.string(), ": this model.ts has no fixed-shape decode step; re-export it with "
                     "scripts/export_hf.py (or decode dynamically)"));
@@ -251,8 +256,8 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
       pos_buf.add_(1);
       slot_buf.add_(1);
       key_mask.index_fill_(1, slot_buf, true);
-      logits = host_choices(model.decode_step({ids_buf, pos_buf, key_mask, slot_buf,
-                                               step_steering ? &*step_steering : nullptr}, *cache));
+      const DecodeStep in{ids_buf, pos_buf, key_mask, slot_buf, step_steering ? &*step_steering : nullptr};
+      logits = host_choices(graph ? graph->step(in, *cache) : model.decode_step(in, *cache));
     } else {
       key_mask.select(1, slot).fill_(true);
       ForwardInput in{next.to(dev), lengths + step, key_mask.slice(1, 0, slot + 1), slot, first_logit,

@@ -147,7 +147,7 @@ class TorchScriptModel final : public Model {
       forward_failed(e.what(), b, cache.capacity());
     }
     check_shape(logits, {b, info_.vocab_size}, "decode_step: the module's logits");
-    check_finite_logits(logits, b, 1);
+    if (in.check_finite) check_finite_logits(logits, b, 1);
     return logits;
   }
 
@@ -308,14 +308,6 @@ class TorchScriptModel final : public Model {
     return out;
   }
 
-  // NaN/inf logits would score and generate silently wrong.
-  static void check_finite_logits(const torch::Tensor& logits, int64_t rows, int64_t tokens) {
-    if (torch::isfinite(logits).all().item<bool>()) return;
-    throw_runtime(str("model forward produced non-finite logits (NaN or inf) in a pass of ", rows, " rows x ", tokens,
-                      " tokens: activations overflowed the model's dtype (a very large --delta, --caa-multipliers "
-                      "or --iti-alpha, or float16 weights) or the weights are corrupt"));
-  }
-
   void add_steering(const Steering& steering, int64_t b, int64_t t, c10::Dict<std::string, torch::Tensor>& d) {
     for (const auto& [site, edit] : steering.sites) {
       const std::string name = site_name(site);
@@ -375,6 +367,13 @@ KvCache::KvCache(const ModelInfo& info, int64_t batch, int64_t capacity, torch::
     throw_runtime(str("out of memory allocating the KV cache for ", batch, " rows x ", capacity, " tokens on ",
                       device.str(), ": lower --batch-size (", what, ")"));
   }
+}
+
+void check_finite_logits(const torch::Tensor& logits, int64_t rows, int64_t tokens) {
+  if (torch::isfinite(logits).all().item<bool>()) return;
+  throw_runtime(str("model forward produced non-finite logits (NaN or inf) in a pass of ", rows, " rows x ", tokens,
+                    " tokens: activations overflowed the model's dtype (a very large --delta, --caa-multipliers "
+                    "or --iti-alpha, or float16 weights) or the weights are corrupt"));
 }
 
 torch::Tensor Model::decode_step(const DecodeStep&, KvCache&) {

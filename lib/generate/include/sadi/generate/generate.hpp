@@ -29,6 +29,9 @@ struct GenerateOptions {
   // Decode with the model's fixed-shape step (Model::decode_step: static device buffers updated
   // in place, the whole cache attended to), the form CUDA graphs capture; else forward() per step.
   bool static_decode = false;
+  // On CUDA, in a build with CUDA graphs (DecodeGraph::available()): the fixed-shape step captured
+  // once per batch and replayed (implies static_decode). Ignored elsewhere.
+  bool cuda_graphs = true;
 };
 
 struct Prompt {

@@ -66,7 +66,12 @@ struct DecodeStep {
   torch::Tensor key_mask;   // [B, capacity] bool: true on every real slot up to and including `slot`
   torch::Tensor slot;       // [1] int64: the cache slot this step's K/V are written to
   const Steering* steering = nullptr;  // "at" [B, 1]
+  bool check_finite = true;  // false while a CUDA graph captures (no value may be read back)
 };
+
+// Throws sadi::Error (runtime) when logits hold NaN or inf: scores and generations would be
+// silently wrong. rows x tokens: the pass, for the message.
+void check_finite_logits(const torch::Tensor& logits, int64_t rows, int64_t tokens);
 
 // True for the allocators' out-of-memory messages (CPU DefaultCPUAllocator, CUDA caching allocator).
 bool is_out_of_memory(const std::string& message);
