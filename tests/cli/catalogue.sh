@@ -9,6 +9,7 @@ sadi=$1
 data=$2
 docs=${3:-$(cd "$(dirname "$0")/../.." && pwd)/docs/errors.md}
 py=${PYTHON:-/usr/bin/python3}
+root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/harness.sh"
@@ -110,17 +111,22 @@ case_ prompt-over-length 3 "prompt 'p': [0-9]+ tokens \+ --max-new-tokens 8 exce
 : >"$tmp/empty.h5"
 case_ mask-empty 3 "empty.h5: not an HDF5 file" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/empty.h5" --out "$R"
 head -c 3000 "$tmp/mask.h5" >"$tmp/truncated.h5"
-case_ mask-truncated 3 "truncated.h5: (not an HDF5 file|cannot open HDF5 file|cannot read)" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/truncated.h5" --out "$R"
+case_ mask-truncated 3 "truncated.h5: checksum mismatch .*: the file is corrupt" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/truncated.h5" --out "$R"
 case_ mask-not-hdf5 3 "task.jsonl: not an HDF5 file" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$task" --out "$R"
 case_ mask-missing 4 "none.h5: file not found" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/none.h5" --out "$R"
-cp "$tmp/mask.h5" "$tmp/newer.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f.attrs['format_version']=2; f.close()" "$tmp/newer.h5"
+cp "$tmp/mask.h5" "$tmp/newer.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f.attrs['format_version']=2; f.close()" "$tmp/newer.h5"; "$py" "$root/scripts/restamp_mask.py" "$tmp/newer.h5" >/dev/null
 case_ mask-newer-format 3 "newer.h5: attribute 'format_version': this sadi reads mask format 1 or below, found 2" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/newer.h5" --out "$R"
 case_ mask-other-model 3 "mask.h5: made for another model" "$R" -- "$sadi" eval --model "$data/qwen2" --task "$task" --mask "$tmp/mask.h5" --out "$R"
 case_ mask-other-site 3 "heads.h5: no /neuron group" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/heads.h5" --site neuron --out "$R"
-cp "$tmp/mask.h5" "$tmp/nan.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['head/mean_diff'][1,2]=float('nan'); f.close()" "$tmp/nan.h5"
+cp "$tmp/mask.h5" "$tmp/nan.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['head/mean_diff'][1,2]=float('nan'); f.close()" "$tmp/nan.h5"; "$py" "$root/scripts/restamp_mask.py" "$tmp/nan.h5" >/dev/null
 case_ mask-dataset-nan 3 "nan.h5: /head: dataset 'mean_diff': expected finite numbers, found nan at flat index 6" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/nan.h5" --top-k 1 --delta 1 --out "$R"
-cp "$tmp/mask.h5" "$tmp/inf.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['neuron/ranking_score'][0]=float('inf'); f.close()" "$tmp/inf.h5"
+cp "$tmp/mask.h5" "$tmp/inf.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['neuron/ranking_score'][0]=float('inf'); f.close()" "$tmp/inf.h5"; "$py" "$root/scripts/restamp_mask.py" "$tmp/inf.h5" >/dev/null
 case_ mask-dataset-inf 3 "inf.h5: /neuron: dataset 'ranking_score': expected finite numbers, found inf at flat index 0" - -- "$sadi" inspect "$tmp/inf.h5"
+# a mask damaged after sadi wrote it never reaches libhdf5 (which can crash on corrupt files)
+cp "$tmp/mask.h5" "$tmp/flipped.h5"; printf 'X' | dd of="$tmp/flipped.h5" bs=1 seek=3000 conv=notrunc 2>/dev/null
+case_ mask-checksum-mismatch 3 "flipped.h5: checksum mismatch .*: the file is corrupt or was modified after sadi wrote it" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/flipped.h5" --top-k 1 --delta 1 --out "$R"
+cp "$tmp/mask.h5" "$tmp/header.h5"; printf 'X' | dd of="$tmp/header.h5" bs=1 seek=2 conv=notrunc 2>/dev/null
+case_ mask-checksum-header-damaged 3 "header.h5: the checksum header .* is damaged" - -- "$sadi" inspect "$tmp/header.h5"
 case_ mask-other-site-generate 3 "heads.h5: no /neuron group" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/heads.h5" --site neuron --top-k 2 --delta 1 --out "$tmp/gen.jsonl"
 
 # --- steering values -------------------------------------------------------------------------

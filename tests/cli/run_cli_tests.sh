@@ -58,7 +58,7 @@ expect inspect 0 "per layer in the top 3" -- "$sadi" inspect "$tmp/ok.h5" --site
 expect inspect-json 0 '"per_layer_in_top"' -- "$sadi" inspect "$tmp/ok.h5" --json
 # a mask edited after identify wrote it: a warning naming the file, the mask still used
 cp "$tmp/ok.h5" "$tmp/edited.h5"
-"${PYTHON:-/usr/bin/python3}" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); d=f['head/mean_diff']; v=d[()]; v[0,0]+=1; d[...]=v" "$tmp/edited.h5"
+"${PYTHON:-/usr/bin/python3}" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); d=f['head/mean_diff']; v=d[()]; v[0,0]+=1; d[...]=v" "$tmp/edited.h5"; "${PYTHON:-/usr/bin/python3}" "$root/scripts/restamp_mask.py" "$tmp/edited.h5" >/dev/null
 expect mask-edited-warns 0 "edited.h5: its numbers do not match the content_sha256" -- "$sadi" inspect "$tmp/edited.h5"
 check mask-unedited-quiet bash -c "! \"$sadi\" inspect \"$tmp/ok.h5\" 2>&1 | grep -q 'do not match'"
 expect inspect-not-hdf5 3 "not an HDF5 file" -- "$sadi" inspect "$pairs"

@@ -107,3 +107,34 @@ TEST(MaskFile, WrongShapeAndFailedWriteAreClear) {
   }
   fs::remove_all(dir);
 }
+
+// The checksum stamped in the user block: every byte after it is covered (a change anywhere is
+// refused before libhdf5 parses the file), and a mask without the block (written before it
+// existed: the image alone, superblock at byte 0) still reads.
+TEST(MaskFile, ChecksumCoversTheFileAndOlderMasksStillRead) {
+  auto info = load_manifest(test::testdata("llama"));
+  const auto path = fs::temp_directory_path() / str("sadi-mask-ck-", ::getpid(), ".h5");
+  write_mask_file(path, sample(info));
+  std::string bytes = read_text_file(path);
+  ASSERT_EQ(bytes.compare(0, 22, "SADI mask file\nsha256 "), 0);
+  ASSERT_EQ(bytes.compare(512, 4, "\x89HDF"), 0);
+  auto write = [&](const std::string& b) { std::ofstream(path, std::ios::binary | std::ios::trunc) << b; };
+  for (size_t at : {size_t{600}, bytes.size() / 2, bytes.size() - 1}) {  // contents
+    std::string bad = bytes;
+    bad[at] = static_cast<char>(bad[at] ^ 0x20);
+    write(bad);
+    try {
+      read_mask_file(path);
+      ADD_FAILURE() << "a changed byte at " << at << " was read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("checksum mismatch"), std::string::npos) << e.what();
+    }
+  }
+  std::string header = bytes;
+  header[3] = 'X';
+  write(header);
+  EXPECT_THROW(read_mask_file(path), Error);
+  write(bytes.substr(512));  // no user block: an older mask
+  EXPECT_EQ(read_mask_file(path).find(Site::kHead)->mean_diff, sample(info).sites[0].mean_diff);
+  fs::remove(path);
+}

@@ -16,16 +16,64 @@ namespace sadi {
 using namespace h5;
 
 namespace {
+// The first bytes of a mask file are an HDF5 user block (ignored by HDF5) holding a SHA-256 of
+// every byte after it, checked before libhdf5 parses anything: libhdf5 1.10 can crash on a
+// corrupted file (the soak test found crashes in its attribute code), so a damaged or edited
+// mask is refused by sadi with a message instead.
+constexpr hsize_t kUserBlock = 512;
+constexpr std::string_view kChecksumMagic = "SADI mask file\nsha256 ";
+constexpr std::string_view kHdf5Signature = "\x89HDF\r\n\x1a\n";
+
+// The in-memory image starts at the superblock (the core driver leaves the user block out; the
+// superblock records it as the base address): the file is the stamped block, then the image.
+std::string with_checksum(const std::string& image, const std::string& where) {
+  if (image.compare(0, kHdf5Signature.size(), kHdf5Signature) != 0) {
+    throw_runtime(str(where, ": HDF5: the in-memory file image does not start with a superblock"));
+  }
+  const std::string stamp = std::string(kChecksumMagic) + sha256_hex(image) + "\n";
+  std::string file(kUserBlock, '\0');
+  std::copy(stamp.begin(), stamp.end(), file.begin());
+  return file + image;
+}
+
+// A file with its superblock after a user block was written by a sadi that stamps a checksum:
+// the stamp must be there and match. A file with the superblock at byte 0 is an older mask
+// (no checksum; read as before).
+void verify_checksum(const std::filesystem::path& path) {
+  const std::string where = path.string();
+  const std::string bytes = read_text_file(path);
+  if (bytes.compare(0, kHdf5Signature.size(), kHdf5Signature) == 0) return;  // older mask: no user block
+  if (bytes.size() <= kUserBlock || bytes.compare(kUserBlock, kHdf5Signature.size(), kHdf5Signature) != 0) {
+    if (bytes.compare(0, kChecksumMagic.size(), kChecksumMagic) != 0) return;  // not ours: HDF5 decides below
+    throw_input(str(where, ": the HDF5 superblock after the checksum header is missing (the file is corrupt "
+                           "or truncated)"));
+  }
+  if (bytes.compare(0, kChecksumMagic.size(), kChecksumMagic) != 0) {
+    throw_input(str(where, ": the checksum header (the file's first ", kUserBlock, " bytes) is damaged: the file is "
+                           "corrupt"));
+  }
+  const std::string want = bytes.substr(kChecksumMagic.size(), 64);
+  const std::string got = sha256_hex(std::string_view(bytes).substr(kUserBlock));
+  if (want != got) {
+    throw_input(str(where, ": checksum mismatch (header ", want.substr(0, 12), "..., contents ", got.substr(0, 12),
+                    "...): the file is corrupt or was modified after sadi wrote it"));
+  }
+}
+}  // namespace
+
+namespace {
 // The bytes of an HDF5 file built in memory (the core driver, no backing store): HDF5 never
 // touches the disk, so a full disk or a write error is met by write_file_atomic, which removes
 // its temporary file and names the path, instead of by HDF5 at close or at exit.
 class MemoryFile {
  public:
   explicit MemoryFile(const std::string& where) : where_(where), fapl_(H5Pcreate(H5P_FILE_ACCESS), H5Pclose) {
-    if (!fapl_.ok() || H5Pset_fapl_core(fapl_.get(), size_t{1} << 20, /*backing_store=*/false) < 0) {
+    H5Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+    if (!fapl_.ok() || !fcpl.ok() || H5Pset_fapl_core(fapl_.get(), size_t{1} << 20, /*backing_store=*/false) < 0 ||
+        H5Pset_userblock(fcpl.get(), kUserBlock) < 0) {
       throw_runtime(str(where, ": HDF5: cannot set up an in-memory file"));
     }
-    file_ = H5Fcreate("sadi-mask-in-memory.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl_.get());
+    file_ = H5Fcreate("sadi-mask-in-memory.h5", H5F_ACC_TRUNC, fcpl.get(), fapl_.get());
     if (file_ < 0) throw_runtime(str(where, ": HDF5: cannot create an in-memory file"));
   }
   ~MemoryFile() {
@@ -126,13 +174,14 @@ void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
     }
     image = file.bytes();
   }
-  write_file_atomic(path, image);
+  write_file_atomic(path, with_checksum(image, path.string()));
 }
 
 MaskFile read_mask_file(const std::filesystem::path& path) {
   static Silence silence;
   const std::string where = path.string();
   check_readable_file(path);
+  verify_checksum(path);
   if (H5Fis_hdf5(path.c_str()) <= 0) throw_input(str(where, ": not an HDF5 file"));
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.ok()) throw_input(str(where, ": cannot open HDF5 file"));
