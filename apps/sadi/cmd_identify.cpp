@@ -15,6 +15,7 @@
 #include "sadi/core/sha256.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/core/version.hpp"
+#include "sadi/eval/job.hpp"
 #include "sadi/identify/identify.hpp"
 #include "sadi/io/mask_file.hpp"
 #include "sadi/model/tensor_types.hpp"
@@ -59,6 +60,9 @@ void add_identify_options(cxxopts::Options& opts) {
        cxxopts::value<int64_t>()->default_value("0"))
       ("strict", "a pair over the length limit is an error instead of skipped")
       ("batch-size", "pairs per batch (each pair is two sequences)", cxxopts::value<int64_t>()->default_value("8"))
+      ("shard", "use shard I of N (1-based) of the pairs (file positions p with p % N == I - 1) and keep the "
+       "statistics that sadi merge combines (no ITI probes or bootstrap: they need every pair)",
+       cxxopts::value<std::string>())
       ("no-strip", "keep whitespace around prompt and answers (the reference code strips them)")
       ("no-iti", "skip ITI's per-head directions and probes (head site)")
       ("iti-val-fraction", "share of the pairs held out to score ITI's probes",
@@ -112,6 +116,16 @@ int cmd_identify(const Args& args) {
   o.bootstrap = bounded(r, "bootstrap", 0, 100000);
   o.seed = static_cast<uint64_t>(r["seed"].as<int64_t>());
   const int64_t max_pairs = bounded(r, "max-pairs", 0, int64_t{1} << 40);
+  Shard shard;
+  if (r.count("shard")) {
+    shard = parse_shard(r["shard"].as<std::string>());
+    if (o.bootstrap > 0) throw_usage("--bootstrap needs every pair: run it unsharded, or drop --shard");
+    if (o.iti && r.count("no-iti") == 0) {
+      log::info("identify: --shard: no ITI probes (they need every pair; the merged mask has none either)");
+    }
+    o.iti = false;
+    o.keep_stats = true;
+  }
   torch::manual_seed(static_cast<uint64_t>(r["seed"].as<int64_t>()));
 
   const fs::path out_path = guarded_out(r, inputs_of(r, {"model", "pairs"}));
@@ -120,6 +134,14 @@ int cmd_identify(const Args& args) {
   auto pairs = read_pairs(pairs_path);
   const auto pairs_in_file = static_cast<int64_t>(pairs.size());
   if (max_pairs > 0 && max_pairs < pairs_in_file) pairs.resize(static_cast<size_t>(max_pairs));
+  if (!shard.whole()) {
+    std::vector<Pair> mine;
+    for (size_t p = 0; p < pairs.size(); ++p) {
+      if (static_cast<int64_t>(p) % shard.count == shard.index - 1) mine.push_back(std::move(pairs[p]));
+    }
+    if (mine.empty()) throw_input(str("--shard ", shard.index, "/", shard.count, ": no pairs (", pairs.size(), " in all)"));
+    pairs = std::move(mine);
+  }
   auto model = load_model(r["model"].as<std::string>(), load_options(r));
   auto tok = load_tokenizer(model->info());
   // From here on SIGINT/SIGTERM stop the run cleanly between batches (docs/errors.md); the
@@ -152,6 +174,7 @@ int cmd_identify(const Args& args) {
   text["strip"] = o.strip ? "true" : "false";
   text["batch_invariant"] = model->batch_invariant() ? "true" : "false";
   text["prefix_sharing"] = o.prefix_sharing ? "true" : "false";
+  if (!shard.whole()) text["shard"] = str(shard.index, "/", shard.count);
   if (o.iti) text["iti_val_fraction"] = str(o.iti_val_fraction);
   num["bootstrap"] = o.bootstrap;
   num["n_layers"] = info.n_layers;

@@ -21,7 +21,7 @@ const std::vector<Command>& commands() {
       {"inspect", "show a mask file: provenance, top elements, per-layer counts", cmd_inspect},
       {"generate", "generate text, optionally steered (sadi, fixed, random, caa; live or clamp)", cmd_generate},
       {"eval", "score a task over a K x delta grid and baselines; select on dev, report on test", cmd_eval},
-      {"merge", "combine the shard results of sadi eval --shard I/N into one result", cmd_merge},
+      {"merge", "combine the shards of sadi eval or sadi identify --shard I/N into one result or mask", cmd_merge},
       {"tokenize", "token ids of text with a model's tokenizer or a tokenizer file", cmd_tokenize},
   };
   return cmds;

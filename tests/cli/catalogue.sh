@@ -193,6 +193,9 @@ case_ resume-complete-other-run 3 "complete.json: key 'grid': this complete resu
 unchanged "$h" "$tmp/complete.json"
 case_ resume-without-out 2 "--resume needs --out" - -- "$sadi" eval --model "$m" --task "$task" --resume
 case_ merge-partial 3 "partial-merge.json: key 'partial': expected a finished shard" "$tmp/merged.json" -- "$sadi" merge "$tmp/partial-merge.json" --out "$tmp/merged.json"
+"$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/shard1.h5" --shard 1/2 --log-level warn
+case_ merge-mask-shard-missing 3 "shard 2/2 is missing" "$tmp/merged.h5" -- "$sadi" merge "$tmp/shard1.h5" --out "$tmp/merged.h5"
+case_ identify-shard-bootstrap 2 "^sadi: error: --bootstrap needs every pair" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --shard 1/2 --bootstrap 10
 
 # --- the docs list exactly these cases ---------------------------------------------------------
 documented=$(sed -n '/^## Bad-input catalogue/,/^## /p' "$docs" | grep -oE '^\| `[a-z0-9-]+`' | tr -d '|` ')

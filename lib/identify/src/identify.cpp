@@ -171,41 +171,13 @@ std::vector<float> to_vec(const torch::Tensor& t) {
 
 SiteScores finish(Site site, const SiteInfo& info, const Running& r, const torch::Tensor& full_sum,
                   const IdentifyOptions& opts) {
-  SiteScores s;
-  s.site = site;
-  s.n_layers = r.mean.size(0);
-  s.units = info.score_units;
-  s.group = info.group;
-  s.count = r.n;
-  s.mean_diff = to_vec(r.mean);
-  s.std = to_vec((r.m2 / static_cast<double>(r.n)).sqrt());
-  if (full_sum.defined()) s.mean_diff_full = to_vec(full_sum / static_cast<double>(r.n));
-  auto flat = r.mean.to(torch::kCPU, torch::kFloat32).flatten();      // [L*U]
-  auto score = opts.rank == RankRule::kAbs ? flat.abs() : flat;
-  auto order = std::get<1>(score.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));  // ties: lower index first
-  auto order_a = order.accessor<int64_t, 1>();
-  auto score_a = score.accessor<float, 1>();
-  const int64_t total = order.size(0);
-  s.ranking.resize(static_cast<size_t>(2 * total));
-  s.ranking_score.resize(static_cast<size_t>(total));
-  for (int64_t i = 0; i < total; ++i) {
-    const int64_t idx = order_a[i];
-    s.ranking[2 * i] = static_cast<int32_t>(idx / s.units);
-    s.ranking[2 * i + 1] = static_cast<int32_t>(idx % s.units);
-    s.ranking_score[i] = score_a[idx];
-  }
-  if (r.n >= 2) {  // mean / standard error (sample sd / sqrt(n)); 0 where every pair agrees
-    auto se = (r.m2 / static_cast<double>(r.n - 1)).sqrt() / std::sqrt(static_cast<double>(r.n));
-    // Kept finite (a mask's datasets are checked on reading): |z| beyond 1e30 is stored as 1e30.
-    auto z = torch::where(se > 0, r.mean / se.clamp_min(1e-30), torch::zeros_like(se)).clamp(-1e30, 1e30);
-    s.zscore = to_vec(z);
-  }
-  if (opts.top_k > 0) {
-    s.top_k = std::min(opts.top_k, total);
-    s.mask.assign(static_cast<size_t>(total), 0);
-    for (int64_t i = 0; i < s.top_k; ++i) s.mask[static_cast<size_t>(order_a[i])] = 1;
-  }
-  return s;
+  return scores_from_stats(site, info.score_units, info.group, SiteStats{r.n, r.mean, r.m2, full_sum}, opts.rank,
+                           opts.top_k, opts.keep_stats);
+}
+
+std::vector<double> to_doubles(const torch::Tensor& t) {
+  auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
 // Pairs that cannot separate anything: both sequences the same tokens, or an answer that adds no
@@ -235,6 +207,64 @@ void check_degenerate(const std::vector<Prepared>& prepared) {
 }
 
 }  // namespace
+
+SiteScores scores_from_stats(Site site, int64_t units, int64_t group, const SiteStats& r, RankRule rank,
+                             int64_t top_k, bool keep_stats) {
+  SiteScores s;
+  s.site = site;
+  s.n_layers = r.mean.size(0);
+  s.units = units;
+  s.group = group;
+  s.count = r.n;
+  s.mean_diff = to_vec(r.mean);
+  s.std = to_vec((r.m2 / static_cast<double>(r.n)).sqrt());
+  if (r.full_sum.defined()) s.mean_diff_full = to_vec(r.full_sum / static_cast<double>(r.n));
+  auto flat = r.mean.to(torch::kCPU, torch::kFloat32).flatten();      // [L*U]
+  auto score = rank == RankRule::kAbs ? flat.abs() : flat;
+  auto order = std::get<1>(score.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));  // ties: lower index first
+  auto order_a = order.accessor<int64_t, 1>();
+  auto score_a = score.accessor<float, 1>();
+  const int64_t total = order.size(0);
+  s.ranking.resize(static_cast<size_t>(2 * total));
+  s.ranking_score.resize(static_cast<size_t>(total));
+  for (int64_t i = 0; i < total; ++i) {
+    const int64_t idx = order_a[i];
+    s.ranking[2 * i] = static_cast<int32_t>(idx / s.units);
+    s.ranking[2 * i + 1] = static_cast<int32_t>(idx % s.units);
+    s.ranking_score[i] = score_a[idx];
+  }
+  if (r.n >= 2) {  // mean / standard error (sample sd / sqrt(n)); 0 where every pair agrees
+    auto se = (r.m2 / static_cast<double>(r.n - 1)).sqrt() / std::sqrt(static_cast<double>(r.n));
+    // Kept finite (a mask's datasets are checked on reading): |z| beyond 1e30 is stored as 1e30.
+    auto z = torch::where(se > 0, r.mean / se.clamp_min(1e-30), torch::zeros_like(se)).clamp(-1e30, 1e30);
+    s.zscore = to_vec(z);
+  }
+  if (top_k > 0) {
+    s.top_k = std::min(top_k, total);
+    s.mask.assign(static_cast<size_t>(total), 0);
+    for (int64_t i = 0; i < s.top_k; ++i) s.mask[static_cast<size_t>(order_a[i])] = 1;
+  }
+  if (keep_stats) {
+    s.stat_mean = to_doubles(r.mean);
+    s.stat_m2 = to_doubles(r.m2);
+    if (r.full_sum.defined()) s.stat_full_sum = to_doubles(r.full_sum);
+  }
+  return s;
+}
+
+SiteStats combine_stats(const SiteStats& a, const SiteStats& b) {
+  if (a.n == 0) return b;
+  if (b.n == 0) return a;
+  SiteStats c;
+  c.n = a.n + b.n;
+  const double na = static_cast<double>(a.n), nb = static_cast<double>(b.n), n = static_cast<double>(c.n);
+  auto delta = b.mean - a.mean;  // [L, U] float64
+  c.mean = a.mean + delta * (nb / n);
+  c.m2 = a.m2 + b.m2 + delta * delta * (na * nb / n);
+  if (a.full_sum.defined() && b.full_sum.defined()) c.full_sum = a.full_sum + b.full_sum;
+  return c;
+}
+
 
 ReadPosition parse_position(const std::string& s) {
   if (s == "answer-last") return ReadPosition::kAnswerLast;

@@ -133,6 +133,11 @@ std::string mask_content_sha256(const MaskFile& mask) {
     hash_vec(h, s.stability.overlap_mean);
     hash_vec(h, s.stability.overlap_sd);
     hash_vec(h, s.stability.frequency);
+    if (s.has_stats()) {  // sharded masks only: older masks' hashes stay what they were
+      hash_vec(h, s.stat_mean);
+      hash_vec(h, s.stat_m2);
+      hash_vec(h, s.stat_full_sum);
+    }
   }
   return "sha256:" + h.hex();
 }
@@ -170,6 +175,14 @@ void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
                       H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gw);
       }
       if (s.top_k > 0) write_dataset(g.get(), "mask", s.mask, {l, u}, H5T_STD_U8LE, H5T_NATIVE_UINT8, gw);
+      if (s.has_stats()) {
+        write_dataset(g.get(), "stat_mean", s.stat_mean, {l, u}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, gw);
+        write_dataset(g.get(), "stat_m2", s.stat_m2, {l, u}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, gw);
+        if (!s.stat_full_sum.empty()) {
+          write_dataset(g.get(), "stat_full_sum", s.stat_full_sum, {l, u * static_cast<hsize_t>(s.group)},
+                        H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, gw);
+        }
+      }
       write_evidence(g.get(), s, gw);
     }
     image = file.bytes();
@@ -247,6 +260,14 @@ MaskFile read_mask_file(const std::filesystem::path& path) {
                                              H5T_NATIVE_FLOAT, gw);
     }
     if (s.top_k > 0) s.mask = read_dataset<uint8_t>(g.get(), "mask", {l, u}, H5T_NATIVE_UINT8, gw);
+    if (H5Lexists(g.get(), "stat_mean", H5P_DEFAULT) > 0) {
+      s.stat_mean = read_dataset<double>(g.get(), "stat_mean", {l, u}, H5T_NATIVE_DOUBLE, gw);
+      s.stat_m2 = read_dataset<double>(g.get(), "stat_m2", {l, u}, H5T_NATIVE_DOUBLE, gw);
+      if (H5Lexists(g.get(), "stat_full_sum", H5P_DEFAULT) > 0) {
+        s.stat_full_sum = read_dataset<double>(g.get(), "stat_full_sum", {l, u * static_cast<hsize_t>(s.group)},
+                                               H5T_NATIVE_DOUBLE, gw);
+      }
+    }
     for (size_t i = 0; i < s.ranking.size(); i += 2) {
       if (s.ranking[i] < 0 || s.ranking[i] >= s.n_layers || s.ranking[i + 1] < 0 || s.ranking[i + 1] >= s.units) {
         throw_input(str(gw, ": dataset 'ranking': entry ", i / 2, " (", s.ranking[i], ", ", s.ranking[i + 1],

@@ -53,6 +53,12 @@ struct SiteScores {
   std::vector<float> zscore;           // [L, units] mean_diff / standard error (empty in old files)
   ItiScores iti;                       // heads only, when computed
   Stability stability;                 // when computed
+  // The running statistics behind mean_diff and std, in float64 (sadi identify --shard): what
+  // sadi merge combines (Chan et al.'s parallel mean and variance). Empty in unsharded masks.
+  std::vector<double> stat_mean;       // [L, units] mean of the per-pair differences
+  std::vector<double> stat_m2;         // [L, units] sum of squared deviations from the mean
+  std::vector<double> stat_full_sum;   // [L, units * group] heads: sum of the full-resolution differences
+  bool has_stats() const { return !stat_mean.empty(); }
 };
 
 // Provenance attributes: strings and integers (HDF5 attributes on the file's root group).

@@ -38,7 +38,28 @@ struct IdentifyOptions {
   // Each prompt's K/V computed once for both sequences of its pair (a batch with a pair whose
   // answer adds no token runs whole sequences).
   bool prefix_sharing = true;
+  // Keep each site's float64 running statistics in the result (sadi identify --shard), so that
+  // shards merge exactly (merge_mask_shards).
+  bool keep_stats = false;
 };
+
+// One site's statistics of the per-pair differences (positive - negative): count, mean and sum
+// of squared deviations from it, [L, U] float64, and (heads) the sum of the full-resolution
+// differences [L, U * group] float64 (undefined elsewhere).
+struct SiteStats {
+  int64_t n = 0;
+  torch::Tensor mean, m2, full_sum;
+};
+
+// The statistics of the union of two disjoint sets of pairs (Chan, Golub and LeVeque's parallel
+// update): equal to accumulating every pair in one pass up to float64 rounding.
+SiteStats combine_stats(const SiteStats& a, const SiteStats& b);
+
+// What identify writes for a site from its statistics: mean differences, spread, z-scores, the
+// ranking (rank rule; ties: lower index first) and the top-K mask; keep_stats also stores the
+// statistics themselves.
+SiteScores scores_from_stats(Site site, int64_t units, int64_t group, const SiteStats& st, RankRule rank,
+                             int64_t top_k, bool keep_stats);
 
 struct IdentifyStats {
   int64_t used = 0;
