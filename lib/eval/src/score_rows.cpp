@@ -52,35 +52,29 @@ Prepared prepare_whole(const Model& model, const std::vector<RowJob>& jobs, int6
 Prepared prepare_shared(const Model& model, const std::vector<RowJob>& jobs, int64_t start, int64_t end,
                         const BatchSteering& steering, const PrefixCache& prefix) {
   const int64_t b = end - start;
-  int64_t t = 0;  // tokens run per row: the last prompt token and the answer
   std::vector<size_t> entries;
+  std::vector<const std::vector<int64_t>*> rows;
+  std::vector<int64_t> from;  // each row runs its last prompt token and its answer
   for (int64_t r = start; r < end; ++r) {
     const RowJob& j = jobs[static_cast<size_t>(r)];
-    t = std::max(t, j.answer_tokens() + 1);
     entries.push_back(j.entry);
+    rows.push_back(&j.ids);
+    from.push_back(j.n_prompt - 1);
   }
-  auto ids = torch::zeros({b, t}, torch::kInt64);        // [B, T]
-  auto positions = torch::zeros({b, t}, torch::kInt64);  // [B, T]
-  auto real = torch::zeros({b, t}, torch::kBool);        // [B, T]
+  const ContinuedBatch batch = right_pad_from(rows, from);
+  const int64_t t = batch.width;
   auto logits_at = torch::zeros({b, t - 1}, torch::kInt64);  // [B, N] N = T - 1
+  auto at_a = logits_at.accessor<int64_t, 2>();
   for (int64_t r = 0; r < b; ++r) {
-    const RowJob& j = jobs[static_cast<size_t>(start + r)];
-    const int64_t n = j.answer_tokens() + 1;
-    for (int64_t k = 0; k < t; ++k) {
-      const int64_t c = std::min(k, n - 1);  // padding repeats the row's last position
-      ids[r][k] = k < n ? j.ids[static_cast<size_t>(j.n_prompt - 1 + k)] : 0;
-      positions[r][k] = j.n_prompt - 1 + c;
-      real[r][k] = k < n;
-      if (k < t - 1) logits_at[r][k] = std::min(k, n - 2);
-    }
+    for (int64_t k = 0; k < t - 1; ++k) at_a[r][k] = std::min(k, batch.lengths[static_cast<size_t>(r)] - 2);
   }
   Prepared p;
   p.start = prefix.start(entries, t);
   const int64_t w = p.start->width;
-  auto key_mask = torch::cat({p.start->key_mask, real.to(model.device())}, 1);  // [B, W + T]
-  p.in = ForwardInput{ids.to(model.device()), positions.to(model.device()), key_mask, w, logits_at.to(model.device()),
-                      nullptr, {}};
-  p.at = steering.at(real, std::vector<int64_t>(static_cast<size_t>(b), 0));  // column 0: the last prompt token
+  auto key_mask = torch::cat({p.start->key_mask, batch.real.to(model.device())}, 1);  // [B, W + T]
+  p.in = ForwardInput{batch.input_ids.to(model.device()), batch.positions.to(model.device()), key_mask, w,
+                      logits_at.to(model.device()), nullptr, {}};
+  p.at = steering.at(batch.real, std::vector<int64_t>(static_cast<size_t>(b), 0));  // column 0: the last prompt token
   for (Site s : steering.sites()) {
     if (prefix.captures(s)) p.clean[s] = prefix.clean(s, entries);
   }

@@ -128,29 +128,23 @@ std::map<Site, torch::Tensor> capture_rows_shared(Model& model, const std::vecto
   std::map<Site, torch::Tensor> out;
   for (const auto& g : groups) {
     const auto n = static_cast<int64_t>(g.size());
-    int64_t t = 0;
     std::vector<size_t> entries;
+    std::vector<const std::vector<int64_t>*> sub;
+    std::vector<int64_t> from;  // each sequence runs its last prompt token and its answer
     for (size_t r : g) {
-      t = std::max(t, run_of(r));
       entries.push_back(entry[r]);
+      sub.push_back(&rows[r]);
+      from.push_back(prompt_len[r] - 1);
     }
-    auto ids = torch::zeros({n, t}, torch::kInt64);        // [n, T] right-padded
-    auto positions = torch::zeros({n, t}, torch::kInt64);  // [n, T]
-    auto real = torch::zeros({n, t}, torch::kBool);        // [n, T]
-    auto read_at = torch::zeros({n, 1}, torch::kInt64);    // [n, 1]
+    const ContinuedBatch batch = right_pad_from(sub, from);
+    auto read_at = torch::zeros({n, 1}, torch::kInt64);  // [n, 1]
     for (int64_t i = 0; i < n; ++i) {
-      const size_t r = g[static_cast<size_t>(i)];
-      const int64_t m = run_of(r);
-      for (int64_t k = 0; k < t; ++k) {
-        ids[i][k] = k < m ? rows[r][static_cast<size_t>(prompt_len[r] - 1 + k)] : 0;
-        positions[i][k] = prompt_len[r] - 1 + std::min(k, m - 1);
-        real[i][k] = k < m;
-      }
-      read_at[i][0] = position == ReadPosition::kAnswerLast ? m - 1 : 0;
+      read_at[i][0] = position == ReadPosition::kAnswerLast ? batch.lengths[static_cast<size_t>(i)] - 1 : 0;
     }
-    PrefixStart start = cache.start(entries, t);
+    PrefixStart start = cache.start(entries, batch.width);
     const auto dev = model.device();
-    ForwardInput in{ids.to(dev), positions.to(dev), torch::cat({start.key_mask, real.to(dev)}, 1), start.width,
+    ForwardInput in{batch.input_ids.to(dev), batch.positions.to(dev), torch::cat({start.key_mask, batch.real.to(dev)}, 1),
+                    start.width,
                     torch::empty({n, 0}, torch::TensorOptions().dtype(torch::kInt64).device(dev)), nullptr, {}};
     for (Site s : sites) in.capture[s] = read_at.to(dev);
     place_rows(out, model.forward(in, &start.cache).captured, sites, g, rows.size());

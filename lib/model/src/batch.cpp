@@ -35,4 +35,32 @@ PaddedBatch left_pad(const std::vector<std::vector<int64_t>>& rows, int64_t pad_
   return b;
 }
 
+ContinuedBatch right_pad_from(const std::vector<const std::vector<int64_t>*>& rows, const std::vector<int64_t>& from) {
+  if (rows.empty() || rows.size() != from.size()) throw_input("right_pad_from: empty batch or mismatched starts");
+  ContinuedBatch c;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int64_t n = static_cast<int64_t>(rows[i]->size()) - from[i];
+    if (from[i] < 0 || n <= 0) throw_input(str("right_pad_from: row ", i, " has no token from ", from[i]));
+    c.lengths.push_back(n);
+    c.width = std::max(c.width, n);
+  }
+  const auto b = static_cast<int64_t>(rows.size());
+  c.input_ids = torch::zeros({b, c.width}, torch::kInt64);
+  c.positions = torch::zeros({b, c.width}, torch::kInt64);
+  c.real = torch::zeros({b, c.width}, torch::kBool);
+  auto ids = c.input_ids.accessor<int64_t, 2>();
+  auto pos = c.positions.accessor<int64_t, 2>();
+  auto real = c.real.accessor<bool, 2>();
+  for (int64_t i = 0; i < b; ++i) {
+    const auto& row = *rows[static_cast<size_t>(i)];
+    const int64_t f = from[static_cast<size_t>(i)], n = c.lengths[static_cast<size_t>(i)];
+    for (int64_t k = 0; k < c.width; ++k) {
+      if (k < n) ids[i][k] = row[static_cast<size_t>(f + k)];
+      pos[i][k] = f + std::min(k, n - 1);
+      real[i][k] = k < n;
+    }
+  }
+  return c;
+}
+
 }  // namespace sadi

@@ -21,4 +21,17 @@ struct PaddedBatch {
 // Builds a left-padded batch on `device`. Throws sadi::Error (input) for an empty row.
 PaddedBatch left_pad(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id, torch::Device device);
 
+// Rows that continue a prompt whose K/V are already cached (PrefixCache): row i runs
+// (*rows[i])[from[i], end), right-padded with id 0 (a row's tokens never attend to the padding
+// after them). CPU tensors.
+struct ContinuedBatch {
+  torch::Tensor input_ids;  // [B, T] int64
+  torch::Tensor positions;  // [B, T] int64: from[i] + k; the padding repeats the row's last position
+  torch::Tensor real;       // [B, T] bool, true on each row's tokens
+  std::vector<int64_t> lengths;  // tokens each row runs
+  int64_t width = 0;             // T
+};
+// Throws sadi::Error (input) for a row with no token at or after from[i].
+ContinuedBatch right_pad_from(const std::vector<const std::vector<int64_t>*>& rows, const std::vector<int64_t>& from);
+
 }  // namespace sadi
