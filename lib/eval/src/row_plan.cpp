@@ -1,7 +1,6 @@
 #include "row_plan.hpp"
 
 #include <algorithm>
-#include <map>
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
@@ -46,15 +45,14 @@ std::vector<std::vector<Seq>> tokenize_items(const ModelInfo& info, const Tokeni
 // Shared rows: each distinct prompt (the row's first n_prompt ids) once, prompts in order of
 // length, chunked to the budget; rows chunk by chunk, by (answer length, prompt length) within.
 void lay_out_shared(std::vector<RowJob>& shared, const Model& model, const EvalRun& run, RowPlan& plan) {
-  std::map<std::vector<int64_t>, size_t> index;  // prompt ids -> distinct prompt
-  std::vector<std::vector<int64_t>> distinct;
-  std::vector<size_t> prompt_of(shared.size());
-  for (size_t r = 0; r < shared.size(); ++r) {
-    std::vector<int64_t> prompt(shared[r].ids.begin(), shared[r].ids.begin() + shared[r].n_prompt);
-    auto [it, added] = index.emplace(std::move(prompt), distinct.size());
-    if (added) distinct.push_back(it->first);
-    prompt_of[r] = it->second;
+  std::vector<const std::vector<int64_t>*> rows;
+  std::vector<int64_t> n_prompt;
+  for (const RowJob& j : shared) {
+    rows.push_back(&j.ids);
+    n_prompt.push_back(j.n_prompt);
   }
+  std::vector<size_t> prompt_of;
+  const auto distinct = distinct_prompts(rows, n_prompt, prompt_of);
   std::vector<size_t> order(distinct.size());  // distinct prompts by length (stable)
   for (size_t p = 0; p < order.size(); ++p) order[p] = p;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return distinct[a].size() < distinct[b].size(); });

@@ -104,15 +104,10 @@ std::map<Site, torch::Tensor> capture_rows(Model& model, const std::vector<std::
 std::map<Site, torch::Tensor> capture_rows_shared(Model& model, const std::vector<std::vector<int64_t>>& rows,
                                                   const std::vector<int64_t>& prompt_len, ReadPosition position,
                                                   const std::vector<Site>& sites, int64_t batch_size) {
-  std::map<std::vector<int64_t>, size_t> index;  // prompt ids -> entry
-  std::vector<std::vector<int64_t>> prompts;
-  std::vector<size_t> entry(rows.size());
-  for (size_t r = 0; r < rows.size(); ++r) {
-    std::vector<int64_t> p(rows[r].begin(), rows[r].begin() + prompt_len[r]);
-    auto [it, added] = index.emplace(std::move(p), prompts.size());
-    if (added) prompts.push_back(it->first);
-    entry[r] = it->second;
-  }
+  std::vector<const std::vector<int64_t>*> row_ptrs;
+  for (const auto& r : rows) row_ptrs.push_back(&r);
+  std::vector<size_t> entry;
+  const auto prompts = distinct_prompts(row_ptrs, prompt_len, entry);
   PrefixCache cache(model);
   cache.fill(prompts, batch_size);
   auto run_of = [&](size_t r) { return static_cast<int64_t>(rows[r].size()) - prompt_len[r] + 1; };  // tokens run

@@ -1,6 +1,7 @@
 #include "sadi/model/prefix_cache.hpp"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "sadi/core/error.hpp"
@@ -8,6 +9,20 @@
 #include "sadi/model/batch.hpp"
 
 namespace sadi {
+
+std::vector<std::vector<int64_t>> distinct_prompts(const std::vector<const std::vector<int64_t>*>& rows,
+                                                   const std::vector<int64_t>& n, std::vector<size_t>& entry) {
+  std::map<std::vector<int64_t>, size_t> index;  // prompt ids -> distinct prompt
+  std::vector<std::vector<int64_t>> prompts;
+  entry.assign(rows.size(), 0);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::vector<int64_t> p(rows[r]->begin(), rows[r]->begin() + n[r]);
+    auto [it, added] = index.emplace(std::move(p), prompts.size());
+    if (added) prompts.push_back(it->first);
+    entry[r] = it->second;
+  }
+  return prompts;
+}
 
 PrefixCache::PrefixCache(Model& model, std::vector<Site> capture) : model_(model), capture_(std::move(capture)) {}
 

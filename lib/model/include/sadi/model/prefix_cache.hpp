@@ -15,6 +15,11 @@
 
 namespace sadi {
 
+// The distinct prompts of rows (row r's prompt: the first n[r] ids of *rows[r]), in order of
+// first appearance; entry[r] becomes the index of row r's prompt. What a PrefixCache is filled with.
+std::vector<std::vector<int64_t>> distinct_prompts(const std::vector<const std::vector<int64_t>*>& rows,
+                                                   const std::vector<int64_t>& n, std::vector<size_t>& entry);
+
 // The KV cache rows start from: row r's prefix in slots [W - P_r, W), slots from W on free.
 struct PrefixStart {
   KvCache cache;          // B rows, capacity W + extra
