@@ -67,6 +67,44 @@ TEST(MaskFile, RoundTripsEveryDatasetAndAttribute) {
   fs::remove(path);
 }
 
+// identify keeps the order of --sites; reading returns kAllSites order: the content hash must not
+// depend on which (a fresh mask with its sites listed out of that order once warned "edited").
+TEST(MaskFile, ContentHashDoesNotDependOnTheOrderOfSites) {
+  auto info = load_manifest(test::testdata("llama"));
+  auto path = fs::temp_directory_path() / str("sadi-mask-order-", ::getpid(), ".h5");
+  auto m = sample(info);
+  SiteScores hidden = m.sites[0];
+  hidden.site = Site::kHidden;
+  hidden.units = info.d_model;
+  hidden.group = 1;
+  const auto n = static_cast<size_t>(hidden.n_layers * hidden.units);
+  hidden.mean_diff.assign(n, 0.5f);
+  hidden.std.assign(n, 1.0f);
+  hidden.mean_diff_full.clear();
+  hidden.ranking.clear();
+  hidden.ranking_score.clear();
+  for (size_t i = 0; i < n; ++i) {
+    hidden.ranking.push_back(static_cast<int32_t>(i / static_cast<size_t>(hidden.units)));
+    hidden.ranking.push_back(static_cast<int32_t>(i % static_cast<size_t>(hidden.units)));
+    hidden.ranking_score.push_back(static_cast<float>(n - i));
+  }
+  hidden.mask.assign(n, 0);
+  hidden.mask[1] = hidden.mask[0] = 1;
+  m.sites.insert(m.sites.begin(), hidden);  // hidden before head: not kAllSites order
+  write_mask_file(path, m);
+  auto back = read_mask_file(path);
+  ASSERT_EQ(back.sites.size(), 2u);
+  EXPECT_EQ(back.sites[0].site, Site::kHead);
+  EXPECT_EQ(back.provenance.text.at("content_sha256"), mask_content_sha256(back));
+  EXPECT_EQ(mask_content_sha256(m), mask_content_sha256(back));
+  // a mask stamped in its writer's order (before the order was fixed) still verifies; an edit does not
+  EXPECT_TRUE(mask_content_hash_matches(back, mask_content_sha256(m, {Site::kHidden, Site::kHead})));
+  back.sites[1].mean_diff[0] += 1.0f;
+  EXPECT_FALSE(mask_content_hash_matches(back, mask_content_sha256(m, {Site::kHidden, Site::kHead})));
+  EXPECT_FALSE(mask_content_hash_matches(back, mask_content_sha256(m)));
+  fs::remove(path);
+}
+
 TEST(MaskFile, MaskForAnotherModelIsRefused) {
   auto llama = load_manifest(test::testdata("llama"));
   auto qwen = load_manifest(test::testdata("qwen2"));

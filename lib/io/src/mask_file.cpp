@@ -111,12 +111,15 @@ void hash_vec(Sha256& h, const std::vector<T>& v) {
 }
 }  // namespace
 
-// "sha256:<hex>" over every site's numbers (datasets and their shape attributes), in a fixed
-// order: written as the root attribute content_sha256 and checked on reading, so a mask whose
+// "sha256:<hex>" over every site's numbers (datasets and their shape attributes), sites in
+// `order`: written as the root attribute content_sha256 and checked on reading, so a mask whose
 // numbers changed after identify wrote them (a flipped bit, a hand edit) is noticed.
-std::string mask_content_sha256(const MaskFile& mask) {
+std::string mask_content_sha256(const MaskFile& mask, const std::vector<Site>& order) {
   Sha256 h;
-  for (const auto& s : mask.sites) {
+  for (Site site : order) {
+    const SiteScores* found = mask.find(site);
+    if (found == nullptr) continue;
+    const SiteScores& s = *found;
     h.update(site_name(s.site));
     for (int64_t v : {s.n_layers, s.units, s.group, s.count, s.top_k}) h.update(&v, sizeof(v));
     hash_vec(h, s.mean_diff);
@@ -140,6 +143,25 @@ std::string mask_content_sha256(const MaskFile& mask) {
     }
   }
   return "sha256:" + h.hex();
+}
+
+// kAllSites order, the order read_mask_file returns sites in, whatever order the writer had
+// them in (identify keeps the order of --sites).
+std::string mask_content_sha256(const MaskFile& mask) {
+  return mask_content_sha256(mask, {kAllSites.begin(), kAllSites.end()});
+}
+
+// Masks written before the order was fixed were stamped in the order of their --sites: the
+// recorded hash matches one ordering of the sites present (at most 4! = 24 to try).
+bool mask_content_hash_matches(const MaskFile& mask, const std::string& recorded) {
+  if (recorded == mask_content_sha256(mask)) return true;
+  std::vector<Site> order;
+  for (const auto& s : mask.sites) order.push_back(s.site);
+  std::sort(order.begin(), order.end());
+  do {
+    if (recorded == mask_content_sha256(mask, order)) return true;
+  } while (std::next_permutation(order.begin(), order.end()));
+  return false;
 }
 
 void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
@@ -279,7 +301,7 @@ MaskFile read_mask_file(const std::filesystem::path& path) {
   }
   if (m.sites.empty()) throw_input(str(where, ": no site groups (/head, /neuron, /hidden, /residual)"));
   const auto recorded = m.provenance.text.find("content_sha256");
-  if (recorded != m.provenance.text.end() && recorded->second != mask_content_sha256(m)) {
+  if (recorded != m.provenance.text.end() && !mask_content_hash_matches(m, recorded->second)) {
     log::warn(str(where, ": its numbers do not match the content_sha256 that sadi identify recorded: the file was "
                   "edited or corrupted after it was written (used as it is now)"));
   }

@@ -5,6 +5,7 @@
 // optional mask [L, U] (top-K), and for heads mean_diff_full [L, H*Dh].
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "sadi/core/mask_scores.hpp"
 
@@ -16,7 +17,11 @@ void write_mask_file(const std::filesystem::path& path, const MaskFile& mask);
 // Warns (the mask is still used) when its numbers no longer match the recorded content_sha256.
 MaskFile read_mask_file(const std::filesystem::path& path);
 
-// "sha256:<hex>" over every site's numbers in a fixed order (the root attribute content_sha256).
+// "sha256:<hex>" over every site's numbers, sites in kAllSites order (the root attribute
+// content_sha256); the second form in a given order (masks stamped before the order was fixed).
 std::string mask_content_sha256(const MaskFile& mask);
+std::string mask_content_sha256(const MaskFile& mask, const std::vector<Site>& order);
+// Whether `recorded` is the hash of the mask's sites in kAllSites order or in any other order.
+bool mask_content_hash_matches(const MaskFile& mask, const std::string& recorded);
 
 }  // namespace sadi
