@@ -28,6 +28,7 @@ import sys
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import convert_task  # noqa: E402
+import suite_slurm  # noqa: E402
 
 FORMAT_VERSION = 1
 SITE_LABEL = {"head": "SADI-head", "neuron": "SADI-neuron", "hidden": "SADI-hidden", "residual": "SADI-residual"}
@@ -129,45 +130,83 @@ class Runner:
                              f"(log {log}):\n{tail}")
 
 
+def identify_sites(cfg):
+    """Every site the suite's evals need: its sites, residual for CAA, heads for ITI."""
+    return sorted(set(cfg["sites"]) | ({"residual"} if "caa" in cfg.get("baselines", []) else set())
+                  | ({"head"} if "iti" in cfg.get("baselines", []) else set()))
+
+
+def task_commands(cfg, model, task, out):
+    """The sadi commands of one model x task, without --out: the same for a run on this machine
+    and on Slurm. Returns {"rdir", "mask", "identify": args, "evals": [{"site", "result", "args"}]}."""
+    data = os.path.join(out, "data")
+    pairs = os.path.join(data, f"{task['name']}.pairs.jsonl")
+    items = os.path.join(data, f"{task['name']}.task.jsonl")
+    rdir = os.path.join(out, "runs", model["name"], task["name"])
+    mask = os.path.join(rdir, "mask.h5")
+    common = ["--seed", str(cfg.get("seed", 0)), "--metric", cfg.get("metric", "exact-match"),
+              "--mode", cfg.get("mode", "live"), "--batch-size", str(cfg.get("batch_size", 32))]
+    identify = ["identify", "--model", model["dir"], "--pairs", pairs, "--sites", ",".join(identify_sites(cfg)),
+                *[str(x) for x in cfg.get("identify_args", [])]]
+    evals = []
+    for n, site in enumerate(cfg["sites"]):
+        baselines = ["none"] + [b for b in cfg.get("baselines", []) if b not in SITE_FREE or n == 0]
+        g = cfg["grids"][site]
+        evals.append({"site": site, "result": os.path.join(rdir, f"{site}.json"), "args": [
+            "eval", "--model", model["dir"], "--task", items, "--dev-fraction", str(cfg.get("dev_fraction", 0.5)),
+            "--mask", mask, "--site", site, "--top-k", ",".join(map(str, g["top_k"])),
+            "--delta", ",".join(map(str, g["delta"])), "--baselines", ",".join(baselines), *common,
+            *[str(x) for x in cfg.get("eval_args", [])]]})
+    return {"rdir": rdir, "mask": mask, "identify": identify, "evals": evals}
+
+
+def prepare_all(cfg, out):
+    """Converts every task once into OUT/data (the same files for every model)."""
+    os.makedirs(os.path.join(out, "data"), exist_ok=True)
+    for task in cfg["tasks"]:
+        prepare_task(cfg, task, os.path.join(out, "data"))
+
+
 def run_suite(cfg, out, sadi, resume, dry_run):
-    """Runs everything; returns the summary rows (dicts)."""
-    for d in ("data", "runs", "logs"):
+    """Runs every step on this machine, one after another."""
+    for d in ("runs", "logs"):
         os.makedirs(os.path.join(out, d), exist_ok=True)
+    prepare_all(cfg, out)
     run = Runner(sadi, os.path.join(out, "logs"), dry_run)
-    rows = []
-    seed = str(cfg.get("seed", 0))
-    common = ["--seed", seed, "--metric", cfg.get("metric", "exact-match"), "--mode", cfg.get("mode", "live"),
-              "--batch-size", str(cfg.get("batch_size", 32))]
-    identify_sites = sorted(set(cfg["sites"]) | ({"residual"} if "caa" in cfg.get("baselines", []) else set())
-                            | ({"head"} if "iti" in cfg.get("baselines", []) else set()))
     for model in cfg["models"]:
         for task in cfg["tasks"]:
-            pairs, items = prepare_task(cfg, task, os.path.join(out, "data"))
-            rdir = os.path.join(out, "runs", model["name"], task["name"])
-            os.makedirs(rdir, exist_ok=True)
-            mask = os.path.join(rdir, "mask.h5")
+            cmds = task_commands(cfg, model, task, out)
+            os.makedirs(cmds["rdir"], exist_ok=True)
             tag = f"{model['name']}.{task['name']}"
-            if not (resume and os.path.exists(mask)):
-                extra = [str(x) for x in cfg.get("identify_args", [])]
-                run(f"{tag}.identify", ["identify", "--model", model["dir"], "--pairs", pairs, "--out", mask,
-                                        "--sites", ",".join(identify_sites), *extra])
-            for n, site in enumerate(cfg["sites"]):
-                res = os.path.join(rdir, f"{site}.json")
-                baselines = ["none"] + [b for b in cfg.get("baselines", []) if b not in SITE_FREE or n == 0]
-                g = cfg["grids"][site]
+            if not (resume and os.path.exists(cmds["mask"])):
+                run(f"{tag}.identify", [*cmds["identify"], "--out", cmds["mask"]])
+            for ev in cmds["evals"]:
+                res = ev["result"]
                 if not (resume and finished(res)):
                     # an interrupted eval left a partial result: --resume continues it
                     again = ["--resume"] if resume and os.path.exists(res) else []
-                    run(f"{tag}.{site}.eval",
-                        ["eval", "--model", model["dir"], "--task", items, "--dev-fraction",
-                         str(cfg.get("dev_fraction", 0.5)), "--mask", mask, "--site", site,
-                         "--top-k", ",".join(map(str, g["top_k"])), "--delta", ",".join(map(str, g["delta"])),
-                         "--baselines", ",".join(baselines), "--out", res, *common,
-                         *[str(x) for x in cfg.get("eval_args", [])], *again])
-                if dry_run:
-                    continue
-                rows.extend(summary_rows(model["name"], task["name"], site, n == 0, res))
+                    run(f"{tag}.{ev['site']}.eval", [*ev["args"], "--out", res, *again])
+
+
+def collect_rows(cfg, out):
+    """The summary rows of every result file; SuiteError names the first one missing or partial."""
+    rows = []
+    for model in cfg["models"]:
+        for task in cfg["tasks"]:
+            for n, ev in enumerate(task_commands(cfg, model, task, out)["evals"]):
+                if not finished(ev["result"]):
+                    what = "partial" if os.path.exists(ev["result"]) else "missing"
+                    raise SuiteError(f"{ev['result']}: expected the finished result of sadi eval, found it {what}")
+                rows.extend(summary_rows(model["name"], task["name"], ev["site"], n == 0, ev["result"]))
     return rows
+
+
+def write_summary(cfg, config_path, out):
+    rows = collect_rows(cfg, out)
+    md = f"# {cfg.get('title', 'sadi eval suite')}\n\nConfig: `{config_path}`\n\n" + markdown(rows, cfg)
+    convert_task.write_text_atomic(os.path.join(out, "summary.md"), md)
+    convert_task.write_text_atomic(os.path.join(out, "summary.csv"), to_csv(rows))
+    return md
 
 
 def finished(path):
@@ -270,23 +309,32 @@ def to_csv(rows):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", required=True, help="suite config (configs/suites/*.json)")
+    ap.add_argument("--config", help="suite config (configs/suites/*.json); with --status, or --slurm --resume, "
+                    "the one saved in OUT/slurm is used when omitted")
     ap.add_argument("--out-dir", required=True, help="where data, runs, logs and the summary go")
     ap.add_argument("--sadi", default=os.path.join(ROOT, "build", "apps", "sadi"), help="the sadi binary")
     ap.add_argument("--model", action="append", default=[], help="NAME=DIR: use DIR for the config's model NAME")
-    ap.add_argument("--resume", action="store_true", help="reuse result files already in --out-dir")
-    ap.add_argument("--dry-run", action="store_true", help="print the commands only")
+    ap.add_argument("--resume", action="store_true", help="reuse result files already in --out-dir; with --slurm: "
+                    "submit again only what failed or is missing")
+    ap.add_argument("--dry-run", action="store_true", help="print the commands only (with --slurm: the sbatch "
+                    "commands, nothing submitted)")
+    ap.add_argument("--summary-only", action="store_true", help="write the summary from the results already there")
+    suite_slurm.add_arguments(ap)
     args = ap.parse_args(argv)
     try:
+        if args.status:
+            return suite_slurm.status(args)
+        if args.slurm:
+            return suite_slurm.submit(args, load_suite)
+        if not args.config:
+            raise SuiteError("--config is required (except with --status or --slurm --resume)")
         cfg = load_suite(args.config, args.model)
-        rows = run_suite(cfg, args.out_dir, args.sadi, args.resume, args.dry_run)
+        if not args.summary_only:
+            run_suite(cfg, args.out_dir, args.sadi, args.resume, args.dry_run)
         if args.dry_run:
             return 0
-        md = f"# {cfg.get('title', 'sadi eval suite')}\n\nConfig: `{args.config}`\n\n" + markdown(rows, cfg)
-        convert_task.write_text_atomic(os.path.join(args.out_dir, "summary.md"), md)
-        convert_task.write_text_atomic(os.path.join(args.out_dir, "summary.csv"), to_csv(rows))
-        print(md)
-    except (SuiteError, convert_task.InputError) as e:
+        print(write_summary(cfg, args.config, args.out_dir))
+    except (SuiteError, suite_slurm.SlurmError, convert_task.InputError) as e:
         print(f"eval_suite: error: {e}", file=sys.stderr)
         return 3
     except OSError as e:
