@@ -16,6 +16,7 @@ PKGS=(
   libicu-dev                         # tokenizer.json: Unicode regex and NFC (docs/dependencies.md)
   python3-pytest python3-matplotlib python3-jsonschema
   clang libclang-rt-14-dev           # scripts/sanitize.sh: ASan + UBSan build and libFuzzer targets
+  slurmctld slurmd slurm-client munge  # the test on a real Slurm (scripts/slurm/local_cluster.sh, docs/cluster.md)
 )
 
 # node + npm run Hugging Face's own tokenizer in the tokenizer tests (tests/tokenizer); a node

@@ -351,6 +351,17 @@ def suite_status(out, plan, subs, sched):
 
 # ---- commands ------------------------------------------------------------------------------
 
+def array_spec(indices):
+    """[1, 2, 3, 7] -> "1-3,7"."""
+    runs = []
+    for i in sorted(indices):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ",".join(f"{a}-{b}" if b > a else str(a) for a, b in runs)
+
+
 def sbatch_argv(out, sadi, step, todo, deps, opts):
     safe = step["name"].replace("/", ".")
     logs = os.path.join(slurm_dir(out), "logs")
@@ -360,7 +371,7 @@ def sbatch_argv(out, sadi, step, todo, deps, opts):
     if deps:
         argv.append("--dependency=afterok:" + ":".join(deps))
     if step["type"] == "shards":
-        argv += [f"--array={','.join(map(str, todo))}", f"--output={logs}/{safe}-%A_%a.log",
+        argv += [f"--array={array_spec(todo)}", f"--output={logs}/{safe}-%A_%a.log",
                  os.path.join(ROOT, "scripts", "slurm", "shard.sbatch"), step["command"], step["dir"], "--",
                  *step["args"]]
     elif step["type"] == "merge":

@@ -72,3 +72,36 @@ def test_suite_errors_name_the_key_or_the_command(tmp_path):
     r = suite(tmp_path, cfg)
     assert r.returncode == 3 and "identify --model" in r.stderr and "failed with exit code 4" in r.stderr
     assert not (tmp_path / "out" / "summary.md").exists()
+
+
+def test_slurm_dry_run_prints_the_jobs_and_refusals_name_the_key(tmp_path):
+    """--slurm --dry-run needs no scheduler: the sbatch commands, shards capped by the splits."""
+    cfg = small_config()
+    cfg["slurm"] = {"partition": "gpu", "gpus": 1, "time": {"eval": "01:00:00"}}
+    r = suite(tmp_path, cfg, "--slurm", "--dry-run", "--shards", "3", "--identify-shards", "2", "--mem", "8G")
+    assert r.returncode == 0, r.stderr
+    sb = [line for line in r.stderr.splitlines() if line.startswith("+ sbatch")]
+    # per task: identify array + merge, per site: eval array (2 shards: 2 test items) + merge; summary
+    assert len(sb) == 2 * (2 + 2 * 2) + 1, r.stderr
+    ident = next(line for line in sb if "tiny/copa/identify " in line)
+    assert "--array=1-2" in ident and "--gres=gpu:1" in ident and "--partition=gpu" in ident and "--mem=8G" in ident
+    ev = next(line for line in sb if "tiny/copa/head/eval " in line)
+    assert "--array=1-2" in ev and "--time=01:00:00" in ev and "--signal=B:TERM@120" in ev
+    assert "3 eval shards" not in r.stderr and "2 eval shards, not 3" in r.stderr
+    merge = next(line for line in sb if "tiny/copa/head/merge " in line)
+    assert "--gres" not in merge and "--time=00:30:00" in merge and "--dependency=afterok:" in merge
+    assert "summary" in sb[-1] and sb[-1].count(":") > 4  # after every merge
+    assert not os.path.exists(tmp_path / "out" / "slurm" / "plan.json")  # nothing submitted, no plan
+
+    cfg["slurm"] = {"shards": 0}
+    r = suite(tmp_path, cfg, "--slurm", "--dry-run")
+    assert r.returncode == 3 and "key 'slurm.shards': expected an integer >= 1, found 0" in r.stderr
+    cfg["slurm"] = {"gpu": 1}
+    r = suite(tmp_path, cfg, "--slurm", "--dry-run")
+    assert r.returncode == 3 and "key 'slurm.gpu': expected one of" in r.stderr
+    cfg["slurm"] = {}
+    cfg["baselines"] = ["iti"]
+    r = suite(tmp_path, cfg, "--slurm", "--dry-run", "--identify-shards", "2")
+    assert r.returncode == 3 and "key 'slurm.identify_shards': expected 1 when the baselines include iti" in r.stderr
+    r = suite(tmp_path, cfg, "--status")
+    assert r.returncode == 3 and "plan.json: cannot read the suite's plan" in r.stderr

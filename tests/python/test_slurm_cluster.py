@@ -134,6 +134,13 @@ def test_suite_on_slurm_with_one_element_cancelled_and_resumed(cluster, tmp_path
     text = suite("--out-dir", slurm, "--status").stdout
     assert victim in text and "partial result kept" in text and "--resume" in text, text
 
+    # a second submission into the same out dir, or a resume with another config, is refused
+    r = subprocess.run([sys.executable, SUITE, "--config", config, "--model", model, "--out-dir", slurm, "--slurm"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 3 and "already has a submitted suite" in r.stderr, r.stderr
+    r = subprocess.run([sys.executable, SUITE, "--config", config, "--out-dir", slurm, "--slurm", "--resume"],
+                       capture_output=True, text=True, cwd=ROOT)  # without the --model override
+    assert r.returncode == 3 and "key 'models'" in r.stderr and "use a new --out-dir" in r.stderr, r.stderr
     suite("--out-dir", slurm, "--slurm", "--resume")
     again = json.load(open(os.path.join(slurm, "slurm", "jobs.json")))["submissions"][len(jobs):]
     assert [(s["step"], s["elements"]) for s in again] == [

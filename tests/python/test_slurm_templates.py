@@ -61,3 +61,16 @@ def test_identify_array_and_merge_equal_the_unsharded_mask(tmp_path):
         for site in ("head", "neuron", "hidden", "residual"):
             for ds in ("mean_diff", "std", "ranking", "zscore", "mask"):
                 assert a[site][ds][()].tobytes() == m[site][ds][()].tobytes(), (site, ds)
+
+
+def test_an_element_submitted_again_on_its_own_needs_the_shard_count(tmp_path):
+    """sbatch --array=3 makes an array of one element: N is not the array's size then."""
+    args = ["eval", str(tmp_path / "run"), "--", "--model", os.path.join(DATA, "sentiment")]
+    env = dict(os.environ, SADI_BIN=BIN, SLURM_ARRAY_TASK_ID="3", SLURM_ARRAY_TASK_COUNT="1",
+               SLURM_ARRAY_TASK_MIN="3", SLURM_ARRAY_TASK_MAX="3")
+    env.pop("SADI_SHARDS", None)
+    r = subprocess.run(["bash", os.path.join(SLURM, "shard.sbatch"), *args], env=env, capture_output=True, text=True)
+    assert r.returncode == 2 and "the array is 3-3 with 1 elements, not 1-1: set SADI_SHARDS" in r.stderr, r.stderr
+    env["SADI_SHARDS"] = "4"
+    r = subprocess.run(["bash", os.path.join(SLURM, "shard.sbatch"), *args], env=env, capture_output=True, text=True)
+    assert "shard 3/4" in r.stderr, r.stderr  # sadi runs (and fails on the missing --task)
