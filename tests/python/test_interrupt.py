@@ -33,9 +33,9 @@ def eval_args(mask, out, metric="choice"):
     args = [BIN, "eval", "--model", model(), "--task", os.path.join(TINY, "test.jsonl"),
             "--dev", os.path.join(TINY, "dev.jsonl"), "--mask", mask, "--site", "head", "--metric", metric,
             "--batch-size", "4", "--out", out]
-    if metric == "generate-em":  # one row per batch: the run lasts long enough to be interrupted midway
+    if metric == "generate-em":  # one row per batch, 7 configurations: about 2 s of scoring, interrupted midway
         args[args.index("--batch-size") + 1] = "1"
-        return args + ["--top-k", "1", "--delta", "19", "--max-new-tokens", "3"]
+        return args + ["--top-k", "1,4", "--delta", "5,9,19", "--max-new-tokens", "3"]
     return args + ["--top-k", "1,4", "--delta", "5,19", "--baselines", "none,random", "--random-seeds", "2"]
 
 
@@ -160,3 +160,25 @@ def test_a_second_signal_ends_generate_at_once_and_still_removes_the_temporary_f
     p.wait(timeout=60)
     assert p.returncode in (130, -signal.SIGINT)
     assert sorted(os.listdir(tmp_path)) == ["prompts.jsonl"]
+
+
+def test_sigterm_twice_is_one_clean_stop(tmp_path, mask):
+    """Slurm signals every process of a job (and a wrapper may pass the signal on): a second
+    SIGTERM must not throw away the partial result the first one asked for."""
+    part = str(tmp_path / "part.json")
+    p = subprocess.Popen(eval_args(mask, part, "generate-em"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    seen = []
+    for line in p.stderr:
+        seen.append(line)
+        if "configurations x" in line:
+            break
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    time.sleep(0.002)
+    p.send_signal(signal.SIGTERM)
+    err = "".join(seen) + p.stderr.read()
+    p.wait(timeout=120)
+    assert p.returncode == 143, err
+    assert "eval interrupted by SIGTERM" in err, err
+    assert load(part)["partial"] is True

@@ -37,7 +37,11 @@ extern "C" void on_signal(int sig) {
     g_signal.store(sig);  // first signal while a command polls: stop cleanly between batches
     return;
   }
-  // No polling command, or a second signal (the user insists): clean up, default action now.
+  // SIGTERM and SIGHUP again ask for the same clean stop: a scheduler signals every process of a
+  // job, a wrapper passes it on, the time limit follows a warning signal (Slurm: --signal), and
+  // SIGKILL is theirs to end a process at once. A second SIGINT is a user pressing Ctrl-C again.
+  if (g_polling.load() && sig != SIGINT) return;
+  // No polling command, or a second SIGINT (the user insists): clean up, default action now.
   remove_temp_files();
   std::signal(sig, SIG_DFL);
   std::raise(sig);
