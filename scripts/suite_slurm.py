@@ -197,14 +197,22 @@ class Scheduler:
     """What Slurm knows of job elements ("A_i" of an array, "A" of a single job): squeue for what
     waits or runs, then sacct, then scontrol (no accounting; finished jobs for MinJobAge)."""
 
-    def __init__(self):
+    def __init__(self, required=True):
         self.cache = {}
+        self.required = required  # False (--status): without Slurm, states come from the files alone
+        self.error = None
 
     def known(self, refs):
         refs = [r for r in refs if r and r not in self.cache]
-        if not refs:
+        if not refs or self.error:
             return self.cache
-        r = run_tool(["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%i|%T|%r"])
+        try:
+            r = run_tool(["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", "%i|%T|%r"])
+        except SlurmError as e:
+            if self.required:
+                raise
+            self.error = str(e)
+            return self.cache
         for line in r.stdout.splitlines():
             jid, state, reason = (line.split("|") + ["", ""])[:3]
             self.cache[jid.strip()] = {"state": state.strip(), "reason": reason.strip(), "exit_code": ""}
@@ -312,7 +320,7 @@ def log_tail(path, n=3):
         return []
 
 
-def element_status(out, step, e, last, known):
+def element_status(out, step, e, last, known, sched):
     out_state, partial = output_state(element_output(step, e))
     ref = last.get((step["name"], e))
     st = {"element": e, "job": ref, "state": "done", "detail": ""}
@@ -327,6 +335,9 @@ def element_status(out, step, e, last, known):
     st["log"] = log_path(out, step, ref)
     if k and k["state"] in ACTIVE and k["reason"] != "DependencyNeverSatisfied":
         st.update(state="running" if k["state"] in ("RUNNING", "COMPLETING") else "pending", detail=k["reason"])
+        return st
+    if k is None and sched.error:
+        st.update(state="unknown", detail="Slurm not reachable from here")
         return st
     if k:
         detail = k["state"] + (f" exit {k['exit_code']}" if k["exit_code"] else "") + \
@@ -344,7 +355,7 @@ def suite_status(out, plan, subs, sched):
     known = sched.known(list(last.values()))
     steps = []
     for step in plan["steps"]:
-        steps.append({"name": step["name"], "elements": [element_status(out, step, e, last, known)
+        steps.append({"name": step["name"], "elements": [element_status(out, step, e, last, known, sched)
                                                          for e in elements(step)]})
     return steps
 
@@ -485,13 +496,17 @@ def status(args):
     plan = load_json(os.path.join(slurm_dir(out), "plan.json"), "the suite's plan (was it submitted with --slurm?)")
     jobs = os.path.join(slurm_dir(out), "jobs.json")
     subs = load_json(jobs, "the submissions")["submissions"] if os.path.exists(jobs) else []
-    steps = suite_status(out, plan, subs, Scheduler())
+    sched = Scheduler(required=False)
+    steps = suite_status(out, plan, subs, sched)
     states = [e["state"] for s in steps for e in s["elements"]]
-    counts = {k: states.count(k) for k in ("done", "running", "pending", "failed", "not-submitted")}
-    overall = ("complete" if counts["done"] == len(states) else
+    counts = {k: states.count(k) for k in ("done", "running", "pending", "failed", "not-submitted", "unknown")}
+    overall = ("complete" if counts["done"] == len(states) else "unknown" if counts["unknown"] else
                "running" if counts["running"] or counts["pending"] else "failed")
+    if sched.error:
+        print(f"eval_suite: {sched.error}: the states below come from the files alone", file=sys.stderr)
     if args.json:
-        print(json.dumps({"out_dir": args.out_dir, "state": overall, "counts": counts, "steps": steps}, indent=1))
+        print(json.dumps({"out_dir": args.out_dir, "state": overall, "counts": counts, "steps": steps,
+                          "slurm_error": sched.error}, indent=1))
         return 0
     print(f"{args.out_dir}: {overall}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) +
           f" of {len(states)} job elements")
@@ -499,7 +514,7 @@ def status(args):
     for s in steps:
         el = s["elements"]
         done = sum(e["state"] == "done" for e in el)
-        worst = next((k for k in ("failed", "not-submitted", "running", "pending") if any(e["state"] == k for e in el)),
+        worst = next((k for k in ("failed", "not-submitted", "unknown", "running", "pending") if any(e["state"] == k for e in el)),
                      "done")
         print(f"{s['name']:40} {done:>3}/{len(el):<3}  {worst}")
         for e in el:

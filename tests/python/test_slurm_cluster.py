@@ -158,3 +158,11 @@ def test_suite_on_slurm_with_one_element_cancelled_and_resumed(cluster, tmp_path
     assert table(slurm) == table(local)
     body = lambda out: open(os.path.join(out, "summary.md")).read().split("\n", 3)[3]  # noqa: E731
     assert body(slurm) == body(local)
+
+    # where Slurm cannot be reached, --status reports from the files alone
+    os.remove(os.path.join(slurm, "summary.csv"))
+    r = subprocess.run([sys.executable, SUITE, "--out-dir", slurm, "--status", "--json"], capture_output=True,
+                       text=True, cwd=ROOT, env=dict(os.environ, SLURM_CONF=os.path.join(cluster, "missing.conf")))
+    assert r.returncode == 0 and "the states below come from the files alone" in r.stderr, r.stderr
+    st = json.loads(r.stdout)
+    assert st["state"] == "unknown" and st["counts"]["unknown"] == 1 and element(st, "summary", 0)["state"] == "unknown"
