@@ -40,7 +40,7 @@ free_port() {
 start() {
   [ "$(id -u)" -eq 0 ] || { echo "local_cluster: needs root (slurmd starts jobs as their user)" >&2; exit 77; }
   for b in munged slurmctld slurmd sbatch; do
-    command -v "$b" >/dev/null || { echo "local_cluster: $b not found (scripts/install_deps.sh installs slurm-wlm and munge)" >&2; exit 77; }
+    command -v "$b" >/dev/null || { echo "local_cluster: $b not found (scripts/install_deps.sh installs Slurm and munge)" >&2; exit 77; }
   done
   if [ -f "$dir/slurmctld.pid" ] && kill -0 "$(cat "$dir/slurmctld.pid")" 2>/dev/null; then
     echo "local_cluster: $dir already runs a cluster (stop it first)" >&2
