@@ -449,7 +449,7 @@ def submit(args, load_suite):
         if args.config:
             check_same_config(args, load_suite, plan)
         print(f"eval_suite: resuming the suite submitted from {plan['config']}", file=sys.stderr)
-        opts = plan["slurm"]
+        opts = resume_options(plan, args, plan_path)
     else:
         if not args.config:
             raise SlurmError("--config is required for a first submission")
@@ -478,6 +478,19 @@ def submit(args, load_suite):
     print(f"eval_suite: {verb} {len(new)} jobs ({n} elements); eval_suite.py --out-dir {args.out_dir} --status",
           file=sys.stderr)
     return 0
+
+
+def resume_options(plan, args, where):
+    """The saved requests with the flags given now on top (a longer --time for elements that hit
+    their limit); the shard counts are the plan's and cannot change."""
+    saved = load_json(plan["config_copy"], "the config the suite was submitted with")
+    sbatch_args = plan["slurm"].get("sbatch_args", [])
+    opts = slurm_options({**saved, "slurm": {**plan["slurm"], "sbatch_args": sbatch_args}}, args, where)
+    for k in ("shards", "identify_shards"):
+        if opts[k] != plan["slurm"][k]:
+            raise SlurmError(f"--{k.replace('_', '-')}: expected {plan['slurm'][k]}, the count the suite was submitted "
+                             f"with (its shards are on disk), found {opts[k]}")
+    return opts
 
 
 def check_same_config(args, load_suite, plan):

@@ -141,10 +141,15 @@ def test_suite_on_slurm_with_one_element_cancelled_and_resumed(cluster, tmp_path
     r = subprocess.run([sys.executable, SUITE, "--config", config, "--out-dir", slurm, "--slurm", "--resume"],
                        capture_output=True, text=True, cwd=ROOT)  # without the --model override
     assert r.returncode == 3 and "key 'models'" in r.stderr and "use a new --out-dir" in r.stderr, r.stderr
-    suite("--out-dir", slurm, "--slurm", "--resume")
+    r = subprocess.run([sys.executable, SUITE, "--out-dir", slurm, "--slurm", "--resume", "--shards", "2"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 3 and "--shards: expected 3, the count the suite was submitted with" in r.stderr, r.stderr
+    suite("--out-dir", slurm, "--slurm", "--resume", "--time", "00:40:00")  # more time for what runs again
     again = json.load(open(os.path.join(slurm, "slurm", "jobs.json")))["submissions"][len(jobs):]
     assert [(s["step"], s["elements"]) for s in again] == [
         ("tiny/copa/head/eval", [2]), ("tiny/copa/head/merge", [0]), ("summary", [0])], again
+    assert "--time=00:40:00" in again[0]["sbatch"] and "--array=2" in again[0]["sbatch"], again[0]["sbatch"]
+    assert "--time=00:30:00" in again[1]["sbatch"]  # merges keep their own limit
     wait_idle()
     st = status(slurm)
     assert st["state"] == "complete", json.dumps(st)[:2000]
