@@ -15,6 +15,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 
 import convert_task
 
@@ -35,6 +36,9 @@ def add_arguments(ap):
     g.add_argument("--slurm", action="store_true", help="submit the suite as Slurm jobs instead of running it here")
     g.add_argument("--status", action="store_true", help="show what the submitted suite in --out-dir is doing")
     g.add_argument("--json", action="store_true", help="with --status: print JSON")
+    g.add_argument("--wait", action="store_true", help="with --status: wait until nothing is pending or running; "
+                   "exit 0 when complete, 1 when something failed")
+    g.add_argument("--poll", type=float, default=30.0, help="with --wait: seconds between looks (30)")
     g.add_argument("--shards", type=int, help="eval shards per task and site (array elements)")
     g.add_argument("--identify-shards", type=int, help="identify shards per task (1: one unsharded job)")
     g.add_argument("--partition", help="partition of the identify and eval jobs")
@@ -503,9 +507,8 @@ def check_same_config(args, load_suite, plan):
                              "use a new --out-dir")
 
 
-def status(args):
-    """eval_suite.py --status: one line per step, the reason and log of every failed element."""
-    out = os.path.abspath(args.out_dir)
+def gather(out):
+    """(overall state, counts, steps, Slurm's error or None) of the suite in `out`."""
     plan = load_json(os.path.join(slurm_dir(out), "plan.json"), "the suite's plan (was it submitted with --slurm?)")
     jobs = os.path.join(slurm_dir(out), "jobs.json")
     subs = load_json(jobs, "the submissions")["submissions"] if os.path.exists(jobs) else []
@@ -515,14 +518,37 @@ def status(args):
     counts = {k: states.count(k) for k in ("done", "running", "pending", "failed", "not-submitted", "unknown")}
     overall = ("complete" if counts["done"] == len(states) else "unknown" if counts["unknown"] else
                "running" if counts["running"] or counts["pending"] else "failed")
-    if sched.error:
-        print(f"eval_suite: {sched.error}: the states below come from the files alone", file=sys.stderr)
+    return overall, counts, steps, sched.error
+
+
+def summary_line(out_dir, overall, counts):
+    return f"{out_dir}: {overall}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + \
+        f" of {sum(counts.values())} job elements"
+
+
+def status(args):
+    """eval_suite.py --status [--wait]: one line per step, the reason and log of every failed
+    element. --wait: polls until nothing is pending or running; exit 0 complete, 1 failed."""
+    out = os.path.abspath(args.out_dir)
+    overall, counts, steps, error = gather(out)
+    last = None
+    while args.wait and overall == "running":
+        line = summary_line(args.out_dir, overall, counts)
+        if line != last:
+            print(f"eval_suite: {datetime.datetime.now():%H:%M:%S} {line}", file=sys.stderr)
+            last = line
+        time.sleep(args.poll)
+        overall, counts, steps, error = gather(out)
+    if error:
+        if args.wait:
+            raise SlurmError(f"{error}: --wait needs Slurm")
+        print(f"eval_suite: {error}: the states below come from the files alone", file=sys.stderr)
+    code = (0 if overall == "complete" else 1) if args.wait else 0
     if args.json:
         print(json.dumps({"out_dir": args.out_dir, "state": overall, "counts": counts, "steps": steps,
-                          "slurm_error": sched.error}, indent=1))
-        return 0
-    print(f"{args.out_dir}: {overall}: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) +
-          f" of {len(states)} job elements")
+                          "slurm_error": error}, indent=1))
+        return code
+    print(summary_line(args.out_dir, overall, counts))
     print(f"{'step':40} {'done':>7}  state")
     for s in steps:
         el = s["elements"]
@@ -541,4 +567,4 @@ def status(args):
                     print(f"      | {line}")
     if overall == "failed":
         print(f"resubmit what failed: eval_suite.py --out-dir {args.out_dir} --slurm --resume")
-    return 0
+    return code

@@ -119,6 +119,9 @@ def test_suite_on_slurm_with_one_element_cancelled_and_resumed(cluster, tmp_path
     victim = next(s for s in jobs if s["step"] == "tiny/copa/head/eval")["job_id"] + "_2"
     assert element(status(slurm), "tiny/copa/head/eval", 2)["state"] == "running"
     subprocess.run(["scancel", victim], check=True)
+    r = subprocess.run([sys.executable, SUITE, "--out-dir", slurm, "--status", "--wait", "--poll", "1"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 1 and ": failed:" in r.stdout, (r.returncode, r.stdout, r.stderr)  # the failure
     wait_idle()
 
     st = status(slurm)
@@ -150,6 +153,9 @@ def test_suite_on_slurm_with_one_element_cancelled_and_resumed(cluster, tmp_path
         ("tiny/copa/head/eval", [2]), ("tiny/copa/head/merge", [0]), ("summary", [0])], again
     assert "--time=00:40:00" in again[0]["sbatch"] and "--array=2" in again[0]["sbatch"], again[0]["sbatch"]
     assert "--time=00:30:00" in again[1]["sbatch"]  # merges keep their own limit
+    r = subprocess.run([sys.executable, SUITE, "--out-dir", slurm, "--status", "--wait", "--poll", "1"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0 and ": complete:" in r.stdout, (r.returncode, r.stdout, r.stderr)
     wait_idle()
     st = status(slurm)
     assert st["state"] == "complete", json.dumps(st)[:2000]
