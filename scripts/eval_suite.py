@@ -308,7 +308,8 @@ def to_csv(rows):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()) +
+                                 " On a Slurm cluster: --slurm, --status, --resume (docs/cluster.md).")
     ap.add_argument("--config", help="suite config (configs/suites/*.json); with --status, or --slurm --resume, "
                     "the one saved in OUT/slurm is used when omitted")
     ap.add_argument("--out-dir", required=True, help="where data, runs, logs and the summary go")
