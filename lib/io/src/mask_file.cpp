@@ -152,9 +152,9 @@ std::string mask_content_sha256(const MaskFile& mask) {
 }
 
 // Masks written before the order was fixed were stamped in the order of their --sites: the
-// recorded hash matches one ordering of the sites present (at most 4! = 24 to try).
+// recorded hash matches one ordering of the sites present (at most 4! = 24 to try). Sorted,
+// the sites are in kAllSites order (the enum's), so the current stamp is the first one tried.
 bool mask_content_hash_matches(const MaskFile& mask, const std::string& recorded) {
-  if (recorded == mask_content_sha256(mask)) return true;
   std::vector<Site> order;
   for (const auto& s : mask.sites) order.push_back(s.site);
   std::sort(order.begin(), order.end());
