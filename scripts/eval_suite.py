@@ -326,7 +326,7 @@ def main(argv=None):
         if args.status:
             return suite_slurm.status(args)
         if args.slurm:
-            return suite_slurm.submit(args, load_suite)
+            return suite_slurm.submit(args, sys.modules[__name__])
         if not args.config:
             raise SuiteError("--config is required (except with --status or --slurm --resume)")
         cfg = load_suite(args.config, args.model)

@@ -177,8 +177,9 @@ def build_plan(cfg, opts, out, sadi, config_copy, task_commands, log):
                 steps.append({"name": f"{name}/merge", "kind": "merge", "type": "merge", "command": "eval", "dir": d,
                               "output": ev["result"], "after": [f"{name}/eval"]})
                 merges.append(f"{name}/merge")
+    python = os.environ.get("SADI_PYTHON", sys.executable)
     steps.append({"name": "summary", "kind": "summary", "type": "single",
-                  "argv": [os.environ.get("SADI_PYTHON", sys.executable), os.path.join(ROOT, "scripts", "eval_suite.py"), "--config", config_copy,
+                  "argv": [python, os.path.join(ROOT, "scripts", "eval_suite.py"), "--config", config_copy,
                            "--out-dir", out, "--summary-only"],
                   "output": os.path.join(out, "summary.csv"), "after": merges})
     return steps
@@ -242,11 +243,7 @@ class Scheduler:
                                             "exit_code": f.get("ExitCode", "")})
 
     def submit(self, argv):
-        r = subprocess.run(argv, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SlurmError(f"{' '.join(shlex.quote(a) for a in argv)} failed with exit code {r.returncode}: "
-                             f"{r.stderr.strip()}")
-        return r.stdout.strip().split(";")[0]
+        return run_tool(argv).stdout.strip().split(";")[0]  # --parsable: "JOBID[;CLUSTER]"
 
     def cancel(self, refs):
         if refs:
@@ -269,6 +266,11 @@ def load_json(path, what):
         raise SlurmError(f"{path}: cannot read {what}: {e.strerror}")
     except json.JSONDecodeError as e:
         raise SlurmError(f"{path}:{e.lineno}: not valid JSON: {e.msg}")
+
+
+def load_submissions(out):
+    path = os.path.join(slurm_dir(out), "jobs.json")
+    return load_json(path, "the submissions")["submissions"] if os.path.exists(path) else []
 
 
 def save_json(path, value):
@@ -432,7 +434,7 @@ def submit_steps(out, plan, subs, sched, opts, dry_run):
         sched.cancel([r for r in stale if sched.cache.get(r, {}).get("state") in ACTIVE])
         jid = sched.submit(argv)
         waits_on[step["name"]] = keep + [jid]
-        sub = {"step": step["name"], "job_id": jid, "elements": todo if step["type"] == "shards" else [0],
+        sub = {"step": step["name"], "job_id": jid, "elements": todo,
                "submitted": datetime.datetime.now().isoformat(timespec="seconds"), "sbatch": argv}
         subs.append(sub)
         new.append(sub)
@@ -440,8 +442,9 @@ def submit_steps(out, plan, subs, sched, opts, dry_run):
     return new
 
 
-def submit(args, load_suite):
-    """eval_suite.py --slurm [--resume]."""
+def submit(args, suite):
+    """eval_suite.py --slurm [--resume]; `suite` is the eval_suite module (load_suite,
+    prepare_all, task_commands)."""
     out = os.path.abspath(args.out_dir)
     sd = slurm_dir(out)
     plan_path = os.path.join(sd, "plan.json")
@@ -451,16 +454,15 @@ def submit(args, load_suite):
                              "to submit again what failed or is missing")
         plan = load_json(plan_path, "the suite's plan")
         if args.config:
-            check_same_config(args, load_suite, plan)
+            check_same_config(args, suite.load_suite, plan)
         print(f"eval_suite: resuming the suite submitted from {plan['config']}", file=sys.stderr)
         opts = resume_options(plan, args, plan_path)
     else:
         if not args.config:
             raise SlurmError("--config is required for a first submission")
-        import eval_suite
-        cfg = load_suite(args.config, args.model)
+        cfg = suite.load_suite(args.config, args.model)
         opts = slurm_options(cfg, args, args.config)
-        eval_suite.prepare_all(cfg, out)
+        suite.prepare_all(cfg, out)
         os.makedirs(os.path.join(sd, "logs"), exist_ok=True)
         config_copy = os.path.join(sd, "suite.json")
         save_json(config_copy, cfg)
@@ -469,13 +471,12 @@ def submit(args, load_suite):
                 "cwd": os.getcwd(),
                 "sadi": os.path.abspath(args.sadi), "slurm": opts,
                 "steps": build_plan(cfg, opts, out, os.path.abspath(args.sadi), config_copy,
-                                    eval_suite.task_commands, log)}
+                                    suite.task_commands, log)}
         if not args.dry_run:
             save_json(plan_path, plan)
     if os.getcwd() != plan["cwd"]:
         os.chdir(plan["cwd"])  # the plan's relative paths (model dirs, raw files) are relative to it
-    subs = load_json(os.path.join(sd, "jobs.json"), "the submissions")["submissions"] \
-        if os.path.exists(os.path.join(sd, "jobs.json")) else []
+    subs = load_submissions(out)
     new = submit_steps(out, plan, subs, Scheduler(), opts, args.dry_run)
     n = sum(len(s["elements"]) for s in new)
     verb = "would submit" if args.dry_run else "submitted"
@@ -488,8 +489,7 @@ def resume_options(plan, args, where):
     """The saved requests with the flags given now on top (a longer --time for elements that hit
     their limit); the shard counts are the plan's and cannot change."""
     saved = load_json(plan["config_copy"], "the config the suite was submitted with")
-    sbatch_args = plan["slurm"].get("sbatch_args", [])
-    opts = slurm_options({**saved, "slurm": {**plan["slurm"], "sbatch_args": sbatch_args}}, args, where)
+    opts = slurm_options({**saved, "slurm": plan["slurm"]}, args, where)
     for k in ("shards", "identify_shards"):
         if opts[k] != plan["slurm"][k]:
             raise SlurmError(f"--{k.replace('_', '-')}: expected {plan['slurm'][k]}, the count the suite was submitted "
@@ -510,10 +510,8 @@ def check_same_config(args, load_suite, plan):
 def gather(out):
     """(overall state, counts, steps, Slurm's error or None) of the suite in `out`."""
     plan = load_json(os.path.join(slurm_dir(out), "plan.json"), "the suite's plan (was it submitted with --slurm?)")
-    jobs = os.path.join(slurm_dir(out), "jobs.json")
-    subs = load_json(jobs, "the submissions")["submissions"] if os.path.exists(jobs) else []
     sched = Scheduler(required=False)
-    steps = suite_status(out, plan, subs, sched)
+    steps = suite_status(out, plan, load_submissions(out), sched)
     states = [e["state"] for s in steps for e in s["elements"]]
     counts = {k: states.count(k) for k in ("done", "running", "pending", "failed", "not-submitted", "unknown")}
     overall = ("complete" if counts["done"] == len(states) else "unknown" if counts["unknown"] else
