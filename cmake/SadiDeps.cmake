@@ -1,6 +1,28 @@
-# Third-party dependencies. Debian 12 packages on the CPU machines (scripts/install_deps.sh);
-# on a GPU machine pass -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
-# to build against the LibTorch inside pip torch (docs/building.md).
+# Third-party dependencies (docs/dependencies.md): Debian 12 packages for the C/C++ libraries
+# (scripts/install_deps.sh), and LibTorch from the torch wheel in the project's virtual
+# environment .venv/ (torch 2.11.0 with CUDA 13.0, requirements/python.lock).
+
+# The Python every script and test uses: -DSADI_PYTHON=..., else $SADI_PYTHON, else the
+# project's .venv, else python3 on PATH (the GPU machine's venv).
+if(NOT SADI_PYTHON)
+  if(DEFINED ENV{SADI_PYTHON})
+    set(_py "$ENV{SADI_PYTHON}")
+  elseif(EXISTS "${PROJECT_SOURCE_DIR}/.venv/bin/python")
+    set(_py "${PROJECT_SOURCE_DIR}/.venv/bin/python")
+  else()
+    find_program(_py NAMES python3 NO_CACHE)
+  endif()
+  set(SADI_PYTHON "${_py}" CACHE FILEPATH "the Python with torch, transformers and tokenizers (scripts/install_deps.sh makes .venv)")
+endif()
+execute_process(COMMAND "${SADI_PYTHON}" -c "import torch; print(torch.utils.cmake_prefix_path)"
+                RESULT_VARIABLE _rc OUTPUT_VARIABLE _torch_prefix ERROR_VARIABLE _err
+                OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "SADI_PYTHON=${SADI_PYTHON} cannot import torch (${_err}); "
+                      "run scripts/install_deps.sh (it makes .venv) or pass -DSADI_PYTHON=")
+endif()
+message(STATUS "sadi: Python ${SADI_PYTHON}, LibTorch from ${_torch_prefix}")
+list(APPEND CMAKE_PREFIX_PATH "${_torch_prefix}")
 find_package(Torch REQUIRED)
 # CUDA graphs for the decode step: only where LibTorch has CUDA (docs/gpu.md).
 set(_sadi_torch_cuda OFF)
@@ -26,3 +48,9 @@ message(STATUS "sadi: ${SADI_BACKEND_INFO}")
 
 # Debian's libtorch CMake config adds flags as a string; keep them for torch targets only.
 separate_arguments(SADI_TORCH_FLAGS UNIX_COMMAND "${TORCH_CXX_FLAGS}")
+
+# The torch wheel's libtorch.so exports its own copy of part of std::filesystem (built with an
+# older toolchain's static libstdc++fs); found first, its remove_all crashes (jumps to address
+# 0). Naming libstdc++ before every library puts it first in the search order, so each
+# std::filesystem call binds to the system's libstdc++ (tests: Fs.*, docs/building.md).
+add_link_options("LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")

@@ -6,7 +6,7 @@
 # every row's K and delta chosen on dev and reported on test (docs/baselines.md).
 # Usage: scripts/ablation.sh MODEL_DIR PAIRS.jsonl TEST.jsonl DEV.jsonl OUT_DIR [extra sadi eval flags...]
 #   e.g. scripts/ablation.sh out/demo/model tests/data/topic/{pairs,test,dev}.jsonl out/ablation --site head
-# Environment: SADI (the binary; default build/apps/sadi), SADI_PYTHON (default /usr/bin/python3),
+# Environment: SADI (the binary; default build/apps/sadi), SADI_PYTHON (default .venv/bin/python),
 # TOP_K (default 1,2,4,8), DELTA (default 4,9,19), SEEDS (default 20), BOOTSTRAP (default 200).
 set -euo pipefail
 if [ $# -lt 5 ]; then
@@ -17,7 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 model=$1 pairs=$2 test=$3 dev=$4 out=$5
 shift 5
 sadi=${SADI:-${BUILD_DIR:-$root/build}/apps/sadi}
-py=${SADI_PYTHON:-/usr/bin/python3}
+py=${SADI_PYTHON:-$root/.venv/bin/python}
 mkdir -p "$out"
 "$sadi" identify --model "$model" --pairs "$pairs" --out "$out/mask.h5" --top-k 8 --bootstrap "${BOOTSTRAP:-200}"
 "$sadi" inspect "$out/mask.h5" --json > "$out/mask.json"

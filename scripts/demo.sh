@@ -9,7 +9,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/out/demo}
-py=${SADI_PYTHON:-/usr/bin/python3}
+py=${SADI_PYTHON:-$root/.venv/bin/python}
 data="$root/tests/data/topic"
 hf="$root/models/tiny-topic"
 if [ "${SADI_SKIP_DEPS:-0}" != 1 ]; then "$root/scripts/install_deps.sh"; fi

@@ -304,6 +304,7 @@ def main() -> int:
         cfg["head_dim"] = p["d_model"] // p["heads"]
     if a.arch == "phi3":
         cfg["sliding_window"] = a.max_positions - 1  # as Phi-3-mini-4k: window 2047 of 4096
+        cfg["pad_token_id"] = vocab - 1  # transformers' Phi3Config default (32000) is past a tiny vocabulary
     if a.arch.startswith("gemma"):
         cfg["hidden_act"] = "gelu_pytorch_tanh"
         cfg["hidden_activation"] = "gelu_pytorch_tanh"

@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-py=${SADI_PYTHON:-/usr/bin/python3}
+py=${SADI_PYTHON:-$root/.venv/bin/python}
 sadi=${SADI_BIN:-${BUILD_DIR:-$root/build}/apps/sadi}
 peer=$root/scripts/bench/llamacpp
 work=${BENCH_DIR:-$root/out/bench}/llamacpp

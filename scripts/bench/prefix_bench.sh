@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -x "$old" ] || { echo "prefix_bench.sh: --old-bin PATH (an older sadi binary) is required" >&2; exit 2; }
-py=${SADI_PYTHON:-/usr/bin/python3}
+py=${SADI_PYTHON:-$root/.venv/bin/python}
 sadi=${SADI_BIN:-${BUILD_DIR:-$root/build}/apps/sadi}
 work=${BENCH_DIR:-$root/out/bench}/prefix
 mkdir -p "$work"

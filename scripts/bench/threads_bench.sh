@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 repeat=2
 [ "${1:-}" = --repeat ] && repeat=$2
-py=${SADI_PYTHON:-/usr/bin/python3}
+py=${SADI_PYTHON:-$root/.venv/bin/python}
 sadi=${SADI_BIN:-${BUILD_DIR:-$root/build}/apps/sadi}
 work=${BENCH_DIR:-$root/out/bench}/threads
 mkdir -p "$work"

@@ -13,7 +13,7 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-py=${SADI_PYTHON:-/usr/bin/python3}
+py=${SADI_PYTHON:-$root/.venv/bin/python}
 sadi=${SADI_BIN:-${BUILD_DIR:-$root/build}/apps/sadi}
 ref=${BUILD_DIR:-$root/build}/tokref
 [ -f "$ref/reference/tokenizer-llama3.json" ] || "$root/tests/tokenizer/make_reference.sh" "$ref" "$py" >&2

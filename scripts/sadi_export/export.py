@@ -91,7 +91,9 @@ def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     return (a.float() - b.float()).abs().max().item()
 
 
-def check_parity(eager, scripted, reloaded, arch, hf_dir, dtype_name, device) -> dict:
+def check_parity(eager, scripted, reloaded, arch, hf_dir, dtype_name, device, weights_dtype_name=None) -> dict:
+    """dtype_name: the dtype the check runs in (its tolerance); weights_dtype_name: the dtype the
+    weights were rounded to (transformers' copy is rounded the same way), default dtype_name."""
     rows, ids, pos, mask = parity_inputs(arch.vocab_size, device)
     with torch.no_grad():
         ref = run(eager, ids, pos, mask)
@@ -107,7 +109,7 @@ def check_parity(eager, scripted, reloaded, arch, hf_dir, dtype_name, device) ->
         last = run(reloaded, ids[:, -1:], pos[:, -1:], mask, ck, t - 1, cv)
         res["cache_decode_vs_full"] = max_diff(ref[:, -1:], last)
         scale = max(1.0, ref.abs().max().item())
-        hf = hf_logits(hf_dir, rows, dtype_name, device)
+        hf = hf_logits(hf_dir, rows, weights_dtype_name or dtype_name, device, dt)
         if hf is not None:
             res["vs_transformers"] = max(max_diff(ref[i, t - len(r):], hf[i]) for i, r in enumerate(rows))
     res["tolerance"] = TOLERANCE[dtype_name] * scale
@@ -115,7 +117,9 @@ def check_parity(eager, scripted, reloaded, arch, hf_dir, dtype_name, device) ->
     return res
 
 
-def hf_logits(hf_dir: str, rows, dtype_name: str, device: str):
+def hf_logits(hf_dir: str, rows, dtype_name: str, device: str, compute_dtype):
+    """transformers' logits of each row: weights loaded as dtype_name, run in compute_dtype (the
+    dtype the exported model is checked in: float32 for float16 on CPU)."""
     try:
         import transformers  # noqa: F401
     except ImportError:  # the CPU machines: the naive reference in tests/python stands in
@@ -125,8 +129,16 @@ def hf_logits(hf_dir: str, rows, dtype_name: str, device: str):
     from transformers import AutoModelForCausalLM
     # transformers 5 renamed torch_dtype to dtype
     key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+    rounded = compute_dtype != DTYPES[dtype_name]
+    # Rounded: float32 weights rounded to dtype_name, run in compute_dtype. Only the parameters
+    # are rounded; buffers (RoPE's inv_freq) stay float32, as in the exported model.
     model = AutoModelForCausalLM.from_pretrained(hf_dir, attn_implementation="eager",
-                                                 **{key: DTYPES[dtype_name]}).to(device).eval()
+                                                 **{key: torch.float32 if rounded else DTYPES[dtype_name]})
+    model = model.to(device).eval()
+    if rounded:
+        with torch.no_grad():
+            for p in model.parameters():
+                p.data = p.data.to(DTYPES[dtype_name]).to(compute_dtype)
     out = []
     for r in rows:
         out.append(model(r.unsqueeze(0).to(device)).logits[0].float())
@@ -197,7 +209,7 @@ def export(hf_dir: str, out: str, dtype_name: str, device: str, force: bool) -> 
         reloaded = torch.jit.load(model_path, map_location=device)
         e, s, reloaded = (cast_parameters(m.to(device), check_dtype) for m in (eager, scripted, reloaded))
         par = check_parity(e, s, reloaded, arch, hf_dir,
-                           "float32" if check_dtype == torch.float32 else dtype_name, device)
+                           "float32" if check_dtype == torch.float32 else dtype_name, device, dtype_name)
         worst = {k: v for k, v in par.items() if k not in ("tolerance", "logit_scale")}
         for k, v in worst.items():
             log(f"parity {k}: max |logit diff| = {v:.3e} (tolerance {par['tolerance']:.1e})")

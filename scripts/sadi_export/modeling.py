@@ -27,7 +27,7 @@ from .archs.spec import ArchSpec
 
 
 def batched_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], invariant: bool) -> Tensor:
-    """x [B, T, in] -> [B, T, out]. invariant: one GEMM per batch row (torch.bmm) instead of one
+    """x [B, T, in] -> [B, T, out]. invariant: one GEMM per batch row (torch.mm) instead of one
     GEMM over all B*T rows, so a row's numbers do not depend on the rows that share its batch
     (CPU BLAS results depend on the matrix's row count). docs/determinism.md.
     One token per row (decoding): a matrix-vector product per row, which reads the weights about
@@ -39,7 +39,10 @@ def batched_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], invariant:
             y = y + bias
         return y
     if invariant:
-        y = torch.bmm(x, weight.t().unsqueeze(0).expand(x.size(0), weight.size(1), weight.size(0)))
+        # One torch.mm per row: torch.bmm's result for a row depends on the batch size with the
+        # MKL of torch 2.11 (a batch of 1 takes another kernel), so it is not invariant.
+        wt = weight.t()
+        y = torch.stack([torch.mm(x[i], wt) for i in range(x.size(0))])
         if bias is not None:
             y = y + bias
         return y
@@ -162,6 +165,7 @@ class Attention(nn.Module):
         self.q_norm = RMSNorm(head_dim, eps) if qk_norm else nn.Identity()
         self.k_norm = RMSNorm(head_dim, eps) if qk_norm else nn.Identity()
         self.head_site = Site("head", layer)
+        self.batch_invariant = False  # per-row score products (the runtime sets it, see batched_linear)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int, slot: Optional[Tensor],
                 cache_k: Optional[Tensor], cache_v: Optional[Tensor],
@@ -193,6 +197,8 @@ class Attention(nn.Module):
         qg = q.reshape(b, self.n_kv, self.n_rep * t, self.head_dim)  # [B, Hkv, n_rep*T, Dh]
         if t == 1:  # decoding: a few query rows against the cache; a GEMM would pack (copy) all of K
             scores = (k.unsqueeze(2) * qg.unsqueeze(3)).sum(-1) * self.scaling  # [B, Hkv, n_rep, S]
+        elif self.batch_invariant:  # torch.matmul's batched kernel depends on B for a transposed K
+            scores = torch.stack([torch.matmul(qg[i], k[i].transpose(1, 2)) for i in range(b)]) * self.scaling
         else:
             scores = torch.matmul(qg, k.transpose(2, 3)) * self.scaling  # [B, Hkv, n_rep*T, S]
         if self.softcap > 0.0:

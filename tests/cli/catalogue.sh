@@ -8,7 +8,7 @@ set -u
 sadi=$1
 data=$2
 docs=${3:-$(cd "$(dirname "$0")/../.." && pwd)/docs/errors.md}
-py=${PYTHON:-/usr/bin/python3}
+py=${PYTHON:-${SADI_PYTHON:-$(cd "$(dirname "$0")/../.." && pwd)/.venv/bin/python}}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT

@@ -7,6 +7,8 @@ data=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/harness.sh"
+# The Python with h5py: PYTHON, else SADI_PYTHON, else the repository's .venv (scripts/install_deps.sh).
+PYTHON=${PYTHON:-${SADI_PYTHON:-$(cd "$(dirname "$0")/../.." && pwd)/.venv/bin/python}}
 
 expect help 0 "Usage: sadi COMMAND" -- "$sadi" --help
 expect version 0 "^sadi [0-9]+\.[0-9]+\.[0-9]+" -- "$sadi" --version
@@ -27,7 +29,7 @@ expect info-bad-flag 2 "Option .*frob.* does not exist" -- "$sadi" info --frob "
 expect info-bad-level 2 "log-level" -- "$sadi" info --log-level loud "$data/llama"
 expect info-cuda-absent 2 "CUDA" -- bash -c "if $sadi --version | grep -q CUDA; then echo CUDA; exit 2; else $sadi info --check --device cuda $data/llama; fi"
 # stdout carries only the program's output
-"$sadi" info --json "$data/llama" 2>/dev/null | "${PYTHON:-/usr/bin/python3}" -c "import json,sys; json.load(sys.stdin)" \
+"$sadi" info --json "$data/llama" 2>/dev/null | "$PYTHON" -c "import json,sys; json.load(sys.stdin)" \
   && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL info-json-parses"; }
 
 # identify / inspect: bad input exits non-zero with a located message and leaves no file
@@ -58,7 +60,7 @@ expect inspect 0 "per layer in the top 3" -- "$sadi" inspect "$tmp/ok.h5" --site
 expect inspect-json 0 '"per_layer_in_top"' -- "$sadi" inspect "$tmp/ok.h5" --json
 # a mask edited after identify wrote it: a warning naming the file, the mask still used
 cp "$tmp/ok.h5" "$tmp/edited.h5"
-"${PYTHON:-/usr/bin/python3}" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); d=f['head/mean_diff']; v=d[()]; v[0,0]+=1; d[...]=v" "$tmp/edited.h5"; "${PYTHON:-/usr/bin/python3}" "$root/scripts/restamp_mask.py" "$tmp/edited.h5" >/dev/null
+"$PYTHON" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); d=f['head/mean_diff']; v=d[()]; v[0,0]+=1; d[...]=v" "$tmp/edited.h5"; "$PYTHON" "$root/scripts/restamp_mask.py" "$tmp/edited.h5" >/dev/null
 expect mask-edited-warns 0 "edited.h5: its numbers do not match the content_sha256" -- "$sadi" inspect "$tmp/edited.h5"
 check mask-unedited-quiet bash -c "! \"$sadi\" inspect \"$tmp/ok.h5\" 2>&1 | grep -q 'do not match'"
 expect inspect-not-hdf5 3 "not an HDF5 file" -- "$sadi" inspect "$pairs"

@@ -1,6 +1,8 @@
-// The C++ tokenizer.json implementation vs Hugging Face's own (npm `tokenizers`, Rust) on the
-// published Llama 2, Llama 3 and Qwen3 tokenizer.json files and the tiny models' own: ids and decoded text of every string
-// of tests/tokenizer/corpus.jsonl (the reference is written by tests/tokenizer/make_reference.sh).
+// The C++ tokenizer.json implementation vs Hugging Face's own (PyPI `tokenizers`, Rust) on real
+// vocabularies (llama.cpp's Llama 2, Llama 3, Qwen2 and GPT-2 test vocabularies, converted and
+// checked against llama.cpp's own ids) and the tiny models' own: ids and decoded text of every
+// string of tests/tokenizer/corpus.jsonl and of llama.cpp's test strings (the reference is
+// written by tests/tokenizer/make_reference.py).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -31,7 +33,8 @@ TEST_P(HfTokenizerVsReference, IdsAndDecodedTextMatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Published, HfTokenizerVsReference,
-                         ::testing::Values("tokenizer-llama2", "tokenizer-llama3", "tokenizer-qwen3", "tiny-json"));
+                         ::testing::Values("tokenizer-llama2", "tokenizer-llama3", "tokenizer-qwen2",
+                                           "tokenizer-gpt2", "tiny-json"));
 
 TEST(HfTokenizer, BadFilesNameTheKey) {
   const auto tmp = std::filesystem::temp_directory_path() / "sadi_bad_tokenizer.json";

@@ -1,5 +1,7 @@
 #include "test_util.hpp"
 
+#include <unistd.h>
+
 #include <fstream>
 
 #include "sadi/core/fs.hpp"

@@ -130,7 +130,9 @@ def test_iti_directions_and_spreads_equal_a_recomputation(model, mask):
     proj = (torch.cat([pos, neg]).view(-1, model.L, model.H, model.Dh) * theta).sum(-1)
     with h5py.File(mask, "r") as f:
         g = f["head"]["iti"]
-        assert torch.allclose(torch.tensor(g["direction"][()]).double(), theta.reshape(model.L, -1), atol=1e-5)
+        got = torch.tensor(g["direction"][()]).double()
+        # float32 captures, batched in sadi and one by one here: 1.8e-5 seen with LibTorch 2.11
+        assert torch.allclose(got, theta.reshape(model.L, -1), atol=5e-5), (got - theta.reshape(model.L, -1)).abs().max()
         assert torch.allclose(torch.tensor(g["sigma"][()]).double(), proj.std(0, unbiased=False), rtol=1e-4, atol=1e-6)
         acc = g["probe_accuracy"][()]
         order = [acc[layer, head] for layer, head in g["ranking"][()]]

@@ -97,7 +97,7 @@ class HfTokenizer final : public Tokenizer {
           }
         }
       }
-      return valid_utf8(out);
+      return strip_leading_spaces(valid_utf8(out));  // a Strip after ByteLevel (transformers' GGUF conversion)
     }
     // Metaspace-style (Llama 2): "▁" -> " ", <0xXX> runs -> bytes, join, strip one leading space.
     std::string out, bytes;
@@ -114,14 +114,19 @@ class HfTokenizer final : public Tokenizer {
       out += replace_all(t, "\xE2\x96\x81", " ");
     }
     flush();
-    for (int i = 0; i < strip_start_ && !out.empty() && out[0] == ' '; ++i) out.erase(0, 1);
-    return out;
+    return strip_leading_spaces(out);
   }
 
   int64_t vocab_size() const override { return static_cast<int64_t>(id_to_token_.size()); }
   std::string kind() const override { return "hf-tokenizer-json"; }
 
  private:
+  // The decoder's Strip: up to strip_start_ leading spaces.
+  std::string strip_leading_spaces(std::string s) const {
+    for (int i = 0; i < strip_start_ && !s.empty() && s[0] == ' '; ++i) s.erase(0, 1);
+    return s;
+  }
+
   static std::string replace_all(std::string s, const std::string& from, const std::string& to) {
     for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
     return s;

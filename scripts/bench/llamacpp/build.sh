@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the llama.cpp peer: llama.cpp (CPU, from llama-cpp-python 0.3.36's vendored source that
+# scripts/fetch_assets.sh put in third_party/llama.cpp) and our greedy driver (greedy.cpp), into
+# third_party/llama.cpp-build (ignored by git; rebuilt only when the source or driver changes).
+# Prints the driver's path on stdout. Release build, GGML_NATIVE (this machine's SIMD), no BLAS.
+# Usage: scripts/bench/llamacpp/build.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+src=${SADI_LLAMACPP_SRC:-$root/third_party/llama.cpp}
+build=${SADI_LLAMACPP_BUILD:-$root/third_party/llama.cpp-build}
+[ -f "$src/include/llama.h" ] ||
+  { echo "llamacpp/build.sh: $src/include/llama.h missing: run scripts/install_deps.sh (scripts/fetch_assets.sh)" >&2; exit 1; }
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$root/scripts/bench/llamacpp" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DLLAMACPP_SRC="$src" -DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_BLAS=OFF -DGGML_OPENMP=ON \
+    -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
+    -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF >&2
+fi
+cmake --build "$build" --target sadi-llamacpp-greedy -j "$(nproc)" >&2
+echo "$build/sadi-llamacpp-greedy"
