@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Convert a task's public raw file into a sadi pairs file and a sadi task file.
 
-    /usr/bin/python3 scripts/convert_task.py --config configs/tasks/copa.json --input val.jsonl \\
+    .venv/bin/python scripts/convert_task.py --config configs/tasks/copa.json --input val.jsonl \\
         --pairs copa.pairs.jsonl --task copa.task.jsonl [--seed 0] [--limit N]
 
 The config (configs/tasks/*.json, docs/tasks.md) holds the reference code's verbatim template,

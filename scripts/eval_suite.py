@@ -3,7 +3,7 @@
 summary (markdown and CSV): the unsteered baseline, SADI at each site and each baseline method,
 each at its dev-selected K and delta, reported on test.
 
-    /usr/bin/python3 scripts/eval_suite.py --config configs/suites/samples.json --out-dir out/suite \\
+    .venv/bin/python scripts/eval_suite.py --config configs/suites/samples.json --out-dir out/suite \\
         [--sadi build/apps/sadi] [--model NAME=DIR ...] [--resume] [--dry-run]
 
 Per model and task: the raw file is converted (scripts/convert_task.py with configs/tasks/*.json);

@@ -253,7 +253,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--arch", choices=["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2", "bloom"],
+    ap.add_argument("--arch", choices=["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2", "bloom"],
                     default="llama")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     ap.add_argument("--layers", type=int)
@@ -288,7 +288,8 @@ def main() -> int:
     tie = (a.arch in ("qwen2", "gemma", "gemma2") or a.preset != "tiny") if a.tie == "auto" else a.tie == "yes"
     cfg = {
         "architectures": [{"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "phi3": "Phi3ForCausalLM",
-                           "gemma": "GemmaForCausalLM", "gemma2": "Gemma2ForCausalLM"}.get(a.arch, "LlamaForCausalLM")],
+                           "gemma": "GemmaForCausalLM", "gemma2": "Gemma2ForCausalLM",
+                           "mistral": "MistralForCausalLM"}.get(a.arch, "LlamaForCausalLM")],
         "model_type": a.arch,
         "hidden_size": p["d_model"], "intermediate_size": p["d_ffn"],
         "num_hidden_layers": p["layers"], "num_attention_heads": p["heads"],
@@ -300,6 +301,8 @@ def main() -> int:
         "eos_token_id": tok_vocab - 2 if a.tokenizer == "json" else 2,
         "torch_dtype": a.dtype, "attention_bias": a.arch == "qwen2", "initializer_range": 0.02,
     }
+    if a.arch == "mistral":
+        cfg["sliding_window"] = a.max_positions  # Mistral 7B v0.1: 4096 of 32768 positions
     if a.arch == "qwen3":
         cfg["head_dim"] = p["d_model"] // p["heads"]
     if a.arch == "phi3":

@@ -7,7 +7,7 @@ Draws layer x head heatmaps of the head scores (mean difference over head_dim), 
 file has them, the z-scores (mean / standard error), ITI's probe accuracy and the bootstrap
 selection frequency (with the top-K overlap in the title); for each other site present, a
 per-layer bar chart: how many of the site's top-N elements lie in each layer.
-Needs h5py and matplotlib (Debian: python3-h5py, python3-matplotlib; use /usr/bin/python3).
+Needs h5py and matplotlib (in .venv, scripts/install_deps.sh).
 """
 import argparse
 import os

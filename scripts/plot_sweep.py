@@ -3,7 +3,7 @@
 unsteered baseline marked on the colour bar and the dev-selected point boxed.
 
   plot_sweep.py RESULTS.json --out sweep.png [--split test|dev] [--method sadi|fixed|fixed-dir|fixed-raw]
-Needs matplotlib (Debian: python3-matplotlib; use /usr/bin/python3).
+Needs matplotlib (in .venv, scripts/install_deps.sh).
 """
 import argparse
 import json

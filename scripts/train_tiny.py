@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train the small sentiment model that the demo and the smoke test steer (docs/tiny-model.md).
 
-    /usr/bin/python3 scripts/train_tiny.py --out models/tiny-sentiment --data tests/data/tiny [--seed 0]
+    .venv/bin/python scripts/train_tiny.py --out models/tiny-sentiment --data tests/data/tiny [--seed 0]
 
 Text comes from the templates and word lists of configs/tiny/sentiment.json. Reviews appear in
 two formats: "Review: ... Sentiment: LABEL" always with the right label, and the SST-2 question

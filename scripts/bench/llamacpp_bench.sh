@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): sadi vs llama.cpp (node-llama-cpp 3.21.1's prebuilt CPU library) in one
-# run, float32 weights, batch 1, the same prompt token ids, greedy, EOS ignored; prompt
+# Benchmark (not a test): sadi vs llama.cpp (built from llama-cpp-python 0.3.36's vendored source
+# by scripts/bench/llamacpp/build.sh: Release, GGML_NATIVE, OpenMP, float32 KV cache, flash
+# attention off) in one run, float32 weights, batch 1, the same prompt token ids, greedy, EOS ignored; prompt
 # processing and decode tokens/s at 1 and 2 threads, and sadi / llama.cpp ratios.
 # Models: random Llamas made by scripts/make_tiny_model.py (seeded) and converted by our own
 # scripts/bench/to_gguf.py: "35m" (8 layers, d 512, 8/4 heads, FFN 1408, vocab 8192) and
@@ -21,11 +22,10 @@ while [ $# -gt 0 ]; do
 done
 py=${SADI_PYTHON:-$root/.venv/bin/python}
 sadi=${SADI_BIN:-${BUILD_DIR:-$root/build}/apps/sadi}
-peer=$root/scripts/bench/llamacpp
+peer=$("$root/scripts/bench/llamacpp/build.sh")
 work=${BENCH_DIR:-$root/out/bench}/llamacpp
 mkdir -p "$work"
 unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS
-[ -d "$peer/node_modules/node-llama-cpp" ] || (cd "$peer" && npm ci --omit=optional --ignore-scripts --no-audit --no-fund >&2)
 
 make_model() {  # name -> $work/name/{hf,model,model.gguf}
   local name=$1 d=$work/$1 args
@@ -43,7 +43,7 @@ make_model() {  # name -> $work/name/{hf,model,model.gguf}
 
 best() { "$py" -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }
 
-echo "sadi vs llama.cpp (node-llama-cpp 3.21.1, CPU), float32, batch 1, greedy, $new new tokens, best of $repeat; $(nproc) cores; $(date -u +%F)"
+echo "sadi vs llama.cpp (llama-cpp-python 0.3.36's llama.cpp, CPU), float32, batch 1, greedy, $new new tokens, best of $repeat; $(nproc) cores; $(date -u +%F)"
 printf '%-6s %-7s %-8s %14s %14s %7s %14s %14s %7s %s\n' model threads prompt "sadi pp t/s" "llama pp t/s" ratio \
   "sadi dec t/s" "llama dec t/s" ratio "ids"
 for name in ${models//,/ }; do
@@ -60,7 +60,7 @@ for name in ${models//,/ }; do
         --out "$d/sadi.jsonl" --timing-json "$d/timing.json" --log-level warn
       sp+=("$("$py" -c "import json; print(json.load(open('$d/timing.json'))['prefill']['tokens_per_s'])")")
       sd+=("$("$py" -c "import json; print(json.load(open('$d/timing.json'))['decode']['tokens_per_s'])")")
-      (cd "$peer" && node run.mjs "$d/model.gguf" "$d/ids.json" "$new" "$t") >"$d/llama.json"
+      "$peer" "$d/model.gguf" "$d/ids.json" "$new" "$t" >"$d/llama.json"
       lp+=("$("$py" -c "import json; j=json.load(open('$d/llama.json')); print(1000 * j['prompt_tokens'] / j['prompt_ms'])")")
       ld+=("$("$py" -c "import json; j=json.load(open('$d/llama.json')); print(1000 * j['decode_tokens'] / j['decode_ms'])")")
     done

@@ -11,7 +11,7 @@ Hugging Face to the two halves of each head (rotate_half): the q and k projectio
 permuted per head from the halves layout to the interleaved one.
 
 Usage: to_gguf.py --hf-dir HF_DIR --out MODEL.gguf
-Needs torch and sentencepiece (Debian's /usr/bin/python3 has both). Llama only (no biases).
+Needs torch and sentencepiece (.venv has both). Llama only (no biases).
 """
 import argparse
 import json

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): tokens/s of sadi's C++ tokenizer.json reader vs Hugging Face's own
-# (npm `tokenizers`, Rust) on the same text and the same published tokenizer.json files, in one
+# (PyPI `tokenizers`, Rust, in .venv) on the same text and the same real tokenizer.json files
+# (llama.cpp's Llama 2, Llama 3, Qwen2 vocabularies; tests/tokenizer/make_reference.py), in one
 # run. Text: tests/tokenizer/corpus.jsonl and 5000 seeded sentences of words drawn from it and
 # from tests/data/tiny_corpus.txt (about 0.5 MB), tokenized R times (default 1: no warm caches).
-# Usage: scripts/bench/tokenizer_bench.sh [--repeat R]   (needs node and npm; uses build/tokref)
+# Usage: scripts/bench/tokenizer_bench.sh [--repeat R]   (uses build/tokref)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 repeat=1
@@ -29,33 +30,27 @@ with open('$text', 'w', encoding='utf-8') as f:
     for s in lines:
         if s: f.write(json.dumps(s, ensure_ascii=False) + '\n')
 "
-cat > "$ref/bench.js" <<'JS'
-const fs = require("fs");
-const { Tokenizer } = require("tokenizers");
-const [file, textPath, repeat] = process.argv.slice(2);
-const texts = fs.readFileSync(textPath, "utf8").split("\n").filter((l) => l.length).map((l) => JSON.parse(l));
-const tk = Tokenizer.fromFile(file);
-(async () => {
-  for (const mode of ["one by one", "encodeBatch"]) {
-    let tokens = 0;
-    const t0 = process.hrtime.bigint();
-    for (let r = 0; r < Number(repeat); r++) {
-      if (mode === "encodeBatch") {
-        const encs = await tk.encodeBatch(texts, { addSpecialTokens: false });
-        for (const e of encs) tokens += e.getIds().length;
-      } else {
-        for (const t of texts) tokens += (await tk.encode(t, null, { addSpecialTokens: false })).getIds().length;
-      }
-    }
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(`npm tokenizers (${mode}): ${tokens} tokens in ${s.toFixed(3)} s: ${Math.round(tokens / s)} tokens/s`);
-  }
-})();
-JS
-echo "tokenizer benchmark: $(wc -l < "$text") strings x $repeat, $(nproc) cores, $(date -u +%F)"
-for name in tokenizer-llama2 tokenizer-llama3 tokenizer-qwen3; do
+cat > "$ref/bench.py" <<'PY'
+import json, sys, time
+from tokenizers import Tokenizer
+file, text_path, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+texts = [json.loads(l) for l in open(text_path, encoding="utf-8") if l.strip()]
+tk = Tokenizer.from_file(file)
+for mode in ("one by one", "encode_batch"):
+    tokens = 0
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        if mode == "encode_batch":
+            tokens += sum(len(e.ids) for e in tk.encode_batch(texts, add_special_tokens=False))
+        else:
+            tokens += sum(len(tk.encode(t, add_special_tokens=False).ids) for t in texts)
+    s = time.perf_counter() - t0
+    print(f"PyPI tokenizers ({mode}): {tokens} tokens in {s:.3f} s: {round(tokens / s)} tokens/s")
+PY
+echo "tokenizer benchmark: $(wc -l < "$text") strings x $repeat, $(nproc) cores, $(date -u +%F); tokenizers $("$py" -c 'import tokenizers; print(tokenizers.__version__)') (RAYON_NUM_THREADS unset: its own pool for encode_batch)"
+for name in tokenizer-llama2 tokenizer-llama3 tokenizer-qwen2; do
   file="$ref/reference/$name.tokenizer.json"
   echo "== $name"
   "$sadi" tokenize "$file" --input "$text" --jsonl --bench "$repeat" --log-level warn 2>&1 | sed 's/^/sadi (C++, one by one, 1 thread): /'
-  (cd "$ref" && node bench.js "$file" "$text" "$repeat")
+  "$py" "$ref/bench.py" "$file" "$text" "$repeat"
 done

@@ -3,7 +3,7 @@
 byte-identity of what users see: every results JSON, mask HDF5 dataset and JSON Lines output
 under A and B with the same relative path.
 
-Usage: /usr/bin/python3 scripts/dev/compare_runs.py A_DIR B_DIR [--root A_ROOT B_ROOT]...
+Usage: .venv/bin/python scripts/dev/compare_runs.py A_DIR B_DIR [--root A_ROOT B_ROOT]...
 
 Paths differ between runs (output folder, checkout), so each occurrence of A_DIR (and of every
 A_ROOT) in a text file is replaced by B_DIR (B_ROOT) before comparing; "command_line" keys and

@@ -26,13 +26,15 @@ while [ $# -gt 0 ]; do
     *) echo "run_all.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-# The Python with torch: the venv's python3 on the GPU machine, Debian's on the CPU machines.
+# The Python with torch: SADI_PYTHON, else the repository's .venv (scripts/install_deps.sh, the CPU
+# machines and CI), else python3 on PATH (the GPU machine's venv with torch 2.11).
 py=${SADI_PYTHON:-}
 if [ -z "$py" ]; then
-  for c in python3 /usr/bin/python3; do
+  for c in "$root/.venv/bin/python" python3; do
     if "$c" -c 'import torch' 2>/dev/null; then py=$c; break; fi
   done
 fi
+[ -n "$py" ] || { echo "run_all.sh: no Python with torch (set SADI_PYTHON or run scripts/install_deps.sh)" >&2; exit 2; }
 export SADI_PYTHON=$py BENCH_DIR="$out/bench"
 summary="$out/summary.json"
 echo '{"stages": []}' > "$summary"

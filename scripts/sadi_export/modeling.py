@@ -38,7 +38,7 @@ def batched_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], invariant:
         if bias is not None:
             y = y + bias
         return y
-    if invariant:
+    if invariant and x.size(0) > 0:
         # One torch.mm per row: torch.bmm's result for a row depends on the batch size with the
         # MKL of torch 2.11 (a batch of 1 takes another kernel), so it is not invariant.
         wt = weight.t()
@@ -197,7 +197,7 @@ class Attention(nn.Module):
         qg = q.reshape(b, self.n_kv, self.n_rep * t, self.head_dim)  # [B, Hkv, n_rep*T, Dh]
         if t == 1:  # decoding: a few query rows against the cache; a GEMM would pack (copy) all of K
             scores = (k.unsqueeze(2) * qg.unsqueeze(3)).sum(-1) * self.scaling  # [B, Hkv, n_rep, S]
-        elif self.batch_invariant:  # torch.matmul's batched kernel depends on B for a transposed K
+        elif self.batch_invariant and b > 0:  # torch.matmul's batched kernel depends on B for a transposed K
             scores = torch.stack([torch.matmul(qg[i], k[i].transpose(1, 2)) for i in range(b)]) * self.scaling
         else:
             scores = torch.matmul(qg, k.transpose(2, 3)) * self.scaling  # [B, Hkv, n_rep*T, S]

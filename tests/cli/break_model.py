@@ -6,7 +6,7 @@ Usage: break_model.py KIND SRC_DIR DST_DIR
   wrong-structure model.ts whose forward returns one tensor, not (logits, captures)
   heads-disagree  manifest.json says 8 heads of 8 (the same 64 units) where model.ts has 4 of 16
   ffn-disagree    manifest.json's d_ffn (and the neuron site) larger than model.ts's
-Runs on a Python with torch (tests choose it: PYTHON, default /usr/bin/python3).
+Runs on a Python with torch (tests choose it: PYTHON, default .venv/bin/python).
 """
 import json
 import os

@@ -1,8 +1,8 @@
 // Hugging Face tokenizer.json: BPE models (byte-level: GPT-2, Llama 3, Qwen; sentencepiece-style
 // with byte fallback: Llama 2), the normalizers, pre-tokenizers and decoders those files use, and
 // added tokens. ICU supplies Unicode regular expressions (\p{L}, look-ahead) and NFC
-// (docs/dependencies.md). Checked token for token against the npm `tokenizers` package
-// (tests/tokenizer). Anything else in a tokenizer.json is refused, naming the key.
+// (docs/dependencies.md). Checked token for token against Hugging Face's `tokenizers` (PyPI) on
+// llama.cpp's real vocabularies (tests/tokenizer). Anything else in a tokenizer.json is refused, naming the key.
 #include <unicode/normalizer2.h>
 #include <unicode/regex.h>
 #include <unicode/unistr.h>
