@@ -27,7 +27,7 @@ from .archs.spec import ArchSpec
 
 
 def batched_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], invariant: bool) -> Tensor:
-    """x [B, T, in] -> [B, T, out]. invariant: one GEMM per batch row (torch.mm) instead of one
+    """x [B, T, in] -> [B, T, out]. invariant: GEMMs of a fixed row count instead of one
     GEMM over all B*T rows, so a row's numbers do not depend on the rows that share its batch
     (CPU BLAS results depend on the matrix's row count). docs/determinism.md.
     One token per row (decoding): a matrix-vector product per row, which reads the weights about
@@ -39,10 +39,19 @@ def batched_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], invariant:
             y = y + bias
         return y
     if invariant and x.size(0) > 0:
-        # One torch.mm per row: torch.bmm's result for a row depends on the batch size with the
-        # MKL of torch 2.11 (a batch of 1 takes another kernel), so it is not invariant.
+        # Fixed-shape GEMMs: the B*T rows in chunks of 16 (the last padded with
+        # zeros), one torch.mm each. With torch 2.11's MKL a row's result depends on the GEMM's
+        # row count (and torch.bmm's on the batch size), but not on its place in a chunk of a
+        # fixed size, so a row gets the same numbers whatever shares its batch.
+        chunk = 16  # rows per GEMM
+        b, t = x.size(0), x.size(1)
+        rows = x.reshape(b * t, x.size(2))
+        n = rows.size(0)
+        pad = (chunk - n % chunk) % chunk
+        if pad > 0:
+            rows = torch.cat([rows, rows.new_zeros(pad, rows.size(1))])
         wt = weight.t()
-        y = torch.stack([torch.mm(x[i], wt) for i in range(x.size(0))])
+        y = torch.cat([torch.mm(c, wt) for c in rows.split(chunk)])[:n].view(b, t, weight.size(0))
         if bias is not None:
             y = y + bias
         return y
@@ -211,6 +220,8 @@ class Attention(nn.Module):
         probs = torch.softmax(scores, dim=-1).to(q.dtype).view(b, self.n_kv, self.n_rep * t, s_len)
         if t == 1:
             o = (probs.unsqueeze(-1) * v.unsqueeze(2)).sum(3)  # [B, Hkv, n_rep, Dh]
+        elif self.batch_invariant and b > 0:
+            o = torch.stack([torch.matmul(probs[i], v[i]) for i in range(b)])  # [B, Hkv, n_rep*T, Dh]
         else:
             o = torch.matmul(probs, v)  # [B, Hkv, n_rep*T, Dh]
         o = o.view(b, self.n_heads, t, self.head_dim).transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim)  # [B, T, H*Dh]
