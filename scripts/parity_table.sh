@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints, for every supported architecture, the exporter's parity figures on a seeded tiny
 # random checkpoint: against transformers' own implementation where transformers is importable
-# (the GPU machine; see ../shared/gpu.md), and eager vs scripted vs reloaded vs KV-cache decode
+# (.venv has it; so does the GPU machine), and eager vs scripted vs reloaded vs KV-cache decode
 # everywhere. Output: a markdown table on stdout (docs/model-directory.md records it).
 # Usage: scripts/parity_table.sh [--device cpu|cuda] [--dtype float32|bfloat16]
 set -euo pipefail
@@ -19,7 +19,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "| architecture | vs transformers | eager vs scripted | scripted vs reloaded | cache decode vs full | tolerance |"
 echo "|---|---|---|---|---|---|"
-for arch in llama qwen2 qwen3 phi3 gemma gemma2 gpt2 bloom; do
+for arch in llama mistral qwen2 qwen3 phi3 gemma gemma2 gpt2 bloom; do
   extra=()
   [ "$arch" = gpt2 ] && extra=(--tokenizer json)
   "$py" "$root/scripts/make_tiny_model.py" --out "$work/$arch-hf" --arch "$arch" --seed 1 --dtype "$dtype" "${extra[@]}" 2>/dev/null
