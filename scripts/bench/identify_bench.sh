@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): sadi identify pairs/s at batch 1 and 16 on one model.
+# Benchmark (not a test): sadi identify pairs/s at batch 1 and 16 on one model, batch-invariant
+# (the CPU default) and not.
 # Usage: scripts/bench/identify_bench.sh [--device cpu|cuda] [--preset small|llama-3.2-1b] [--pairs N]
 # small: 8 layers, d=256, 8 heads (4 kv), FFN 688, float32 (CPU-sized);
 # llama-3.2-1b: the 1B shape in bfloat16 (GPU).
@@ -35,9 +36,11 @@ import itertools, sys
 lines = open('$root/tests/data/pairs_small.jsonl').read().splitlines()
 open('$pairs', 'w').write('\n'.join(itertools.islice(itertools.cycle(lines), $n)) + '\n')"
 echo "identify benchmark: preset $preset, $n pairs (sequences of ~45 tokens), device $device, all four sites"
-for b in 1 16; do
-  line=$("$sadi" identify --model "$work/model" --pairs "$pairs" --out "$work/mask-b$b.h5" --batch-size "$b" \
-         --device "$device" 2>&1 | grep "pairs used")
-  rate=$(echo "$line" | sed -E 's/.* ([0-9.]+) pairs\/s.*/\1/')
-  echo "batch $b: $rate pairs/s"
+for mode in true false; do  # true: one LibTorch thread on the CPU (docs/determinism.md)
+  for b in 1 16; do
+    line=$("$sadi" identify --model "$work/model" --pairs "$pairs" --out "$work/mask-b$b.h5" --batch-size "$b" \
+           --device "$device" --batch-invariant "$mode" 2>&1 | grep "pairs used")
+    rate=$(echo "$line" | sed -E 's/.* ([0-9.]+) pairs\/s.*/\1/')
+    echo "batch-invariant $mode, batch $b: $rate pairs/s"
+  done
 done

@@ -37,20 +37,16 @@ std::string configure_threads(int n) {
     at::set_num_threads(1);
     return str(n, " threads (OpenBLAS ", n, ", LibTorch intra-op 1)");
   }
-  // MKL (inside the torch wheel's libtorch_cpu): GEMMs on n threads, LibTorch's own ops on one.
-  // LibTorch's parallel reductions split a row's sum differently with the batch's size, so
-  // with intra-op threads a row's numbers would depend on its batch (docs/determinism.md);
-  // MKL splits each fixed-shape product the same way every time.
-  // The wheel exports only the Fortran-style entry (all its spellings share one address): the
-  // count is passed by pointer.
-  auto mkl = reinterpret_cast<int (*)(const int*)>(dlsym(RTLD_DEFAULT, "mkl_set_num_threads_local_"));
-  if (mkl != nullptr) {
-    at::set_num_threads(1);
-    mkl(&n);
-    return str(n, " threads (MKL ", n, ", LibTorch intra-op 1)");
-  }
   at::set_num_threads(n);
   return str(n, " threads (LibTorch intra-op ", n, ")");
+}
+
+std::string restrict_threads_for_batch_invariance() {
+  const int before = at::get_num_threads();
+  if (before <= 1) return "";
+  at::set_num_threads(1);
+  return str("batch-invariant on the CPU: LibTorch intra-op threads ", before,
+             " -> 1 (a row's numbers must not depend on its batch; docs/determinism.md)");
 }
 
 }  // namespace sadi

@@ -12,6 +12,7 @@
 #include "sadi/core/strings.hpp"
 #include "sadi/model/model.hpp"
 #include "sadi/model/tensor_types.hpp"
+#include "sadi/model/threads.hpp"
 
 namespace sadi {
 namespace {
@@ -96,6 +97,10 @@ class TorchScriptModel final : public Model {
       }
       for (auto m : module_.modules()) {
         if (m.hasattr("batch_invariant")) m.setattr("batch_invariant", true);
+      }
+      if (device_.is_cpu()) {
+        const std::string changed = restrict_threads_for_batch_invariance();
+        if (!changed.empty()) log::info(changed);
       }
     }
     log::debug(str("loaded ", path, " on ", device_.str(), " as ", dtype_name(dtype_),

@@ -19,4 +19,10 @@ std::string configure_threads(int n);
 // The n last applied by configure_threads (0 before any call).
 int configured_threads();
 
+// A batch-invariant model on the CPU runs LibTorch on one intra-op thread: with the torch 2.11
+// wheel (MKL and oneDNN under LibTorch's OpenMP pool), two intra-op threads made eval's shards
+// differ from the unsharded run in the last bits (docs/determinism.md). Returns the log line
+// when it changed anything, else "".
+std::string restrict_threads_for_batch_invariance();
+
 }  // namespace sadi
