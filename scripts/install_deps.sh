@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 PKGS=(
   build-essential cmake ninja-build ccache pkg-config curl
-  libopenblas0-pthread               # sentencepiece's and HDF5's BLAS users; torch has its own
+  libopenblas0-pthread               # for a LibTorch on the system BLAS (lib/model/src/threads.cpp); the wheel brings MKL
   sentencepiece libsentencepiece-dev
   libhdf5-dev
   libcxxopts-dev libspdlog-dev libfmt-dev

@@ -122,7 +122,7 @@ def hf_logits(hf_dir: str, rows, dtype_name: str, device: str, compute_dtype):
     dtype the exported model is checked in: float32 for float16 on CPU)."""
     try:
         import transformers  # noqa: F401
-    except ImportError:  # the CPU machines: the naive reference in tests/python stands in
+    except ImportError:  # a Python without transformers (.venv has it): the check is skipped, and said so
         log("transformers is not importable: parity against it skipped")
         return None
     import transformers

@@ -77,6 +77,26 @@ def export(hf, out, *args, check=True):
     return run_script("export_hf.py", "--hf-dir", hf, "--out", out, *args, check=check)
 
 
+def run_module(model_dir, rows, steer=None, capture=None):
+    """Runs model.ts on a left-padded batch; returns per-row logits [len, V] and the captures as
+    the module returns them ([B, n, L, units] at the positions asked for)."""
+    import torch
+    m = torch.jit.load(os.path.join(model_dir, "model.ts"))
+    t = max(len(r) for r in rows)
+    ids = torch.zeros(len(rows), t, dtype=torch.long)
+    mask = torch.zeros(len(rows), t, dtype=torch.bool)
+    for i, r in enumerate(rows):
+        ids[i, t - len(r):] = torch.tensor(r)
+        mask[i, t - len(r):] = True
+    pos = (mask.long().cumsum(1) - 1).clamp(min=0)
+    at = torch.arange(t).repeat(len(rows), 1)
+    if capture == "all":  # every site at every position
+        capture = {s: at for s in ("head", "neuron", "hidden", "residual")}
+    with torch.no_grad():
+        logits, cap = m(ids, pos, mask, 0, [], [], at, steer or {}, capture or {})
+    return [logits[i, t - len(r):] for i, r in enumerate(rows)], cap
+
+
 def load_cfg(hf):
     with open(os.path.join(hf, "config.json")) as f:
         return json.load(f)

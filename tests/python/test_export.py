@@ -6,27 +6,11 @@ import os
 import pytest
 import torch
 
-from conftest import export, load_cfg, make_hf, run_script
+from conftest import export, load_cfg, make_hf, run_module, run_script
 import naive_llama
 from sadi_export.weights import load_state_dict
 
 TOL = 1e-4  # float32, |logit| ~ 5 on these models
-
-
-def run_module(model_dir, rows, steer=None, capture=None):
-    """Runs model.ts on a left-padded batch; returns per-row logits [len, V] and captures."""
-    m = torch.jit.load(os.path.join(model_dir, "model.ts"))
-    t = max(len(r) for r in rows)
-    ids = torch.zeros(len(rows), t, dtype=torch.long)
-    mask = torch.zeros(len(rows), t, dtype=torch.bool)
-    for i, r in enumerate(rows):
-        ids[i, t - len(r):] = torch.tensor(r)
-        mask[i, t - len(r):] = True
-    pos = (mask.long().cumsum(1) - 1).clamp(min=0)
-    at = torch.arange(t).repeat(len(rows), 1)
-    with torch.no_grad():
-        logits, cap = m(ids, pos, mask, 0, [], [], at, steer or {}, capture or {})
-    return [logits[i, t - len(r):] for i, r in enumerate(rows)], cap
 
 
 ROWS = [[1, 17, 99, 250, 3, 44, 310, 7, 8], [1, 300, 12, 5, 6]]

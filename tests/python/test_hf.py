@@ -21,7 +21,7 @@ import subprocess
 import pytest
 import torch
 
-from conftest import BIN, export, make_hf, needs_cli
+from conftest import BIN, export, make_hf, needs_cli, run_module
 
 ARCHS = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2", "bloom"]
 TOL = 1e-4      # x max(1, max |logit|)
@@ -75,21 +75,9 @@ def hf_run(model, arch, row, edit_head=None):
 
 def ts_run(model_dir, rows, steer=None, capture_all=False):
     """model.ts on a left-padded batch: per-row logits [len, V] and captures [len, L, units]."""
-    m = torch.jit.load(os.path.join(model_dir, "model.ts"))
+    logits, caps = run_module(model_dir, rows, steer=steer, capture="all" if capture_all else None)
     t = max(len(r) for r in rows)
-    ids = torch.zeros(len(rows), t, dtype=torch.long)
-    mask = torch.zeros(len(rows), t, dtype=torch.bool)
-    for i, r in enumerate(rows):
-        ids[i, t - len(r):] = torch.tensor(r)
-        mask[i, t - len(r):] = True
-    pos = (mask.long().cumsum(1) - 1).clamp(min=0)
-    at = torch.arange(t).repeat(len(rows), 1)
-    cap = {s: at for s in ("head", "neuron", "hidden", "residual")} if capture_all else {}
-    with torch.no_grad():
-        logits, caps = m(ids, pos, mask, 0, [], [], at, steer or {}, cap)
-    rows_out = [logits[i, t - len(r):] for i, r in enumerate(rows)]
-    caps_out = [{s: c[i, t - len(r):] for s, c in caps.items()} for i, r in enumerate(rows)]
-    return rows_out, caps_out
+    return logits, [{s: c[i, t - len(r):] for s, c in caps.items()} for i, r in enumerate(rows)]
 
 
 def rel_diff(a, b):
