@@ -40,10 +40,8 @@ def llamacpp_run(peer, gguf, ids, tmp_path, threads=2):
     return out, np.fromfile(logits_file, dtype=np.float32).reshape(N_NEW, -1)
 
 
-def transformers_logits(hf, ids, new_ids):
+def transformers_logits(model, ids, new_ids):
     """transformers' logits at the prompt's last position and each generated one but the last."""
-    from transformers import AutoModelForCausalLM
-    model = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32, attn_implementation="eager").eval()
     with torch.no_grad():
         full = torch.tensor([ids + new_ids[:-1]])
         return model(full).logits[0, len(ids) - 1:].numpy()
@@ -71,11 +69,13 @@ def test_greedy_ids_equal_llamacpp(peer, tmp_path, name):
         export(hf, model)
     gguf = str(tmp_path / "model.gguf")
     run_script(os.path.join("bench", "to_gguf.py"), "--hf-dir", hf, "--out", gguf)
+    from transformers import AutoModelForCausalLM
+    ref_model = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32, attn_implementation="eager").eval()
     for prompt in PROMPTS:
         ids, ours = sadi_greedy(model, prompt, tmp_path)
         theirs, logits = llamacpp_run(peer, gguf, ids, tmp_path)
         assert ours == theirs, f"{name}, prompt {prompt[:30]!r}: sadi {ours} vs llama.cpp {theirs}"
-        ref = transformers_logits(hf, ids, theirs)
+        ref = transformers_logits(ref_model, ids, theirs)
         vocab = ref.shape[1]  # llama.cpp's rows may be padded past the checkpoint's vocabulary
         diff = float(np.abs(logits[:, :vocab] - ref).max())
         scale = max(1.0, float(np.abs(ref).max()))
