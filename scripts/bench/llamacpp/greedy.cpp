@@ -9,6 +9,7 @@
 // The KV cache is float32 (llama.cpp defaults to float16), as sadi keeps it in the model's dtype.
 // --logits FILE: writes the float32 logits of the prompt's last position, then of each
 // generated position but the last ([N_NEW, vocab], row-major, little-endian), first repeat only.
+// (written to FILE.part and renamed when complete).
 #include <llama.h>
 
 #include <chrono>
@@ -97,7 +98,7 @@ int main(int argc, char** argv) {
     llama_context* ctx = llama_init_from_model(model, cp);
     if (!ctx) die("llama_init_from_model failed");
     std::ofstream logits_out;
-    if (r == 0 && !logits_path.empty()) logits_out.open(logits_path, std::ios::binary);
+    if (r == 0 && !logits_path.empty()) logits_out.open(logits_path + ".part", std::ios::binary);
 
     std::vector<llama_token> in(prompt), out;
     const auto t0 = std::chrono::steady_clock::now();
@@ -106,7 +107,7 @@ int main(int argc, char** argv) {
       if (llama_decode(ctx, llama_batch_get_one(in.data(), static_cast<int32_t>(in.size()))) != 0)
         die("llama_decode failed");
       const float* logits = llama_get_logits_ith(ctx, -1);
-      if (logits_out.is_open() && static_cast<int>(out.size()) < n_new)
+      if (logits_out.is_open())
         logits_out.write(reinterpret_cast<const char*>(logits), sizeof(float) * n_vocab);
       const llama_token next = argmax(logits, n_vocab);
       out.push_back(next);
@@ -114,6 +115,11 @@ int main(int argc, char** argv) {
       in.assign(1, next);
     }
     const double total_ms = ms_since(t0);
+    if (logits_out.is_open()) {  // written whole or not at all
+      logits_out.close();
+      if (!logits_out || std::rename((logits_path + ".part").c_str(), logits_path.c_str()) != 0)
+        die(logits_path + ": cannot write");
+    }
     std::printf("{\"ids\": [");
     for (size_t i = 0; i < out.size(); ++i) std::printf("%s%d", i ? ", " : "", out[i]);
     std::printf("], \"prompt_tokens\": %zu, \"prompt_ms\": %.3f, \"decode_tokens\": %zu, \"decode_ms\": %.3f, "
