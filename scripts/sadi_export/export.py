@@ -182,6 +182,20 @@ def file_sha256(path: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def source_entry(hf_dir: str) -> dict:
+    """Where the weights came from: the checkpoint folder, and for a checkpoint made by
+    scripts/import_gguf.py the GGUF file's provenance (its sha256, tensor types) from sadi_import.json."""
+    entry = {"hf_dir": os.path.abspath(hf_dir), "config_sha256": file_sha256(os.path.join(hf_dir, "config.json"))}
+    imported = os.path.join(hf_dir, "sadi_import.json")
+    if os.path.isfile(imported):
+        try:
+            with open(imported, encoding="utf-8") as f:
+                entry["gguf"] = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ExportError(f"{imported}: not valid JSON: {e}") from None
+    return entry
+
+
 def export(hf_dir: str, out: str, dtype_name: str, device: str, force: bool) -> dict:
     arch = read_config(hf_dir)
     dtype = DTYPES[dtype_name]
@@ -223,8 +237,7 @@ def export(hf_dir: str, out: str, dtype_name: str, device: str, force: bool) -> 
             "producer": {"tool": "sadi scripts/export_hf.py", "version": TOOL_VERSION,
                          "torch": torch.__version__,
                          "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
-            "source": {"hf_dir": os.path.abspath(hf_dir),
-                       "config_sha256": file_sha256(os.path.join(hf_dir, "config.json"))},
+            "source": source_entry(hf_dir),
             "architecture": arch.architecture,
             "hf_architecture": arch.hf_architecture,
             "dims": {k: getattr(arch, k) for k in ("n_layers", "n_heads", "n_kv_heads", "head_dim", "d_model",

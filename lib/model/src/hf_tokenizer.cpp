@@ -1,4 +1,4 @@
-// Hugging Face tokenizer.json: BPE models (byte-level: GPT-2, Llama 3, Qwen; sentencepiece-style
+// Hugging Face tokenizer.json: BPE models (byte-level: GPT-2, Llama 3, Qwen, SmolLM; sentencepiece-style
 // with byte fallback: Llama 2), the normalizers, pre-tokenizers and decoders those files use, and
 // added tokens. ICU supplies Unicode regular expressions (\p{L}, look-ahead) and NFC
 // (docs/dependencies.md). Checked token for token against Hugging Face's `tokenizers` (PyPI) on
@@ -235,6 +235,11 @@ class HfTokenizer final : public Tokenizer {
       PreStep s;
       s.split = std::make_unique<RegexSplit>(pat.string("Regex"), v.where("pattern"));
       pre_.push_back(std::move(s));
+    } else if (type == "Digits") {  // SmolLM's: every digit its own piece (\p{N}: Rust's char::is_numeric)
+      PreStep s;
+      const bool single = v.has("individual_digits") && v.boolean("individual_digits");
+      s.split = std::make_unique<RegexSplit>(single ? R"(\p{N})" : R"(\p{N}+)", key);
+      pre_.push_back(std::move(s));
     } else if (type == "ByteLevel") {
       PreStep s;
       s.byte_level = true;
@@ -242,7 +247,7 @@ class HfTokenizer final : public Tokenizer {
       if (!v.has("use_regex") || v.boolean("use_regex")) s.split = std::make_unique<RegexSplit>(kGpt2Pattern, key);
       pre_.push_back(std::move(s));
     } else {
-      v.fail("type", "Sequence, Split or ByteLevel");
+      v.fail("type", "Sequence, Split, Digits or ByteLevel");
     }
   }
 

@@ -2,7 +2,7 @@
 # Builds the llama.cpp peer: llama.cpp (CPU, from llama-cpp-python 0.3.36's vendored source that
 # scripts/fetch_assets.sh put in third_party/llama.cpp) and our greedy driver (greedy.cpp), into
 # third_party/llama.cpp-build (ignored by git; rebuilt only when the source or driver changes).
-# Prints the driver's path on stdout. Release build, GGML_NATIVE (this machine's SIMD), no BLAS.
+# Prints the greedy driver's path on stdout (sadi-llamacpp-tokenize lies beside it). Release build, GGML_NATIVE (this machine's SIMD), no BLAS.
 # Usage: scripts/bench/llamacpp/build.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -18,5 +18,5 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
     -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF >&2
 fi
-cmake --build "$build" --target sadi-llamacpp-greedy -j "$(nproc)" >&2
+cmake --build "$build" --target sadi-llamacpp-greedy sadi-llamacpp-tokenize -j "$(nproc)" >&2
 echo "$build/sadi-llamacpp-greedy"
