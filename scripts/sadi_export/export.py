@@ -162,6 +162,8 @@ def tokenizer_entry(hf_dir: str, out_dir: str, arch: ArchSpec) -> dict:
     if os.path.isfile(p):
         with open(p, encoding="utf-8") as f:
             tcfg = json.load(f)
+    if tcfg:  # the chat template travels with the model (scripts/chat_template.py reads it there)
+        shutil.copyfile(p, os.path.join(out_dir, "tokenizer_config.json"))
     for name, kind in (("tokenizer.model", "sentencepiece"), ("tokenizer.json", "hf-tokenizer-json")):
         src = os.path.join(hf_dir, name)
         if os.path.isfile(src):

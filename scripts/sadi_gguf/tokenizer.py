@@ -30,9 +30,12 @@ def split(regex: str) -> dict:
 
 
 # tokenizer.ggml.pre -> (normalizer, pre_tokenizer, ignore_merges), as the model's own tokenizer.json has them
+DIGITS_THEN_GPT2 = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True},
+                                                          byte_level(True)]}
 PRE_TOKENIZERS = {
-    "smollm": (None, {"type": "Sequence", "pretokenizers": [
-        {"type": "Digits", "individual_digits": True}, byte_level(True)]}, False),
+    "smollm": (None, DIGITS_THEN_GPT2, False),
+    "starcoder": (None, DIGITS_THEN_GPT2, False),  # llama.cpp reads SmolLM's, StarCoder's, Refact's alike
+    "refact": (None, DIGITS_THEN_GPT2, False),
     "llama-bpe": (None, {"type": "Sequence", "pretokenizers": [split(LLAMA3_REGEX), byte_level(False)]}, True),
     "qwen2": ({"type": "NFC"}, {"type": "Sequence", "pretokenizers": [split(QWEN2_REGEX), byte_level(False)]},
               False),
