@@ -12,6 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 PKGS=(
   build-essential cmake ninja-build ccache pkg-config curl
+  time                               # scripts/demo.sh: wall time and peak memory per stage
   libopenblas0-pthread               # for a LibTorch on the system BLAS (lib/model/src/threads.cpp); the wheel brings MKL
   sentencepiece libsentencepiece-dev
   libhdf5-dev

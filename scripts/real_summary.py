@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""The table at the end of scripts/demo.sh (the real-model job): reads its output folder and prints
+what was run and what it measured (standard library only).
+
+    real_summary.py OUT_DIR [--json SUMMARY.json]
+
+Rows: unsteered accuracy with the raw SST-2 template (exact match and choice) and with the chat
+template; per site (head, neuron, hidden) every method's dev-selected point on test with its 95%
+interval; random elements (20 draws at SADI's selected K and delta: mean +- sd, SADI's
+percentile); the transfer row (the movie mask on the Amazon task); the mask's stability; example
+generations; wall time and peak memory per stage.
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from demo_summary import NAMES, read_jsonl  # noqa: E402
+
+SITES = ("head", "neuron", "hidden")
+
+
+def load(out, name):
+    path = os.path.join(out, name)
+    return json.load(open(path, encoding="utf-8")) if os.path.isfile(path) else None
+
+
+def point_of(x, method):
+    if method == "none":
+        return "-", "-"
+    if method == "caa":
+        return f"L{x['layer']}", f"{x['delta']:g}"
+    return str(x["top_k"]), f"{x['delta']:g}"
+
+
+def ci(x):
+    return f"[{x['test_ci95'][0]:.3f}, {x['test_ci95'][1]:.3f}]"
+
+
+def unsteered(r):
+    p = next(p for p in r["points"] if p["method"] == "none")["test"]
+    return p["accuracy"], p["ci95"]
+
+
+def site_rows(site, r, rnd):
+    rows, sel = [], r["selected"]
+    for m in ("none", "sadi", "fixed", "fixed-dir", "fixed-raw", "iti", "caa"):
+        if m in sel:
+            k, d = point_of(sel[m], m)
+            rows.append(dict(site=site, method=NAMES[m], k=k, delta=d, dev=sel[m]["dev_accuracy"],
+                             test=sel[m]["test_accuracy"], ci=ci(sel[m])))
+    if rnd and "random" in rnd["selected"]:
+        x = rnd["selected"]["random"]
+        pct = f"SADI at percentile {x['sadi_percentile']:.0f}" if "sadi_percentile" in x else ""
+        rows.append(dict(site=site, method=f"random K ({x['seeds']} draws)", k=str(rnd["selected"]["sadi"]["top_k"]),
+                         delta=f"{rnd['selected']['sadi']['delta']:g}", dev=x["dev_accuracy"], test=x["test_accuracy"],
+                         ci=f"+- {x['test_sd']:.3f} sd; {pct}"))
+    return rows
+
+
+def stages(out):
+    path = os.path.join(out, "stages.tsv")
+    if not os.path.isfile(path):
+        return []
+    rows = []
+    for line in open(path, encoding="utf-8"):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) == 3:
+            rows.append((parts[0], float(parts[1]), int(parts[2]) / 1024))
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out", help="scripts/demo.sh's output folder")
+    ap.add_argument("--json", help="also write the figures as JSON here")
+    a = ap.parse_args(argv)
+    out = a.out
+    man = load(out, "model/manifest.json")
+    data = load(out, "data/movie/manifest.json")
+    head = load(out, "results-head.json")
+    gguf = man["source"].get("gguf", {})
+    print(f"Model: SmolLM2-135M-Instruct, imported from {os.path.basename(gguf.get('source_file', '?'))} "
+          f"(sha256 {gguf.get('source_sha256', '?')[:16]}..., {man['dims']['n_layers']} layers, "
+          f"{man['dims']['n_heads']} heads), float32.")
+    print(f"Task: Rotten Tomatoes snippets rated by 20 people (VADER ICWSM-14), mean rating beyond "
+          f"+-{data['threshold']:g}, balanced; {data['sizes']['pairs']} pairs for identify, {data['sizes']['dev']} dev, "
+          f"{data['sizes']['test']} test items; the reference SST-2 prompt in the model's chat template; "
+          f"metric {head['metric']} (rule {head['em_rule']}).\n")
+    summary = {"unsteered": {}, "sites": {}, "transfer": None}
+    print("Unsteered accuracy on the movie test split:")
+    for name, label in (("results-raw-exact-match.json", "raw SST-2 template, exact match"),
+                        ("results-raw-choice.json", "raw SST-2 template, choice (log-likelihood)"),
+                        ("results-chat.json", "chat template, exact match")):
+        r = load(out, name)
+        if r:
+            acc, c = unsteered(r)
+            summary["unsteered"][label] = acc
+            print(f"  {label:<46}{acc:.3f}   [{c[0]:.3f}, {c[1]:.3f}]")
+    print(f"\n{'site':<8}{'method':<36}{'K':>5}{'delta':>7}{'dev':>8}{'test':>8}   test 95% CI")
+    for site in SITES:
+        r, rnd = load(out, f"results-{site}.json"), load(out, f"random-{site}.json")
+        if not r:
+            continue
+        rows = site_rows(site, r, rnd)
+        summary["sites"][site] = rows
+        for x in rows:
+            print(f"{x['site']:<8}{x['method']:<36}{x['k']:>5}{x['delta']:>7}{x['dev']:>8.3f}{x['test']:>8.3f}   {x['ci']}")
+    t = load(out, "results-transfer.json")
+    if t:
+        s, n = t["selected"]["sadi"], t["selected"]["none"]
+        summary["transfer"] = {"none": n["test_accuracy"], "sadi": s["test_accuracy"], "top_k": s["top_k"],
+                               "delta": s["delta"]}
+        print(f"\nTransfer (head mask from movie pairs, Amazon task, K and delta chosen on Amazon dev): "
+              f"none {n['test_accuracy']:.3f} {ci(n)}, SADI K={s['top_k']} delta={s['delta']:g} "
+              f"{s['test_accuracy']:.3f} {ci(s)}")
+    mask = load(out, "mask.json")
+    if mask:
+        parts = []
+        for site in SITES:
+            st = mask["sites"].get(site, {}).get("stability")
+            if st:
+                k = {"head": 8, "neuron": 100, "hidden": 8}[site]
+                if k in st["k"]:
+                    parts.append(f"{site} top-{k} {st['overlap_mean'][st['k'].index(k)]:.2f}")
+        if parts:
+            print(f"Mask stability (mean share of the top-K kept over {st['resamples']} bootstrap resamples of "
+                  f"the pairs): {', '.join(parts)}")
+    if os.path.isfile(os.path.join(out, "unsteered.jsonl")):
+        gold = {it["id"]: it for it in read_jsonl(os.path.join(out, "data", "movie", "test.jsonl"))}
+        st = {g["id"]: g for g in read_jsonl(os.path.join(out, "steered.jsonl"))}
+        print(f"\n{'review':<58}{'gold':<10}{'unsteered':<14}steered (head, selected K and delta)")
+        for g in read_jsonl(os.path.join(out, "unsteered.jsonl")):
+            text = gold[g["id"]]["prompt"].split("\n\n")[1]
+            text = text if len(text) <= 56 else text[:53] + "..."
+            print(f"{text:<58}{gold[g['id']]['answer']:<10}{g['output'].strip()!r:<14}{st[g['id']]['output'].strip()!r}")
+    rows = stages(out)
+    if rows:
+        print("\nStages (wall seconds, peak RSS MiB): " + ", ".join(f"{n} {w:.0f} s {m:.0f}" for n, w, m in rows)
+              + f"; total {sum(w for _, w, _ in rows):.0f} s")
+        summary["stages"] = [{"stage": n, "wall_s": w, "peak_rss_mib": m} for n, w, m in rows]
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as f:
+            json.dump(summary, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
