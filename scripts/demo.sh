@@ -6,7 +6,7 @@
 #   Rotten Tomatoes and Amazon review snippets rated by 20 people each (vaderSentiment's
 #   ICWSM-14 data) -> scripts/convert_reviews.py: balanced, seeded pairs / dev / test files;
 #   sadi identify (head, neuron, hidden and residual sites; ITI probes; 200 bootstrap resamples);
-#   sadi eval per site: SADI's K x delta grid against no steering and the matched fixed controls,
+#   sadi eval per site: SADI's K x delta grid against no steering and the matched fixed control(s),
 #   (head site) ITI and CAA, every method's settings chosen on dev; random elements over 20 draws
 #   at SADI's selected K and delta; test accuracy with 95% intervals; unsteered accuracy with the model's chat template; the
 #   movie mask on the Amazon task (transfer); steered and unsteered answers; one table at the end.
@@ -53,41 +53,46 @@ timed identify "$sadi" identify --model "$out/model" --pairs "$m/pairs.jsonl" --
 "$sadi" inspect "$out/mask.h5" --site head --top 5 >&2
 "$py" "$root/scripts/plot_mask.py" "$out/mask.h5" --out "$out/mask.png"
 
-# The grids are subsets of the reference code's (configs/reference_grids.json), sized so the job
-# fits about 10 minutes on two cores (docs/real-model.md#sizes). Every eval runs 2 threads on padded
-# batches (--batch-invariant false: twice the speed of the one-thread batch-invariant default;
-# docs/determinism.md).
+# Grids (docs/real-model.md#sizes-and-grids): K from the reference code's grids
+# (configs/reference_grids.json); delta from the low end of its range and below it, because in a
+# first run with the reference deltas (4-49 for heads) nearly every steered point turned this
+# model's answers into nonsense (that run is reported in docs/real-model.md). Sized to fit about
+# 10 minutes on two cores: every eval runs 2 threads on padded batches (--batch-invariant false:
+# twice the speed of the one-thread batch-invariant default; docs/determinism.md).
 fast=(--batch-invariant false --log-level warn "${sep[@]}")
-grid_head=(--top-k 1,4,10 --delta 4,19,49)
-grid_neuron=(--top-k 10,100,500 --delta 9,29,89)
-grid_hidden=(--top-k 2,8,20 --delta 4,19,49)
+grid_head=(--top-k 1,4,10 --delta 0.5,2,4)
+grid_neuron=(--top-k 10,100,500 --delta 1,4,9)
+grid_hidden=(--top-k 2,8,20 --delta 0.5,2,4)
 mt=(--model "$out/model" --mask "$out/mask.h5" --task "$m/test.jsonl" --dev "$m/dev.jsonl")
 stage "sadi eval, head site: SADI vs none, fixed, fixed-dir, ITI (8 or 48 heads), CAA (layers 7, 15, 22) on movie"
 timed eval-head "$sadi" eval "${mt[@]}" "${fast[@]}" --site head "${grid_head[@]}" \
   --baselines none,fixed,fixed-dir,iti,caa --iti-top-k 8,48 --iti-alpha 5,15 --caa-layers 7,15,22 \
-  --caa-multipliers 1,4,16 --out "$out/results-head.json" > "$out/table-head.txt"
+  --caa-multipliers 4,16 --out "$out/results-head.json" > "$out/table-head.txt"
 for site in neuron hidden; do
-  stage "sadi eval, $site site: SADI vs none, fixed, fixed-dir on movie"
+  stage "sadi eval, $site site: SADI vs none and fixed on movie"
   grid="grid_$site[@]"
-  timed "eval-$site" "$sadi" eval "${mt[@]}" "${fast[@]}" --site "$site" "${!grid}" --baselines none,fixed,fixed-dir \
+  timed "eval-$site" "$sadi" eval "${mt[@]}" "${fast[@]}" --site "$site" "${!grid}" --baselines none,fixed \
     --out "$out/results-$site.json" > "$out/table-$site.txt"
 done
 for site in head neuron hidden; do
   read -r k delta < <("$py" -c 'import json,sys; s=json.load(open(sys.argv[1]))["selected"]["sadi"]; print(s["top_k"], s["delta"])' \
     "$out/results-$site.json")
-  stage "random $site elements: 20 draws at SADI's selected K=$k, delta=$delta (movie)"
-  timed "random-$site" "$sadi" eval "${mt[@]}" "${fast[@]}" --site "$site" --top-k "$k" --delta "$delta" \
-    --baselines none,random --random-seeds 20 --out "$out/random-$site.json" > "$out/table-random-$site.txt"
+  stage "random $site elements: 20 draws at SADI's selected K=$k, delta=$delta (movie test)"
+  timed "random-$site" "$sadi" eval --model "$out/model" --mask "$out/mask.h5" --task "$m/test.jsonl" "${fast[@]}" \
+    --site "$site" --top-k "$k" --delta "$delta" --baselines random --random-seeds 20 \
+    --out "$out/random-$site.json" > "$out/table-random-$site.txt"
 done
 stage "transfer: the movie mask on the Amazon task (head site)"
 timed eval-transfer "$sadi" eval --model "$out/model" --mask "$out/mask.h5" --task "$out/data/amazon/test.jsonl" \
   --dev "$out/data/amazon/dev.jsonl" "${fast[@]}" --site head "${grid_head[@]}" --baselines none \
   --out "$out/results-transfer.json" > "$out/table-transfer.txt"
-stage "unsteered accuracy with the raw SST-2 template (movie test): exact match and choice"
+stage "unsteered accuracy (movie test): raw SST-2 template (exact match, choice), chat template (choice)"
 for metric in exact-match choice; do
   timed "raw-$metric" "$sadi" eval --model "$out/model" --task "$out/data/movie-raw/test.jsonl" --metric "$metric" \
     --batch-invariant false --log-level warn --out "$out/results-raw-$metric.json" > "$out/table-raw-$metric.txt"
 done
+timed chat-choice "$sadi" eval --model "$out/model" --task "$m/test.jsonl" --metric choice "${fast[@]}" \
+  --out "$out/results-chat-choice.json" > "$out/table-chat-choice.txt"
 for site in head neuron hidden; do
   "$py" "$root/scripts/plot_sweep.py" "$out/results-$site.json" --out "$out/sweep-$site.png"
 done

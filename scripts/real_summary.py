@@ -6,8 +6,8 @@ what was run and what it measured (standard library only).
 
 Rows: unsteered accuracy with the raw SST-2 template (exact match and choice) and with the chat
 template; per site (head, neuron, hidden) every method's dev-selected point on test with its 95%
-interval; random elements (20 draws at SADI's selected K and delta: mean +- sd, SADI's
-percentile); the transfer row (the movie mask on the Amazon task); the mask's stability; example
+interval; random elements (20 draws at SADI's selected K and delta, scored on test: mean +- sd,
+range, SADI's percentile); the transfer row (the movie mask on the Amazon task); the mask's stability; example
 generations; wall time and peak memory per stage.
 """
 import argparse
@@ -43,6 +43,17 @@ def unsteered(r):
     return p["accuracy"], p["ci95"]
 
 
+def random_summary(rnd, sadi_test):
+    """mean and sd (n - 1) of the random draws' test accuracies and SADI's percentile among them
+    (ties count half), as sadi eval's own summary computes them (lib/eval/src/report.cpp)."""
+    acc = [p["test"]["accuracy"] for p in rnd["points"] if p["method"] == "random"]
+    mean = sum(acc) / len(acc)
+    sd = (sum((a - mean) ** 2 for a in acc) / (len(acc) - 1)) ** 0.5 if len(acc) > 1 else 0.0
+    below = sum(1.0 if a < sadi_test else 0.5 if a == sadi_test else 0.0 for a in acc)
+    return {"draws": len(acc), "mean": mean, "sd": sd, "sadi_percentile": 100.0 * below / len(acc),
+            "min": min(acc), "max": max(acc)}
+
+
 def site_rows(site, r, rnd):
     rows, sel = [], r["selected"]
     for m in ("none", "sadi", "fixed", "fixed-dir", "fixed-raw", "iti", "caa"):
@@ -50,12 +61,12 @@ def site_rows(site, r, rnd):
             k, d = point_of(sel[m], m)
             rows.append(dict(site=site, method=NAMES[m], k=k, delta=d, dev=sel[m]["dev_accuracy"],
                              test=sel[m]["test_accuracy"], ci=ci(sel[m])))
-    if rnd and "random" in rnd["selected"]:
-        x = rnd["selected"]["random"]
-        pct = f"SADI at percentile {x['sadi_percentile']:.0f}" if "sadi_percentile" in x else ""
-        rows.append(dict(site=site, method=f"random K ({x['seeds']} draws)", k=str(rnd["selected"]["sadi"]["top_k"]),
-                         delta=f"{rnd['selected']['sadi']['delta']:g}", dev=x["dev_accuracy"], test=x["test_accuracy"],
-                         ci=f"+- {x['test_sd']:.3f} sd; {pct}"))
+    if rnd:
+        x = random_summary(rnd, sel["sadi"]["test_accuracy"])
+        rows.append(dict(site=site, method=f"random K ({x['draws']} draws)", k=str(sel["sadi"]["top_k"]),
+                         delta=f"{sel['sadi']['delta']:g}", dev=float("nan"), test=x["mean"],
+                         ci=f"+- {x['sd']:.3f} sd, range {x['min']:.3f}-{x['max']:.3f}; "
+                            f"SADI at percentile {x['sadi_percentile']:.0f}", random=x))
     return rows
 
 
@@ -92,7 +103,8 @@ def main(argv=None):
     print("Unsteered accuracy on the movie test split:")
     for name, label in (("results-raw-exact-match.json", "raw SST-2 template, exact match"),
                         ("results-raw-choice.json", "raw SST-2 template, choice (log-likelihood)"),
-                        ("results-chat.json", "chat template, exact match")):
+                        ("results-head.json", "chat template, exact match"),
+                        ("results-chat-choice.json", "chat template, choice (log-likelihood)")):
         r = load(out, name)
         if r:
             acc, c = unsteered(r)
@@ -106,7 +118,8 @@ def main(argv=None):
         rows = site_rows(site, r, rnd)
         summary["sites"][site] = rows
         for x in rows:
-            print(f"{x['site']:<8}{x['method']:<36}{x['k']:>5}{x['delta']:>7}{x['dev']:>8.3f}{x['test']:>8.3f}   {x['ci']}")
+            dev = "-" if x["dev"] != x["dev"] else f"{x['dev']:.3f}"
+            print(f"{x['site']:<8}{x['method']:<36}{x['k']:>5}{x['delta']:>7}{dev:>8}{x['test']:>8.3f}   {x['ci']}")
     t = load(out, "results-transfer.json")
     if t:
         s, n = t["selected"]["sadi"], t["selected"]["none"]
@@ -121,9 +134,9 @@ def main(argv=None):
         for site in SITES:
             st = mask["sites"].get(site, {}).get("stability")
             if st:
-                k = {"head": 8, "neuron": 100, "hidden": 8}[site]
-                if k in st["k"]:
-                    parts.append(f"{site} top-{k} {st['overlap_mean'][st['k'].index(k)]:.2f}")
+                for k in (8, 128):
+                    if k in st["k"]:
+                        parts.append(f"{site} top-{k} {st['overlap_mean'][st['k'].index(k)]:.2f}")
         if parts:
             print(f"Mask stability (mean share of the top-K kept over {st['resamples']} bootstrap resamples of "
                   f"the pairs): {', '.join(parts)}")
