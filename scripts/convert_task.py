@@ -2,13 +2,16 @@
 """Convert a task's public raw file into a sadi pairs file and a sadi task file.
 
     .venv/bin/python scripts/convert_task.py --config configs/tasks/copa.json --input val.jsonl \\
-        --pairs copa.pairs.jsonl --task copa.task.jsonl [--seed 0] [--limit N]
+        --pairs copa.pairs.jsonl --task copa.task.jsonl [--seed 0] [--limit N] \\
+        [--chat-template MODEL_DIR [--system TEXT]]
 
 The config (configs/tasks/*.json, docs/tasks.md) holds the reference code's verbatim template,
 the label strings, how to read the raw file and how to pick the wrong answer of each pair.
 Outputs: pairs {id, prompt, positive, negative} for `sadi identify`, and a task
-{id, prompt, answer, choices} for `sadi eval`. Standard library only; both files are written
-atomically. Exit codes as sadi's: 2 usage, 3 bad input (named file, line, key), 4 I/O.
+{id, prompt, answer, choices} for `sadi eval`. Standard library only (--chat-template also needs
+jinja2, in .venv); both files are written atomically. With --chat-template the reference
+template's text becomes the user message of the model's own chat template
+(scripts/chat_template.py); such files are used with `--separator ""` (docs/tasks.md). Exit codes as sadi's: 2 usage, 3 bad input (named file, line, key), 4 I/O.
 """
 import argparse
 import csv
@@ -146,8 +149,9 @@ def wrong_label(cfg, gold, rng):
     return rng.choice([x for x in labels if x != gold])
 
 
-def convert(cfg, input_path, seed, limit):
-    """Returns (pairs, task) lists of dicts. The wrong answers come from a seeded generator."""
+def convert(cfg, input_path, seed, limit, wrap=None):
+    """Returns (pairs, task) lists of dicts. The wrong answers come from a seeded generator.
+    wrap: a function applied to each rendered prompt (a chat template), or None."""
     rng = random.Random(seed)
     pairs, task = [], []
     gkey, gmap = cfg["gold"]["key"], cfg["gold"]["map"]
@@ -158,6 +162,8 @@ def convert(cfg, input_path, seed, limit):
             fail(origin, gkey, f"one of {sorted(gmap)}", json.dumps(rec.get(gkey)))
         gold = gmap[raw]
         prompt = render(cfg["template"], cfg["fields"], rec, origin)
+        if wrap:
+            prompt = wrap(prompt)
         ident = rec.get(cfg.get("id_key", "idx"), rec.get("id"))
         ident = f"{cfg['name']}-{ident}" if ident is not None and str(ident) != "" else f"{cfg['name']}-{len(task)}"
         pairs.append({"id": ident, "prompt": prompt, "positive": gold, "negative": wrong_label(cfg, gold, rng)})
@@ -195,12 +201,25 @@ def main(argv=None):
     ap.add_argument("--task", help="output task file (JSON Lines) for sadi eval")
     ap.add_argument("--seed", type=int, default=0, help="seed of the wrong answers chosen at random")
     ap.add_argument("--limit", type=int, default=0, help="keep at most N records (0: all)")
+    ap.add_argument("--chat-template", metavar="MODEL_DIR",
+                    help="wrap each prompt in this model's chat template (then use --separator \"\" in sadi)")
+    ap.add_argument("--system", default=None, help="system prompt for --chat-template (default: the template's)")
     args = ap.parse_args(argv)
     if not args.pairs and not args.task:
         ap.error("give --pairs and/or --task")
     try:
         cfg = load_config(args.config)
-        pairs, task = convert(cfg, args.input, args.seed, args.limit)
+        wrap = None
+        if args.chat_template:
+            from chat_template import ChatTemplate, TemplateError
+            try:
+                template = ChatTemplate(args.chat_template)
+            except TemplateError as e:
+                raise InputError(str(e)) from None
+            wrap = lambda text: template.render(text, args.system)  # noqa: E731
+        elif args.system is not None:
+            ap.error("--system needs --chat-template")
+        pairs, task = convert(cfg, args.input, args.seed, args.limit, wrap)
         if args.pairs:
             write_jsonl(args.pairs, pairs)
         if args.task:

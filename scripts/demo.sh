@@ -10,12 +10,16 @@
 #   (head site) ITI and CAA, every method's settings chosen on dev; random elements over 20 draws
 #   at SADI's selected K and delta; test accuracy with 95% intervals; unsteered accuracy with the model's chat template; the
 #   movie mask on the Amazon task (transfer); steered and unsteered answers; one table at the end.
-# Usage: scripts/demo.sh [--tiny] [OUT_DIR]   (default OUT_DIR: out/demo)
+# Usage: scripts/demo.sh [--tiny | --full] [OUT_DIR]   (default OUT_DIR: out/demo)
 #   --tiny: the offline job on the bundled trained tiny model (scripts/demo_tiny.sh, no downloads).
+#   --full: also random draws on the neuron and hidden sites and the choice metric unsteered on
+#           both templates (about 4 minutes more).
 # Sizes (docs/real-model.md#sizes): 200 pairs, 100 dev and 200 test items per task.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" = --tiny ]; then shift; exec "$root/scripts/demo_tiny.sh" "$@"; fi
+full=0
+if [ "${1:-}" = --full ]; then full=1; shift; fi
 out=${1:-$root/out/demo}
 py=${SADI_PYTHON:-$root/.venv/bin/python}
 gguf="$root/third_party/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -61,8 +65,8 @@ timed identify "$sadi" identify --model "$out/model" --pairs "$m/pairs.jsonl" --
 # twice the speed of the one-thread batch-invariant default; docs/determinism.md).
 fast=(--batch-invariant false --log-level warn "${sep[@]}")
 grid_head=(--top-k 1,4,10 --delta 0.5,2,4)
-grid_neuron=(--top-k 10,100,500 --delta 1,4,9)
-grid_hidden=(--top-k 2,8,20 --delta 0.5,2,4)
+grid_neuron=(--top-k 10,100,500 --delta 1,4)
+grid_hidden=(--top-k 2,8,20 --delta 0.5,2)
 mt=(--model "$out/model" --mask "$out/mask.h5" --task "$m/test.jsonl" --dev "$m/dev.jsonl")
 stage "sadi eval, head site: SADI vs none, fixed, fixed-dir, ITI (8 or 48 heads), CAA (layers 7, 15, 22) on movie"
 timed eval-head "$sadi" eval "${mt[@]}" "${fast[@]}" --site head "${grid_head[@]}" \
@@ -74,7 +78,9 @@ for site in neuron hidden; do
   timed "eval-$site" "$sadi" eval "${mt[@]}" "${fast[@]}" --site "$site" "${!grid}" --baselines none,fixed \
     --out "$out/results-$site.json" > "$out/table-$site.txt"
 done
-for site in head neuron hidden; do
+random_sites=(head)
+[ "$full" = 1 ] && random_sites=(head neuron hidden)
+for site in "${random_sites[@]}"; do
   read -r k delta < <("$py" -c 'import json,sys; s=json.load(open(sys.argv[1]))["selected"]["sadi"]; print(s["top_k"], s["delta"])' \
     "$out/results-$site.json")
   stage "random $site elements: 20 draws at SADI's selected K=$k, delta=$delta (movie test)"
@@ -86,13 +92,17 @@ stage "transfer: the movie mask on the Amazon task (head site)"
 timed eval-transfer "$sadi" eval --model "$out/model" --mask "$out/mask.h5" --task "$out/data/amazon/test.jsonl" \
   --dev "$out/data/amazon/dev.jsonl" "${fast[@]}" --site head "${grid_head[@]}" --baselines none \
   --out "$out/results-transfer.json" > "$out/table-transfer.txt"
-stage "unsteered accuracy (movie test): raw SST-2 template (exact match, choice), chat template (choice)"
-for metric in exact-match choice; do
+stage "unsteered accuracy (movie test): raw SST-2 template"
+metrics=(exact-match)
+[ "$full" = 1 ] && metrics=(exact-match choice)
+for metric in "${metrics[@]}"; do
   timed "raw-$metric" "$sadi" eval --model "$out/model" --task "$out/data/movie-raw/test.jsonl" --metric "$metric" \
     --batch-invariant false --log-level warn --out "$out/results-raw-$metric.json" > "$out/table-raw-$metric.txt"
 done
-timed chat-choice "$sadi" eval --model "$out/model" --task "$m/test.jsonl" --metric choice "${fast[@]}" \
-  --out "$out/results-chat-choice.json" > "$out/table-chat-choice.txt"
+if [ "$full" = 1 ]; then
+  timed chat-choice "$sadi" eval --model "$out/model" --task "$m/test.jsonl" --metric choice "${fast[@]}" \
+    --out "$out/results-chat-choice.json" > "$out/table-chat-choice.txt"
+fi
 for site in head neuron hidden; do
   "$py" "$root/scripts/plot_sweep.py" "$out/results-$site.json" --out "$out/sweep-$site.png"
 done

@@ -143,11 +143,13 @@ def main(argv=None):
     if os.path.isfile(os.path.join(out, "unsteered.jsonl")):
         gold = {it["id"]: it for it in read_jsonl(os.path.join(out, "data", "movie", "test.jsonl"))}
         st = {g["id"]: g for g in read_jsonl(os.path.join(out, "steered.jsonl"))}
-        print(f"\n{'review':<58}{'gold':<10}{'unsteered':<14}steered (head, selected K and delta)")
+        print(f"\n{'review':<58}{'gold':<10}{'unsteered':<32}steered (head, selected K and delta)")
         for g in read_jsonl(os.path.join(out, "unsteered.jsonl")):
             text = gold[g["id"]]["prompt"].split("\n\n")[1]
             text = text if len(text) <= 56 else text[:53] + "..."
-            print(f"{text:<58}{gold[g['id']]['answer']:<10}{g['output'].strip()!r:<14}{st[g['id']]['output'].strip()!r}")
+            un, steered = (repr(x["output"].strip()) for x in (g, st[g["id"]]))
+            un = un if len(un) <= 30 else un[:27] + "..."
+            print(f"{text:<58}{gold[g['id']]['answer']:<10}{un:<32}{steered}")
     rows = stages(out)
     if rows:
         print("\nStages (wall seconds, peak RSS MiB): " + ", ".join(f"{n} {w:.0f} s {m:.0f}" for n, w, m in rows)
