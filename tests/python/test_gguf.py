@@ -264,3 +264,28 @@ def test_damaged_files_refused(tmp_path):
         r = run_script("import_gguf.py", "--gguf", str(path), "--out", str(out), check=False)
         assert r.returncode == 1 and str(path) in r.stderr and why in r.stderr, r.stderr
         assert not out.exists()
+
+
+def test_round_trip_through_a_gguf_file(tmp_path):
+    """A seeded Llama checkpoint -> our GGUF writer (scripts/bench/to_gguf.py, which permutes Q/K as
+    llama.cpp's converter does) -> import_gguf.py: the same weights bit for bit, the same config
+    fields. Needs no download."""
+    from conftest import make_hf
+    from safetensors.torch import load_file
+    hf = make_hf(tmp_path, "hf", "--seed", "3", "--layers", "2", "--d-model", "64", "--heads", "4",
+                 "--kv-heads", "2", "--d-ffn", "96", "--vocab-size", "512")
+    gguf = str(tmp_path / "m.gguf")
+    run_script(os.path.join("bench", "to_gguf.py"), "--hf-dir", hf, "--out", gguf)
+    out = tmp_path / "imported"
+    run_script("import_gguf.py", "--gguf", gguf, "--out", str(out))
+    a, b = load_file(os.path.join(hf, "model.safetensors")), load_file(str(out / "model.safetensors"))
+    assert sorted(a) == sorted(b)
+    for k in a:
+        assert torch.equal(a[k].float(), b[k]), k
+    ca, cb = (json.load(open(os.path.join(d, "config.json"))) for d in (hf, str(out)))
+    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                "num_key_value_heads", "vocab_size", "rope_theta", "tie_word_embeddings"):
+        assert ca[key] == cb[key], key
+    prov = json.load(open(out / "sadi_import.json"))
+    assert prov["source_sha256"] == __import__("hashlib").sha256(open(gguf, "rb").read()).hexdigest()
+    assert prov["tensor_types"] == {"F32": len(a)}
