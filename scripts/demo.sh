@@ -14,7 +14,6 @@
 #   --tiny: the offline job on the bundled trained tiny model (scripts/demo_tiny.sh, no downloads).
 #   --full: also random draws on the neuron and hidden sites and the choice metric unsteered on
 #           both templates (about 4 minutes more).
-# Sizes (docs/real-model.md#sizes): 200 pairs, 100 dev and 200 test items per task.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1:-}" = --tiny ]; then shift; exec "$root/scripts/demo_tiny.sh" "$@"; fi
@@ -23,6 +22,7 @@ if [ "${1:-}" = --full ]; then full=1; shift; fi
 out=${1:-$root/out/demo}
 py=${SADI_PYTHON:-$root/.venv/bin/python}
 gguf="$root/third_party/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+sizes=(--pairs 200 --dev 100 --test 200)   # per task; chosen from a measurement (docs/real-model.md#sizes-and-grids)
 if [ "${SADI_SKIP_DEPS:-0}" != 1 ]; then "$root/scripts/install_deps.sh"; fi
 BUILD_TARGETS=sadi "$root/scripts/build.sh" >&2
 sadi="${BUILD_DIR:-$root/build}/apps/sadi"
@@ -43,9 +43,9 @@ timed export "$py" "$root/scripts/export_hf.py" --hf-dir "$out/hf" --out "$out/m
 stage "the review tasks (vaderSentiment's human ratings; threshold 0.8, balanced, seed 0)"
 # The main tasks wrap the reference code's SST-2 prompt in the model's own chat template (the answer
 # follows the assistant header: separator ""); the raw template is scored unsteered for comparison.
-"$py" "$root/scripts/convert_reviews.py" --source movie --out-dir "$out/data/movie-raw"
+"$py" "$root/scripts/convert_reviews.py" --source movie --out-dir "$out/data/movie-raw" "${sizes[@]}"
 for src in movie amazon; do
-  "$py" "$root/scripts/convert_reviews.py" --source "$src" --out-dir "$out/data/$src" --chat-template "$out/model"
+  "$py" "$root/scripts/convert_reviews.py" --source "$src" --out-dir "$out/data/$src" --chat-template "$out/model" "${sizes[@]}"
 done
 m="$out/data/movie"
 sep=(--separator "")
