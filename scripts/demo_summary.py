@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers of scripts/demo.sh (standard library only).
+"""Helpers of scripts/demo_tiny.sh (demo.sh --tiny) and scripts/real_summary.py (standard library only).
 
     demo_summary.py prompts TEST.jsonl --out PROMPTS.jsonl [--n 2]
         picks N items of each gold label for the generation examples

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The README's first command: installs, builds, and runs the main job on the bundled trained
+# The offline job (scripts/demo.sh --tiny; the README's first command before issue 28): installs, builds, and runs the main job on the bundled trained
 # model (models/tiny-topic, docs/tiny-model.md): export it, identify the elements that separate
 # right from wrong answers on the shipped pairs (with ITI's probes and 200 bootstrap resamples
 # for the mask's stability), inspect the mask, evaluate SADI against no steering, the matched
 # fixed-vector controls, ITI, CAA and random elements over 20 seeds (every method's settings
 # chosen on dev, reported on test), generate with and without steering, and print one table.
-# Usage: scripts/demo.sh [OUT_DIR]   (default: out/demo)
+# Usage: scripts/demo_tiny.sh [OUT_DIR] or scripts/demo.sh --tiny [OUT_DIR]   (default: out/demo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/out/demo}
@@ -13,7 +13,7 @@ py=${SADI_PYTHON:-$root/.venv/bin/python}
 data="$root/tests/data/topic"
 hf="$root/models/tiny-topic"
 if [ "${SADI_SKIP_DEPS:-0}" != 1 ]; then "$root/scripts/install_deps.sh"; fi
-"$root/scripts/build.sh" >&2
+BUILD_TARGETS=sadi "$root/scripts/build.sh" >&2
 sadi="${BUILD_DIR:-$root/build}/apps/sadi"
 mkdir -p "$out"
 echo "== check and export the bundled trained checkpoint (parity checked) ==" >&2

@@ -25,6 +25,11 @@ from tokenizers import Regex, Tokenizer, pre_tokenizers  # noqa: E402
 # name in the tests -> llama.cpp vocabulary
 VOCABS = {"tokenizer-llama2": "llama-spm", "tokenizer-llama3": "llama-bpe",
           "tokenizer-qwen2": "qwen2", "tokenizer-gpt2": "gpt-2"}
+# name in the tests -> llama.cpp vocabulary whose tokenizer.json sadi's own GGUF importer writes
+# (scripts/sadi_gguf/tokenizer.py): StarCoder's pre-tokenizer is SmolLM's (Digits, then GPT-2's split)
+IMPORTED = {"tokenizer-starcoder": "starcoder"}
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SMOLLM2 = os.path.join(ROOT, "third_party", "smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 # llama.cpp's LLAMA_VOCAB_PRE_TYPE_LLAMA3 split (src/llama-vocab.cpp), Llama 3's tokenizer.json
 LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
                 r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
@@ -48,6 +53,14 @@ def convert(models_dir, vocab):
     if vocab == "llama-bpe":
         spec["model"]["ignore_merges"] = True  # Llama 3's tokenizer.json: a word in the vocabulary is one token
     return Tokenizer.from_str(json.dumps(spec))
+
+
+def imported(gguf_path):
+    """tokenizer.json as scripts/import_gguf.py writes it for this GGUF file."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from sadi_gguf.reader import GgufFile
+    from sadi_gguf.tokenizer import tokenizer_json
+    return Tokenizer.from_str(json.dumps(tokenizer_json(GgufFile(gguf_path))))
 
 
 def llamacpp_cases(models_dir, vocab):
@@ -89,10 +102,20 @@ def main():
         corpus = [json.loads(line) for line in f if line.strip()]
     os.makedirs(out_dir, exist_ok=True)
     jobs = [(name, vocab, None) for name, vocab in VOCABS.items()]
+    jobs += [(name, vocab, "import") for name, vocab in IMPORTED.items()]
+    if os.path.isfile(SMOLLM2):  # fetched by scripts/fetch_assets.sh; without it the C++ test skips
+        jobs.append(("tokenizer-smollm2", None, "import:" + SMOLLM2))
     jobs += [(e.split("=", 1)[0], None, e.split("=", 1)[1]) for e in sys.argv[3:]]
     for name, vocab, path in jobs:
         texts = list(corpus)
-        if vocab:
+        if path and path.startswith("import"):
+            gguf = path[len("import:"):] if ":" in path else os.path.join(models_dir, f"ggml-vocab-{vocab}.gguf")
+            tok = imported(gguf)
+            if vocab:
+                cases = llamacpp_cases(models_dir, vocab)
+                check_against_llamacpp(name, tok, cases, f"ggml-vocab-{vocab}.gguf.inp/.out")
+                texts += [t for t, _ in cases]
+        elif vocab:
             tok = convert(models_dir, vocab)
             cases = llamacpp_cases(models_dir, vocab)
             check_against_llamacpp(name, tok, cases, f"ggml-vocab-{vocab}.gguf.inp/.out")
