@@ -109,7 +109,9 @@ def sadi_generate(model, prompts, tmp_path):
 
 
 # -- the importer's tokenizer.json against llama.cpp's own test vocabularies -------------------------
-@pytest.mark.parametrize("vocab", ["llama-bpe", "qwen2", "gpt-2", "starcoder", "refact", "llama-spm"])
+# llama-spm is not listed: the importer hands SentencePiece files to transformers' converter, which
+# fixtures.tokenizers (tests/tokenizer/make_reference.py) already checks against llama.cpp's ids.
+@pytest.mark.parametrize("vocab", ["llama-bpe", "qwen2", "gpt-2", "starcoder", "refact"])
 def test_rebuilt_tokenizer_matches_llamacpp_vocab_tests(vocab):
     """tokenizer.json built from ggml-vocab-VOCAB.gguf gives llama.cpp's ids (.gguf.out) on its strings."""
     import sys
@@ -164,25 +166,29 @@ def test_tokenization_equals_hf_tokenizers_and_llamacpp(smollm, peer, tmp_path):
             assert sadi_tokenize(model, text) == theirs, f"sadi vs llama.cpp: {text!r}"
 
 
-@needs_gguf
-@needs_cli
-def test_greedy_equals_transformers_generate(smollm, tmp_path):
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+@pytest.fixture(scope="module")
+def sadi_greedy(smollm, tmp_path_factory):
+    """(prompt ids, sadi's 32 greedy ids) for each of the 20 chat prompts, computed once."""
     hf, model, _ = smollm
     prompts = [chat(hf, q) for q in QUESTIONS]
-    ours = sadi_generate(model, prompts, tmp_path)
+    tmp = tmp_path_factory.mktemp("greedy")
+    return [(sadi_tokenize(model, p), ids) for p, ids in zip(prompts, sadi_generate(model, prompts, tmp))]
+
+
+@needs_gguf
+@needs_cli
+def test_greedy_equals_transformers_generate(smollm, sadi_greedy):
+    from transformers import AutoModelForCausalLM, GenerationConfig
+    hf, _, _ = smollm
     ref = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32, attn_implementation="eager").eval()
-    tok = AutoTokenizer.from_pretrained(hf)
     ref.generation_config.eos_token_id = None  # as sadi's --ignore-eos: 32 tokens, end-of-turn or not
     cfg = GenerationConfig(do_sample=False, max_new_tokens=N_NEW, min_new_tokens=0, eos_token_id=None,
                            pad_token_id=2)
-    for p, mine in zip(prompts, ours):
-        ids = torch.tensor([tok(p, add_special_tokens=False).input_ids])
-        assert json.loads(subprocess.run([BIN, "tokenize", model, "--text", p], capture_output=True,
-                                         text=True, check=True).stdout) == ids[0].tolist()
+    for q, (prompt_ids, mine) in zip(QUESTIONS, sadi_greedy):
+        ids = torch.tensor([prompt_ids])
         with torch.no_grad():
             out = ref.generate(ids, attention_mask=torch.ones_like(ids), generation_config=cfg)
-        assert mine == out[0, ids.shape[1]:].tolist(), p
+        assert mine == out[0, ids.shape[1]:].tolist(), q
 
 
 def llamacpp_greedy(tool, gguf, ids, tmp_path):
@@ -195,30 +201,27 @@ def llamacpp_greedy(tool, gguf, ids, tmp_path):
 
 @needs_gguf
 @needs_cli
-def test_greedy_equals_llamacpp_on_f32_gguf_and_q4_1_share_reported(smollm, peer, tmp_path):
-    hf, model, f32 = smollm
-    prompts = [chat(hf, q) for q in QUESTIONS]
-    ours = sadi_generate(model, prompts, tmp_path)
+def test_greedy_equals_llamacpp_on_f32_gguf_and_q4_1_share_reported(smollm, sadi_greedy, peer, tmp_path):
+    _, _, f32 = smollm
     same_q4, total = 0, 0
     rows = []
-    for p, mine in zip(prompts, ours):
-        ids = sadi_tokenize(model, p)
-        assert llamacpp_greedy(peer[0], f32, ids, tmp_path) == mine, p
+    for q, (ids, mine) in zip(QUESTIONS, sadi_greedy):
+        assert llamacpp_greedy(peer[0], f32, ids, tmp_path) == mine, q
         q4 = llamacpp_greedy(peer[0], GGUF, ids, tmp_path)
         # identical tokens up to the first difference (after it the two continue different texts)
         prefix = next((i for i, (a, b) in enumerate(zip(mine, q4)) if a != b), len(mine))
         same_q4 += prefix
         total += len(mine)
-        rows.append({"prompt": p[-60:], "identical_prefix": prefix})
+        rows.append({"question": q, "identical_prefix": prefix})
     os.makedirs(REPORTS, exist_ok=True)
-    report = {"model": GGUF_NAME, "prompts": len(prompts), "new_tokens": N_NEW,
+    report = {"model": GGUF_NAME, "prompts": len(QUESTIONS), "new_tokens": N_NEW,
               "share_identical_before_first_difference": same_q4 / total, "rows": rows,
               "note": "sadi on the dequantized float32 weights vs llama.cpp on the Q4_1 file (which also "
                       "quantizes activations to Q8_1 for its dot products)"}
     with open(os.path.join(REPORTS, "gguf_q4_1_agreement.json"), "w") as f:
         json.dump(report, f, indent=2)
     print(f"Q4_1 greedy agreement: {same_q4}/{total} tokens before the first difference")
-    assert total == len(prompts) * N_NEW
+    assert total == len(QUESTIONS) * N_NEW
 
 
 # -- refusals ---------------------------------------------------------------------------------------------
