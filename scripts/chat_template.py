@@ -5,7 +5,9 @@ prompt files hold the exact strings the model sees.
 
     .venv/bin/python scripts/chat_template.py --model MODEL_OR_HF_DIR --text "What is 2+2?" [--system S]
 
-prints the rendered prompt (ending with the assistant header) on stdout. As a library:
+prints the rendered prompt (ending with the assistant header and its newline) on stdout; with
+--json, one JSON Lines record {"prompt": ...} for `sadi generate --input` (a shell's "$(...)"
+would drop the template's final newline). As a library:
 `ChatTemplate(dir).render(user_text, system)`. The answer follows the assistant header directly,
 so files made with it are used with `--separator ""` (scripts/convert_reviews.py records this).
 """
@@ -62,9 +64,11 @@ def main(argv=None) -> int:
     ap.add_argument("--model", required=True, help="a model or Hugging Face directory with tokenizer_config.json")
     ap.add_argument("--text", required=True, help="the user's message")
     ap.add_argument("--system", default=None, help="an optional system prompt (default: the template's own)")
+    ap.add_argument("--json", action="store_true", help="print {\"prompt\": ...} as one JSON line")
     a = ap.parse_args(argv)
     try:
-        sys.stdout.write(ChatTemplate(a.model).render(a.text, a.system))
+        prompt = ChatTemplate(a.model).render(a.text, a.system)
+        sys.stdout.write(json.dumps({"prompt": prompt}, ensure_ascii=False) + "\n" if a.json else prompt)
     except TemplateError as e:
         print(f"chat_template: error: {e}", file=sys.stderr)
         return 3

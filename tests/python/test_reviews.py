@@ -173,3 +173,15 @@ def test_convert_task_applies_the_chat_template(tmp_path):
                         "--task", str(tmp_path / "x.jsonl"), "--chat-template", str(tmp_path)],
                        capture_output=True, text=True)
     assert r.returncode in (3, 4) and "tokenizer_config.json" in r.stderr and not (tmp_path / "x.jsonl").exists()
+
+
+def test_chat_template_cli_json_keeps_the_final_newline(tmp_path):
+    hf = hf_dir_with_template(tmp_path, CHATML)
+    r = subprocess.run([PY, os.path.join(SCRIPTS, "chat_template.py"), "--model", hf, "--text", "Hi", "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"prompt": ChatTemplate(hf).render("Hi")}
+    assert json.loads(r.stdout)["prompt"].endswith("<|im_start|>assistant\n")
+    r = subprocess.run([PY, os.path.join(SCRIPTS, "chat_template.py"), "--model", str(tmp_path), "--text", "Hi"],
+                       capture_output=True, text=True)
+    assert r.returncode == 3 and "tokenizer_config.json" in r.stderr
