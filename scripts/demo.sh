@@ -8,8 +8,8 @@
 #   sadi identify (head, neuron, hidden and residual sites; ITI probes; 200 bootstrap resamples);
 #   sadi eval per site: SADI's K x delta grid against no steering and the matched fixed control(s),
 #   (head site) ITI and CAA, every method's settings chosen on dev; random elements over 20 draws
-#   at SADI's selected K and delta; test accuracy with 95% intervals; unsteered accuracy with the model's chat template; the
-#   movie mask on the Amazon task (transfer); steered and unsteered answers; one table at the end.
+#   at SADI's selected K and delta; test accuracy with 95% intervals; the raw template unsteered;
+#   the movie mask on the Amazon task (transfer); steered and unsteered answers; one table.
 # Usage: scripts/demo.sh [--tiny | --full] [OUT_DIR]   (default OUT_DIR: out/demo)
 #   --tiny: the offline job on the bundled trained tiny model (scripts/demo_tiny.sh, no downloads).
 #   --full: also random draws on the neuron and hidden sites and the choice metric unsteered on
