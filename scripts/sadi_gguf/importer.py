@@ -9,6 +9,9 @@ import sys
 import tempfile
 
 from . import GgufError
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sadi_export.weights import save_safetensors  # noqa: E402
 from .model import config, state_dict
 from .reader import GgufFile
 from .tokenizer import special_ids, tokenizer_config, tokenizer_json
@@ -76,8 +79,6 @@ def import_gguf(path: str, out: str, force: bool = False) -> dict:
     if tuple(emb.shape) != (cfg["vocab_size"], cfg["hidden_size"]):
         raise GgufError(f"{path}: tensor 'token_embd.weight': expected shape "
                         f"[{cfg['vocab_size']}, {cfg['hidden_size']}] from the metadata, found {list(emb.shape)}")
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from sadi_export.weights import save_safetensors
     parent = os.path.dirname(os.path.abspath(out)) or "."
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".sadi-import-", dir=parent)

@@ -51,37 +51,28 @@ class GgufFile:
             raise GgufError(f"{self.path}: metadata '{key}' missing")
         return self._value(key)
 
-    def string(self, key: str, default=None) -> str:
+    def _scalar(self, key: str, default, ok, what: str):
+        """The value of `key` (or `default` when given and the key is absent), checked by `ok`."""
         if default is not None and key not in self.fields:
             return default
         v = self._require(key)
-        if not isinstance(v, str):
-            raise GgufError(f"{self.path}: metadata '{key}': expected a string, found {type(v).__name__} {v!r}")
+        if not ok(v):
+            raise GgufError(f"{self.path}: metadata '{key}': expected {what}, found {type(v).__name__} {v!r}")
         return v
 
+    def string(self, key: str, default=None) -> str:
+        return self._scalar(key, default, lambda v: isinstance(v, str), "a string")
+
     def integer(self, key: str, default=None) -> int:
-        if default is not None and key not in self.fields:
-            return default
-        v = self._require(key)
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise GgufError(f"{self.path}: metadata '{key}': expected an integer, found {type(v).__name__} {v!r}")
-        return int(v)
+        return int(self._scalar(key, default, lambda v: not isinstance(v, bool) and isinstance(v, (int, np.integer)),
+                                "an integer"))
 
     def number(self, key: str, default=None) -> float:
-        if default is not None and key not in self.fields:
-            return default
-        v = self._require(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-            raise GgufError(f"{self.path}: metadata '{key}': expected a number, found {type(v).__name__} {v!r}")
-        return float(v)
+        return float(self._scalar(key, default, lambda v: not isinstance(v, bool) and
+                                  isinstance(v, (int, float, np.integer, np.floating)), "a number"))
 
     def boolean(self, key: str, default=None) -> bool:
-        if default is not None and key not in self.fields:
-            return default
-        v = self._require(key)
-        if not isinstance(v, (bool, np.bool_)):
-            raise GgufError(f"{self.path}: metadata '{key}': expected a boolean, found {type(v).__name__} {v!r}")
-        return bool(v)
+        return bool(self._scalar(key, default, lambda v: isinstance(v, (bool, np.bool_)), "a boolean"))
 
     def strings(self, key: str) -> List[str]:
         v = self._require(key)
