@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "model_options.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/json.hpp"
 #include "sadi/core/strings.hpp"
@@ -63,9 +64,9 @@ void print_text(const ModelInfo& m, const Tokenizer& tok, std::ostream& os) {
 }
 
 // Loads model.ts and checks it against manifest.json on the tokenized "Hello"; returns milliseconds.
-double check_forward(const ModelInfo& info, const Tokenizer& tok, const std::string& device) {
+double check_forward(const ModelInfo& info, const Tokenizer& tok, const cxxopts::ParseResult& r) {
   auto t0 = std::chrono::steady_clock::now();
-  auto model = load_model(info.dir, {device, ""});  // every weight checked finite on loading
+  auto model = load_model_from_flags(info.dir, r);  // every weight checked finite on loading
   check_model_consistency(*model, tok.encode("Hello", info.tokenizer.add_bos));
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -78,9 +79,9 @@ int cmd_info(const Args& args) {
   opts.add_options()
       ("model", "model directory (written by scripts/export_hf.py)", cxxopts::value<std::string>())
       ("json", "print JSON instead of text")
-      ("check", "also load model.ts, check its weights are finite and that it agrees with manifest.json")
-      ("device", "device for --check: auto (CUDA when present, else cpu), cpu, cuda, cuda:N",
-       cxxopts::value<std::string>()->default_value("auto"));
+      ("check", "also load model.ts, check its weights are finite and that it agrees with manifest.json "
+       "(loaded as --device, --dtype and --batch-invariant say)");
+  add_model_options(opts, "false");
   add_common_options(opts);
   opts.parse_positional({"model"});
   cxxopts::ParseResult r;
@@ -94,7 +95,7 @@ int cmd_info(const Args& args) {
     print_text(info, *tok, std::cout);
   }
   if (r.count("check")) {
-    double ms = check_forward(info, *tok, r["device"].as<std::string>());
+    double ms = check_forward(info, *tok, r);
     std::cerr << "check: model.ts loaded (weights finite), agrees with manifest.json (sites, dims, steering) in " << std::fixed << std::setprecision(1)
               << ms << " ms\n";
   }

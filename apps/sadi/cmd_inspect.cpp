@@ -96,8 +96,7 @@ int cmd_inspect(const Args& args) {
   }
   if (r.count("json")) {
     Json j{{"provenance", Json::object()}, {"sites", Json::object()}};
-    for (const auto& [k, v] : mask.provenance.text) j["provenance"][k] = v;
-    for (const auto& [k, v] : mask.provenance.integer) j["provenance"][k] = v;
+    j["provenance"] = provenance_json(mask.provenance);
     for (const auto* s : sites) {
       auto top = top_elements(*s, n);
       Json items = Json::array();
@@ -115,12 +114,13 @@ int cmd_inspect(const Args& args) {
     return 0;
   }
   std::cout << "provenance:\n";
-  for (const auto& [k, v] : mask.provenance.text) {
+  const MaskAttributes attrs = mask_attributes(mask.provenance);
+  for (const auto& [k, v] : attrs.text) {
     // Quote values whose whitespace would be invisible (the separator, empty lists).
     const bool quote = v.empty() || trim(v) != v || v.find('\n') != std::string::npos;
     std::cout << "  " << std::left << std::setw(18) << k << (quote ? Json(v).dump() : v) << "\n";
   }
-  for (const auto& [k, v] : mask.provenance.integer) std::cout << "  " << std::left << std::setw(18) << k << v << "\n";
+  for (const auto& [k, v] : attrs.integer) std::cout << "  " << std::left << std::setw(18) << k << v << "\n";
   for (const auto* s : sites) {
     const char* unit_name = s->site == Site::kHead ? "head" : "unit";
     std::cout << "\n/" << site_name(s->site) << ": " << s->n_layers << " layers x " << s->units << " " << unit_name

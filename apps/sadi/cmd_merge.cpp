@@ -39,7 +39,7 @@ int cmd_merge(const Args& args) {
     for (const auto& f : files) masks.emplace_back(f, read_mask_file(f));
     const MaskFile merged = merge_mask_shards(masks, command_line(args));
     write_mask_file(out, merged);
-    log::info(str("merge: ", files.size(), " mask shards, ", merged.provenance.integer.at("pairs_used"), " pairs -> ",
+    log::info(str("merge: ", files.size(), " mask shards, ", merged.provenance.pairs_used.value_or(0), " pairs -> ",
                   out.string()));
     return 0;
   }

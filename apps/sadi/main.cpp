@@ -105,7 +105,7 @@ bool parse_common(cxxopts::Options& opts, const Args& given, cxxopts::ParseResul
     std::cout << opts.help() << std::flush;
     return false;
   }
-  log::set_level(log::parse_level(out["log-level"].as<std::string>()));
+  with_flag_names({{"log_level", "--log-level"}}, [&] { log::set_level(log::parse_level(out["log-level"].as<std::string>())); });
   const auto threads = bounded(out, "threads", 0, 4096);
   log::debug(str("cpu: ", configure_threads(static_cast<int>(threads))));
   return true;

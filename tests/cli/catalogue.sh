@@ -93,7 +93,7 @@ printf '{"id":123456789012345678901234567890,"prompt":"a","answer":"b"}\n' >"$tm
 case_ task-id-beyond-uint64 3 "hugeid.jsonl:1: key 'id': expected a string or an integer \(larger ids as strings\)" "$R" -- "$sadi" eval --model "$m" --task "$tmp/hugeid.jsonl" --out "$R"
 long=$("$py" -c "print('word ' * 400)")
 printf '{"id":"long","prompt":"%s","positive":" a","negative":" b"}\n' "$long" >"$tmp/long.jsonl"
-case_ pair-over-length-strict 3 "pair 'long' \(line 1\): [0-9]+ tokens exceed the limit of [0-9]+ \(--strict\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O" --strict
+case_ pair-over-length-strict 3 "pair 'long' \(line 1\): [0-9]+ tokens exceed the limit of [0-9]+ \(strict\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O" --strict
 printf '{"id":"s1","prompt":"The sky is","positive":"blue","negative":"blue"}\n{"id":"s2","prompt":"Snow is","positive":" white","negative":"white "}\n' >"$tmp/same.jsonl"
 case_ pairs-all-identical 3 "no usable pairs: in all 2 the positive and negative sequences are the same tokens \('s1' \(line 1\), 's2' \(line 2\)\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/same.jsonl" --out "$O"
 case_ pairs-all-over-length 3 "no usable pairs: all 1 exceed" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O"
@@ -105,7 +105,7 @@ case_ task-choices-without-answer 3 "choices.jsonl:1: key 'choices': does not co
 printf '{"id":"long","prompt":"%s","answer":"a"}\n' "$long" >"$tmp/longtask.jsonl"
 case_ task-item-over-length 3 "item 'long' \(line 1\): [0-9]+ tokens exceed the model's maximum" "$R" -- "$sadi" eval --model "$m" --task "$tmp/longtask.jsonl" --out "$R"
 printf '{"id":"p","prompt":"%s"}\n' "$long" >"$tmp/longprompt.jsonl"
-case_ prompt-over-length 3 "prompt 'p': [0-9]+ tokens \+ --max-new-tokens 8 exceed the model's maximum" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --input "$tmp/longprompt.jsonl" --max-new-tokens 8 --out "$tmp/gen.jsonl"
+case_ prompt-over-length 3 "prompt 'p': [0-9]+ tokens \+ max_new_tokens 8 exceed the model's maximum" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --input "$tmp/longprompt.jsonl" --max-new-tokens 8 --out "$tmp/gen.jsonl"
 
 # --- masks -----------------------------------------------------------------------------------
 : >"$tmp/empty.h5"
@@ -181,7 +181,7 @@ case_ output-special-file 4 "^sadi: error: /dev/null: cannot write: it is a char
 "$py" -c "
 import json
 for i in range(3000): print(json.dumps({'id': str(i), 'prompt': 'word ' * 70, 'answer': 'a'}))" >"$tmp/big.jsonl"
-case_ batch-out-of-memory 1 "out of memory.*lower --batch-size" "$R" -- bash -c "ulimit -v 3000000; exec \"\$0\" \"\$@\"" "$sadi" eval --model "$m" --task "$tmp/big.jsonl" --batch-size 3000 --prefix-sharing false --out "$R"
+case_ batch-out-of-memory 1 "out of memory.*lower the batch size" "$R" -- bash -c "ulimit -v 3000000; exec \"\$0\" \"\$@\"" "$sadi" eval --model "$m" --task "$tmp/big.jsonl" --batch-size 3000 --prefix-sharing false --out "$R"
 
 # --- resume and merge ------------------------------------------------------------------------
 printf '{"partial": true, "resume": {"config": {"seed": 5}, "test": {"rows_total": 1, "rows_done": 0, "values": []}}}\n' >"$tmp/partial.json"

@@ -48,7 +48,7 @@ expect identify-empty-file 3 "empty.jsonl: no records" -- "$sadi" identify --mod
 expect identify-missing-pairs 4 "nope.jsonl: file not found" -- "$sadi" identify --model "$m" --pairs "$tmp/nope.jsonl" --out "$tmp/o.h5"
 expect identify-unknown-site 2 "unknown site 'heads'" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/o.h5" --sites heads
 expect identify-unwritable 4 "cannot write" -- "$sadi" identify --model "$m" --pairs "$pairs" --out /nonexistent/dir/o.h5
-expect identify-strict 3 "pair 's000' \(line 1\): [0-9]+ tokens exceed the limit of 20 \(--strict\)" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/o.h5" --max-length 20 --strict
+expect identify-strict 3 "pair 's000' \(line 1\): [0-9]+ tokens exceed the limit of 20 \(strict\)" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/o.h5" --max-length 20 --strict
 no_output identify-strict-nofile "$tmp/o.h5"
 expect identify-all-too-long 3 "no usable pairs" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/o.h5" --max-length 20
 expect identify-skips 0 "48 pairs used, 0 skipped" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/ok.h5" --top-k 3
@@ -82,7 +82,7 @@ assert t['generated_tokens'] == sum(r['output_tokens'] for r in rows) and t['loa
 [ "$("$sadi" generate --model "$m" --input "$prompts" --max-new-tokens 2 2>/dev/null | wc -l)" = 3 ] \
   && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL generate-three-lines"; }
 expect generate-both-inputs 2 "exactly one of --prompt and --input" -- "$sadi" generate --model "$m" --prompt a --input "$prompts"
-expect generate-too-long 3 "prompt 'prompt': [0-9]+ tokens \\+ --max-new-tokens 250 exceed the model's maximum of 256" -- "$sadi" generate --model "$m" --prompt "$long" --max-new-tokens 250
+expect generate-too-long 3 "prompt 'prompt': [0-9]+ tokens \\+ max_new_tokens 250 exceed the model's maximum of 256" -- "$sadi" generate --model "$m" --prompt "$long" --max-new-tokens 250
 expect generate-delta-nan 2 "--delta: expected a finite number" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --top-k 2 --delta inf
 expect generate-k-too-large 2 "--top-k 99: the head site has 12 elements" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --top-k 99 --delta 1
 expect generate-other-model 3 "made for another model" -- "$sadi" generate --model "$data/qwen2" --prompt a --mask "$tmp/ok.h5" --top-k 2 --delta 1
@@ -128,7 +128,7 @@ expect eval-em-rule 2 "^sadi: error: --em-rule: expected reference or lenient, f
 printf '{"id":"same","prompt":"The sky is","positive":"blue","negative":"blue"}\n' | cat - "$pairs" >"$tmp/some-same.jsonl"
 expect identify-identical-pair-warning 0 "warning identify: 1 pair\(s\) have the same tokens for positive and negative \('same' \(line 1\)\)" -- "$sadi" identify --model "$m" --pairs "$tmp/some-same.jsonl" --out "$tmp/some-same.h5" --sites head
 expect identify-no-iti 0 "48 pairs used" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/noiti.h5" --sites head --no-iti
-expect generate-iti-needs-scores 2 "^sadi: error: --mask: the mask file has no ITI scores \(run sadi identify on the head site without --no-iti\)" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/noiti.h5" --method iti --top-k 1 --delta 1
+expect generate-iti-needs-scores 2 "^sadi: error: --mask: the mask file has no ITI scores \(identify ran without ITI's probes, or not on the head site\)" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/noiti.h5" --method iti --top-k 1 --delta 1
 expect generate-fixed-needs-calibration 2 "^sadi: error: --calibration: method fixed takes" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/ok.h5" --method fixed --top-k 1 --delta 1
 expect identify-bootstrap-bounds 2 "^sadi: error: --bootstrap: expected an integer from 0 to 100000, found -1" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/x.h5" --bootstrap -1
 expect identify-unstable-warning 0 "warning identify: the hidden site's top 3 is unstable: a bootstrap resample of the pairs keeps [0-9]+% of it" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/boot.h5" --top-k 3 --bootstrap 20

@@ -231,3 +231,31 @@ def test_static_decode_step_gives_the_dynamic_ids(env, steering):
     assert [r["output_ids"] for r in static] == [r["output_ids"] for r in dynamic]
     if not steering:
         assert [r["output_ids"] for r in static] == [greedy(env, p) for p in prompts()]
+
+
+def test_batch_invariant_generation_is_batch_size_independent(env, tmp_path):
+    """--batch-invariant true: prompts are batched by token length (no padding) on the module's
+    batch-invariant products, so a prompt's ids do not depend on the batch size, also when
+    sampling; outputs stay in input order."""
+    prompts = [json.loads(line) for line in open(PROMPTS)]
+    extra = [{"id": f"x{i}", "prompt": p["prompt"] + " and" * (i % 3)} for i, p in enumerate(prompts * 2)]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in prompts + extra))
+    ids = [r["id"] for r in prompts + extra]
+
+    def run(batch, *more):
+        out = str(tmp_path / f"out{batch}.jsonl")
+        sadi("generate", "--model", env["model"], "--input", str(path), "--out", out, "--max-new-tokens", "12",
+             "--ignore-eos", "--batch-size", str(batch), "--batch-invariant", "true", "--temperature", "1",
+             "--seed", "3", *more)
+        return [json.loads(line) for line in open(out)]
+
+    base = run(1)
+    assert [r["id"] for r in base] == ids
+    for batch in (2, 5, 16):
+        got = run(batch)
+        assert [r["id"] for r in got] == ids, batch
+        assert [r["output_ids"] for r in got] == [r["output_ids"] for r in base], batch
+    steered = run(4, "--mask", env["mask"], "--top-k", "2", "--delta", "12")
+    assert [r["output_ids"] for r in steered] == [r["output_ids"] for r in run(1, "--mask", env["mask"], "--top-k", "2",
+                                                                               "--delta", "12")]

@@ -14,12 +14,13 @@ import pytest
 import torch
 
 from conftest import BIN, DATA, ROOT, export, make_hf, needs_cli, run_script
+from tolerances import tol
 
 BUILD = os.path.join(ROOT, "scripts", "bench", "llamacpp", "build.sh")
 N_NEW = 32
 PROMPTS = ["The movie was", "Snow is white and the sky is blue because",
            " ".join(["a long and winding review of a film"] * 12)]
-LOGIT_TOL = 1e-3  # float32 both sides, different kernels and summation orders
+LOGIT_TOL = tol("float32", "llamacpp_logits_relative")  # float32 both sides, different kernels and summation orders
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ Level parse_level(const std::string& name) {
   if (name == "warn") return Level::kWarn;
   if (name == "error") return Level::kError;
   if (name == "off") return Level::kOff;
-  throw_usage("--log-level: expected one of trace, debug, info, warn, error, off; found '" + name + "'");
+  throw_field(ErrorKind::kUsage, "log_level", ": expected one of trace, debug, info, warn, error, off; found '" + name + "'");
 }
 
 void set_level(Level level) { logger()->set_level(to_spd(level)); }

@@ -1,6 +1,5 @@
 #include "sadi/core/strings.hpp"
 
-#include <ctime>
 
 namespace sadi {
 
@@ -31,15 +30,6 @@ std::string trim(std::string_view s) {
   if (b == std::string_view::npos) return {};
   size_t e = s.find_last_not_of(ws);
   return std::string(s.substr(b, e - b + 1));
-}
-
-std::string utc_timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace sadi

@@ -95,7 +95,7 @@ void resume_from_partial(const Json& partial, const Json& config, Metric metric,
     if (k == "tool_version" || !was.contains(k)) continue;  // a newer build may finish an older run's rows
     if (was.at(k) != v) {
       throw_input(str(origin, ": key 'resume.config.", k, "': the partial result was made with ", dump_json(was.at(k)),
-                      ", this command has ", dump_json(v), "; run the command that made it, or start afresh without --resume"));
+                      ", this command has ", dump_json(v), "; run the command that made it, or start afresh without resuming"));
     }
   }
   for (const auto& [k, v] : config.items()) {

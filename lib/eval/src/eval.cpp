@@ -7,6 +7,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
+#include "sadi/core/named.hpp"
 #include "sadi/core/strings.hpp"
 #include "row_plan.hpp"
 #include "score_rows.hpp"
@@ -17,6 +18,9 @@
 
 namespace sadi {
 namespace {
+
+constexpr Named<Metric> kMetrics[] = {{Metric::kExactMatch, "exact-match"}, {Metric::kChoice, "choice"},
+                                      {Metric::kGenerateEm, "generate-em"}};
 
 // Checks a checkpoint against this run and sizes it; returns the first row still to run.
 // `ends(start)` is this run's batch_end.
@@ -43,21 +47,8 @@ int64_t begin_checkpoint(RowCheckpoint& ck, int64_t total, int64_t batch_size, b
 
 }  // namespace
 
-Metric parse_metric(const std::string& s) {
-  if (s == "exact-match") return Metric::kExactMatch;
-  if (s == "choice") return Metric::kChoice;
-  if (s == "generate-em") return Metric::kGenerateEm;
-  throw_usage(str("--metric: expected exact-match, choice or generate-em, found '", s, "'"));
-}
-
-const char* metric_name(Metric m) {
-  switch (m) {
-    case Metric::kExactMatch: return "exact-match";
-    case Metric::kChoice: return "choice";
-    case Metric::kGenerateEm: return "generate-em";
-  }
-  return "?";
-}
+Metric parse_metric(const std::string& s) { return parse_named(kMetrics, s, "metric"); }
+const char* metric_name(Metric m) { return name_of(kMetrics, m); }
 
 double accuracy(const std::vector<uint8_t>& correct) {
   if (correct.empty()) return 0;
@@ -203,7 +194,7 @@ void finish_choice(const std::vector<TaskItem>& items, const std::vector<std::ve
 std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
                                  const std::vector<Intervention>& points, const EvalRun& run,
                                  const EvalProgress& progress, RowCheckpoint* checkpoint) {
-  if (run.batch_size <= 0) throw_usage("--batch-size: expected a positive integer");
+  if (run.batch_size <= 0) throw_field(ErrorKind::kUsage, "batch_size", ": expected a positive integer");
   RowCheckpoint local;
   RowCheckpoint& ck = checkpoint ? *checkpoint : local;
   if (run.metric == Metric::kGenerateEm) return evaluate_generate(model, tok, items, points, run, progress, ck);

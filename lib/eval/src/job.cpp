@@ -10,7 +10,10 @@
 #include "sadi/core/strings.hpp"
 #include "sadi/core/version.hpp"
 #include "sadi/eval/checkpoint.hpp"
+#include "sadi/io/mask_file.hpp"
+#include "sadi/model/mask_check.hpp"
 #include "sadi/model/tensor_types.hpp"
+#include "sadi/steer/calibration.hpp"
 
 namespace sadi {
 namespace {
@@ -24,14 +27,15 @@ Json dev_identity(const EvalJob& job) {  // resume: the dev file's hash or the f
 }
 
 Json grid_json(const EvalJob& job) {
-  return {{"top_k", job.top_k},
-          {"delta", job.delta},
+  const GridSpec& g = job.grid;
+  return {{"top_k", g.top_k},
+          {"delta", g.delta},
           {"baselines", job.baselines},
-          {"random_seeds", job.random_seeds},
+          {"random_seeds", g.random_seeds},
           {"caa_layers", job.caa_layers},
-          {"caa_multipliers", job.caa_multipliers},
-          {"iti_top_k", job.iti_top_k},
-          {"iti_alpha", job.iti_alpha}};
+          {"caa_multipliers", g.caa_multipliers},
+          {"iti_top_k", g.iti_top_k},
+          {"iti_alpha", g.iti_alpha}};
 }
 
 Json result_header(const EvalJob& job, const Model& model) {
@@ -42,7 +46,7 @@ Json result_header(const EvalJob& job, const Model& model) {
     for (const auto& [k, v] : job.mask->provenance.items()) mask[k] = v;
   }
   Json h{{"tool_version", str("sadi ", version())}, {"metric", metric_name(job.run.metric)},
-         {"mode", mode_name(job.mode)}, {"site", job.site},
+         {"mode", mode_name(job.grid.common.mode)}, {"site", job.site},
          {"model", {{"dir", fs::absolute(model.info().dir).string()}, {"fingerprint", model.info().fingerprint}}},
          {"task", {{"file", fs::absolute(job.source.task).string()}, {"sha256", sha256_file(job.source.task)},
                    {"n_test", sp.test.size()}}},
@@ -71,9 +75,38 @@ std::string progress_text(const RowCheckpoint& test, const RowCheckpoint& dev) {
 
 MaskRecord mask_record(const std::filesystem::path& file, const MaskFile& mask) {
   MaskRecord r{file, Json::object()};
-  for (const auto& [k, v] : mask.provenance.text) r.provenance[k] = v;
-  for (const auto& [k, v] : mask.provenance.integer) r.provenance[k] = v;
+  r.provenance = provenance_json(mask.provenance);
   return r;
+}
+
+void plan_eval(Model& model, const Tokenizer& tok, EvalJob& job) {
+  GridSpec grid = job.grid;
+  grid.common.seed = job.seed;
+  MaskFile mask;
+  MaskSource source;
+  Calibration calibration;
+  if (job.mask_file.empty()) {
+    if (job.baselines != std::vector<std::string>{"none"}) throw_field(ErrorKind::kUsage, "baselines", " other than none need a mask");
+    job.points = plan_grid(grid, source, {&model.info(), model.device(), model.dtype()});
+    return;
+  }
+  mask = read_mask_file(job.mask_file);
+  check_mask_matches_model(mask, job.mask_file, model.info());
+  source = {&mask, job.mask_file.string()};
+  job.mask = mask_record(job.mask_file, mask);
+  grid.methods = {Method::kSadi};
+  for (const auto& b : job.baselines) {
+    if (b != "none") grid.methods.push_back(parse_method(b, "baselines"));
+  }
+  if (const SiteScores* s = mask.find(grid.common.site)) {
+    for (const auto& w : stability_warnings(*s, grid.top_k)) log::warn(str("eval: ", w));
+  }
+  if (needs_calibration(grid.methods) && job.splits.has_dev()) {
+    calibration = calibrate(model, tok, job.splits.dev_prompts_all, grid.common.site, job.run.batch_size, "the dev split");
+    source.calibration = &calibration;
+    job.calibration_items = static_cast<int64_t>(job.splits.dev_prompts_all.size());
+  }
+  job.points = plan_grid(grid, source, {&model.info(), model.device(), model.dtype()});
 }
 
 Json resume_config(const EvalJob& job, const Model& model) {
@@ -83,11 +116,11 @@ Json resume_config(const EvalJob& job, const Model& model) {
               {"task_sha256", sha256_file(job.source.task)},
               {"dev", dev_identity(job)},
               {"mask_sha256", job.mask ? Json(sha256_file(job.mask->file)) : Json()},
-              {"metric", metric_name(run.metric)}, {"mode", mode_name(job.mode)}, {"site", job.site},
+              {"metric", metric_name(run.metric)}, {"mode", mode_name(job.grid.common.mode)}, {"site", job.site},
               {"grid", grid_json(job)}, {"em_rule", match_rule_name(run.match_rule)},
               {"seed", job.seed}, {"separator", run.separator},
               {"max_new_tokens", run.max_new_tokens}, {"stop", run.stop},
-              {"shard", str(job.shard.index, "/", job.shard.count)}, {"batch_size", run.batch_size},
+              {"shard", job.shard.name()}, {"batch_size", run.batch_size},
               {"dtype", dtype_name(model.dtype())}, {"device", model.device().str()},
               {"batch_invariant", model.batch_invariant()}, {"prefix_sharing", run.prefix_sharing},
               {"prefix_cache_bytes", run.prefix_cache_bytes}};
@@ -95,20 +128,14 @@ Json resume_config(const EvalJob& job, const Model& model) {
 
 void check_complete_is_this_run(const Json& complete, const EvalJob& job, const Model& model, const std::string& origin) {
   const Json mine = result_header(job, model);
-  auto pick = [](const Json& h, const char* key) -> Json {
-    if (!h.contains(key)) return nullptr;
-    Json v = h.at(key);
-    if (v.is_object()) {  // paths may differ between machines: compare what identifies the content
-      for (const char* k : {"file", "dir"}) v.erase(k);
-    }
-    return v;
-  };
-  for (const char* key : {"model", "task", "dev", "mask", "metric", "mode", "site", "grid", "em_rule", "seed", "shard"}) {
-    const Json a = pick(complete, key), b = pick(mine, key);
+  std::vector<const char*> keys(std::begin(kRunIdentityKeys), std::end(kRunIdentityKeys));
+  keys.push_back("shard");  // shards of one run are different results
+  for (const char* key : keys) {
+    const Json a = run_identity(complete, key), b = run_identity(mine, key);
     if (a != b) {
       throw_input(str(origin, ": key '", key, "': this complete result was made by another run (", a.dump(), "; this command: ",
-                      b.dump(), "); --resume continues only a partial result of the same command: remove the file or ",
-                      "choose another --out"));
+                      b.dump(), "); resuming continues only a partial result of the same command: remove the file or ",
+                      "write elsewhere"));
     }
   }
 }

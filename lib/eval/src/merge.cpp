@@ -12,18 +12,11 @@
 namespace sadi {
 namespace {
 
-// Keys that must agree between shards. Paths may differ (shards run on different machines):
-// the model is compared by fingerprint, files by hash, the dev split without its shard's "n".
-const char* kSameKeys[] = {"metric", "mode", "site", "grid", "seed"};
-
 Json without(Json j, std::initializer_list<const char*> keys) {
   if (!j.is_object()) return j;
   for (const char* k : keys) j.erase(k);
   return j;
 }
-
-// The part of `key` that identifies the run's inputs.
-Json identity(const Json& header, const char* key) { return without(header.value(key, Json()), {"file", "dir", "n", "n_test"}); }
 
 struct ShardInfo {
   size_t index = 0, count = 0, n_test = 0, n_dev = 0;  // index 0-based
@@ -31,7 +24,7 @@ struct ShardInfo {
 
 ShardInfo shard_info(const ShardResult& s) {
   const JsonView r(s.json, s.path);
-  if (!r.has("shard")) r.fail("shard", "the results of sadi eval --shard I/N");
+  if (!r.has("shard")) r.fail("shard", "the results of a sharded sadi eval run (shard I/N)");
   const JsonView sh = r.object("shard");
   return {static_cast<size_t>(sh.positive("index") - 1), static_cast<size_t>(sh.positive("count")),
           static_cast<size_t>(sh.integer("n_test")), static_cast<size_t>(sh.integer("n_dev"))};
@@ -67,17 +60,15 @@ void merge_split(const PointScore& part, const JsonView& where, size_t index, si
   if (part.seconds >= 0) into.seconds = std::max(0.0, into.seconds) + part.seconds;
 }
 
-// Checks that `shard` belongs to the run of `first` (same keys, inputs and grid).
+// Checks that `shard` belongs to the run of `first`: every key of kRunIdentityKeys agrees (paths
+// may differ, shards run on different machines: the model is compared by fingerprint, files by
+// hash, splits without their shard's sizes), and so does every grid point.
 void check_same_run(const ShardResult& shard, const EvalResult& part, const ShardResult& first, const EvalResult& run) {
   const JsonView r(shard.json, shard.path);
-  for (const char* k : kSameKeys) {
-    if (!shard.json.contains(k) || shard.json.at(k) != first.json.at(k)) {
-      r.fail(k, str("the same value as in ", first.path, " (shards of one run)"));
-    }
-  }
-  for (const char* k : {"model", "task", "dev", "mask"}) {
-    if (identity(part.header, k) != identity(run.header, k)) {
-      r.fail(k, str("the same ", k, " as ", first.path, " (compared by fingerprint/hash)"));
+  for (const char* k : kRunIdentityKeys) {
+    if (run_identity(part.header, k) != run_identity(run.header, k)) {
+      r.fail(k, str("the same value as in ", first.path, " (shards of one run; files compared by hash, the model by "
+                    "fingerprint)"));
     }
   }
   if (part.points.size() != run.points.size()) r.fail("points", str(run.points.size(), " points like ", first.path));
@@ -96,7 +87,7 @@ EvalResult merge_shards(const std::vector<ShardResult>& shards) {
   for (const auto& s : shards) {
     if (is_partial_result(s.json)) {
       throw_input(str(s.path, ": key 'partial': expected a finished shard, found a partial result of an interrupted "
-                      "run (finish it with the same sadi eval command and --resume)"));
+                      "run (finish it by resuming the same sadi eval command)"));
     }
   }
   const ShardInfo info0 = shard_info(shards[0]);

@@ -111,7 +111,12 @@ PointScore decode_split(const JsonView& v, Metric metric) {
 EvalResult decode_result(const Json& j, const std::string& origin) {
   const JsonView v(j, origin);
   EvalResult r;
-  r.metric = parse_metric(v.string("metric"));
+  try {
+    r.metric = parse_metric(v.string("metric"));
+  } catch (const Error& e) {
+    if (e.field() != "metric") throw;
+    v.fail("metric", "exact-match, choice or generate-em");
+  }
   r.seed = static_cast<uint64_t>(v.integer("seed"));
   r.has_dev = v.has("dev") && !j.at("dev").is_null();
   r.whole = !v.has("shard");
@@ -137,6 +142,14 @@ Json encode_result(const EvalResult& r) {
   add_scores(j, r.points, r.has_dev, r.seed, r.metric, r.whole);
   j["command_line"] = r.command_line;
   return j;
+}
+
+Json run_identity(const Json& header, const char* key) {
+  Json v = header.value(key, Json());
+  if (v.is_object()) {
+    for (const char* k : {"file", "dir", "n", "n_test"}) v.erase(k);
+  }
+  return v;
 }
 
 }  // namespace sadi

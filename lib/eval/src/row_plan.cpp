@@ -21,7 +21,7 @@ std::vector<std::vector<Seq>> tokenize_items(const ModelInfo& info, const Tokeni
     const auto n_prompt = static_cast<int64_t>(tok.encode(it.prompt, bos).size());
     std::vector<std::string> cands = run.metric == Metric::kChoice ? it.choices : std::vector<std::string>{it.answer};
     if (run.metric == Metric::kChoice && cands.empty()) {
-      throw_input(str("item '", it.id, "' (line ", it.line, "): --metric choice needs \"choices\""));
+      throw_input(str("item '", it.id, "' (line ", it.line, "): the choice metric needs \"choices\""));
     }
     for (const auto& c : cands) {
       auto ids = tok.encode(it.prompt + run.separator + c, bos);

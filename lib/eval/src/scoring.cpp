@@ -6,6 +6,8 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
 
+#include "sadi/core/named.hpp"
+
 namespace sadi {
 
 const std::vector<std::string>& reference_punctuation() {
@@ -13,13 +15,12 @@ const std::vector<std::string>& reference_punctuation() {
   return p;
 }
 
-MatchRule parse_match_rule(const std::string& s) {
-  if (s == "reference") return MatchRule::kReference;
-  if (s == "lenient") return MatchRule::kLenient;
-  throw_usage(str("--em-rule: expected reference or lenient, found '", s, "'"));
-}
+namespace {
+constexpr Named<MatchRule> kMatchRules[] = {{MatchRule::kReference, "reference"}, {MatchRule::kLenient, "lenient"}};
+}  // namespace
 
-const char* match_rule_name(MatchRule r) { return r == MatchRule::kReference ? "reference" : "lenient"; }
+MatchRule parse_match_rule(const std::string& s) { return parse_named(kMatchRules, s, "em_rule"); }
+const char* match_rule_name(MatchRule r) { return name_of(kMatchRules, r); }
 
 namespace {
 

@@ -79,7 +79,7 @@ std::vector<std::vector<int64_t>> tokenize_prompts(const Tokenizer& tok, const M
     ids.push_back(tok.encode(p.text, info.tokenizer.add_bos));
     const auto n = static_cast<int64_t>(ids.back().size());
     if (n + opts.max_new_tokens > info.max_positions) {
-      throw_input(str("prompt '", p.id, "': ", n, " tokens + --max-new-tokens ", opts.max_new_tokens,
+      throw_input(str("prompt '", p.id, "': ", n, " tokens + max_new_tokens ", opts.max_new_tokens,
                       " exceed the model's maximum of ", info.max_positions, " positions"));
     }
   }
@@ -152,41 +152,22 @@ void GenerateTiming::add(const GenerateTiming& o) {
   decoded_tokens += o.decoded_tokens;
 }
 
-std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
-                                       const GenerateOptions& opts, const std::vector<const Intervention*>& steer,
-                                       const StreamFn& stream, GenerateTiming* timing, const SharedPrompts* shared) {
-  using Clock = std::chrono::steady_clock;
-  c10::InferenceMode inference;
-  auto ms_since = [](Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); };
-  GenerateTiming local;
-  const ModelInfo& info = model.info();
-  if (prompts.empty()) return {};
-  if (opts.max_new_tokens <= 0) throw_usage("--max-new-tokens: expected a positive integer");
-  if (!steer.empty() && steer.size() != prompts.size()) {
-    throw_runtime(str("generate_batch: ", steer.size(), " row steerings for ", prompts.size(), " prompts"));
-  }
-  const BatchSteering steering(steer.empty() ? std::vector<const Intervention*>(prompts.size(), nullptr) : steer, model);
-  const std::vector<std::vector<int64_t>> ids = tokenize_prompts(tok, info, prompts, opts);
-  const int64_t pad = info.eos_ids.empty() ? 0 : info.eos_ids.front();
-  const auto b = static_cast<int64_t>(prompts.size());
-  PaddedBatch batch = left_pad(ids, pad, torch::kCPU);
-  const int64_t width = batch.width, capacity = width + opts.max_new_tokens;
-  // Decode-step inputs live on the model's device: only the sampled ids cross to it per step.
-  const auto dev = model.device();
-  auto key_mask = torch::zeros({b, capacity}, torch::TensorOptions().dtype(torch::kBool).device(dev));  // [B, capacity]
-  key_mask.slice(1, 0, width).copy_(batch.key_mask);
-  const auto lengths = torch::tensor(batch.lengths, torch::kInt64).to(dev).unsqueeze(1);  // [B, 1]
-  const auto first_logit = torch::zeros({b, 1}, torch::TensorOptions().dtype(torch::kInt64).device(dev));
-  // Greedy: the argmax is taken where the logits are and only [B] ids reach the host; sampling
-  // needs the distribution ([B, V] to the host).
-  auto host_choices = [&](const torch::Tensor& dev_logits) {  // [B, V] on the device
-    return opts.temperature <= 0.0 ? dev_logits.argmax(-1).to(torch::kCPU) : dev_logits.to(torch::kCPU);
-  };
-  auto t_prefill = Clock::now();
-  // Prefill: each row steered at its intervention's positions (the last prompt token is column
-  // width - 1 of every left-padded row). From shared prompts, only that column is run.
-  std::optional<KvCache> cache;
-  torch::Tensor logits;  // [B] or [B, V]
+namespace {
+
+// Greedy: the argmax is taken where the logits are and only [B] ids reach the host; sampling
+// needs the distribution ([B, V] to the host).
+torch::Tensor host_choices(const torch::Tensor& dev_logits, const GenerateOptions& opts) {  // [B, V] on the device
+  return opts.temperature <= 0.0 ? dev_logits.argmax(-1).to(torch::kCPU) : dev_logits.to(torch::kCPU);
+}
+
+// Prefill: each row steered at its intervention's positions (the last prompt token is column
+// width - 1 of every left-padded row); from shared prompts, only that column is run. Fills
+// `cache` and returns the first choices ([B] ids or [B, V] logits, on the host).
+torch::Tensor prefill(Model& model, const PaddedBatch& batch, const std::vector<std::vector<int64_t>>& ids,
+                      const BatchSteering& steering, const GenerateOptions& opts, const SharedPrompts* shared,
+                      std::optional<KvCache>& cache) {
+  const auto b = static_cast<int64_t>(ids.size());
+  const int64_t width = batch.width;
   if (shared) {
     cache.emplace(start_from_shared(*shared, ids, steering, 1 + opts.max_new_tokens));
     const int64_t w = width - 1;
@@ -197,14 +178,112 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
     for (Site s : steering.sites()) {
       if (shared->cache->captures(s)) clean[s] = shared->cache->clean(s, shared->entries);
     }
-    logits = host_choices(steering.forward_with_clean(model, pre, &*cache, at, clean).logits.select(1, 0));
-  } else {
-    cache.emplace(info, b, capacity, model.dtype(), model.device());
-    auto at = steering.at(batch.key_mask, std::vector<int64_t>(static_cast<size_t>(b), width - 1));  // [B, T]
-    auto last = torch::full({b, 1}, width - 1, torch::kInt64);  // [B, 1]
-    ForwardInput pre{batch.input_ids, batch.positions, batch.key_mask, 0, last, nullptr, {}};
-    logits = host_choices(steering.forward(model, pre, &*cache, at, last).logits.select(1, 0));
+    return host_choices(steering.forward_with_clean(model, pre, &*cache, at, clean).logits.select(1, 0), opts);
   }
+  cache.emplace(model.info(), b, width + opts.max_new_tokens, model.dtype(), model.device());
+  auto at = steering.at(batch.key_mask, std::vector<int64_t>(static_cast<size_t>(b), width - 1));  // [B, T]
+  auto last = torch::full({b, 1}, width - 1, torch::kInt64);  // [B, 1]
+  ForwardInput pre{batch.input_ids, batch.positions, batch.key_mask, 0, last, nullptr, {}};
+  return host_choices(steering.forward(model, pre, &*cache, at, last).logits.select(1, 0), opts);
+}
+
+// One decode step after another, in the form this batch allows: the fixed-shape step (device
+// buffers updated in place, every step the same shapes and addresses; replayed as a CUDA graph
+// where available) or one forward per step over the filled cache. Steering on every generated
+// token is built once, on the device (none when a decode row is in clamp mode: then each step
+// runs the steered forward with its clean pass).
+class DecodeStepper {
+ public:
+  DecodeStepper(Model& model, const PaddedBatch& batch, const BatchSteering& steering, const GenerateOptions& opts)
+      : model_(model), steering_(steering), opts_(opts), width_(batch.width) {
+    const auto b = static_cast<int64_t>(batch.lengths.size());
+    const auto dev = model.device();
+    const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+    key_mask_ = torch::zeros({b, width_ + opts.max_new_tokens}, torch::TensorOptions().dtype(torch::kBool).device(dev));  // [B, capacity]
+    key_mask_.slice(1, 0, width_).copy_(batch.key_mask);
+    lengths_ = torch::tensor(batch.lengths, torch::kInt64).to(dev).unsqueeze(1);  // [B, 1]
+    first_logit_ = torch::zeros({b, 1}, i64);
+    every_token_ = steering.steers_decode();  // some row is steered on each generated token
+    step_at_ = steering.decode_at();          // [B, 1]
+    if (every_token_) step_steering_ = steering.decode_steering(dev);
+    const bool graphs = opts.cuda_graphs && dev.is_cuda() && DecodeGraph::available() && model.has_decode_step() &&
+                        (!every_token_ || step_steering_);
+    fixed_ = graphs || (opts.static_decode && (!every_token_ || step_steering_));
+    if (graphs) graph_.emplace(model);
+    if (opts.static_decode && !model.has_decode_step()) {
+      throw_input(str(model.info().dir.string(), ": this model.ts has no fixed-shape decode step; re-export it with "
+                      "scripts/export_hf.py (or decode dynamically)"));
+    }
+    ids_buf_ = torch::zeros({b, 1}, i64);                     // [B, 1]
+    pos_buf_ = lengths_ - 1;                                    // [B, 1], + 1 per step
+    slot_buf_ = torch::full({1}, width_ - 1, i64);              // [1]
+  }
+
+  // Feeds `next` ([B, 1] ids, CPU) as step `step`'s tokens; returns the next choices (host).
+  torch::Tensor step(const torch::Tensor& next, int64_t step, KvCache& cache) {
+    const Steering* st = step_steering_ ? &*step_steering_ : nullptr;
+    if (fixed_) {
+      ids_buf_.copy_(next);
+      pos_buf_.add_(1);
+      slot_buf_.add_(1);
+      key_mask_.index_fill_(1, slot_buf_, true);
+      const DecodeStep in{ids_buf_, pos_buf_, key_mask_, slot_buf_, st};
+      return host_choices(graph_ ? graph_->step(in, cache) : model_.decode_step(in, cache), opts_);
+    }
+    const int64_t slot = width_ + step;
+    key_mask_.select(1, slot).fill_(true);
+    ForwardInput in{next.to(model_.device()), lengths_ + step, key_mask_.slice(1, 0, slot + 1), slot, first_logit_, st,
+                    {}};  // positions [B, 1]: each row's next
+    auto res = every_token_ && !st ? steering_.forward(model_, in, &cache, step_at_) : model_.forward(in, &cache);
+    return host_choices(res.logits.select(1, 0), opts_);
+  }
+
+ private:
+  Model& model_;
+  const BatchSteering& steering_;
+  const GenerateOptions& opts_;
+  int64_t width_;
+  torch::Tensor key_mask_, lengths_, first_logit_, step_at_, ids_buf_, pos_buf_, slot_buf_;
+  bool every_token_ = false, fixed_ = false;
+  std::optional<Steering> step_steering_;
+  std::optional<DecodeGraph> graph_;
+};
+
+// Each row's generation: its text cut at a stop string, its ids, prompt length and stop reason.
+std::vector<Generation> finish(std::vector<Row>& rows, const Tokenizer& tok, const PaddedBatch& batch) {
+  std::vector<Generation> out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Row& row = rows[i];
+    std::string text = row.done ? row.text : tok.decode(row.tokens);
+    if (row.cut != std::string::npos) text.resize(row.cut);
+    out.push_back({text, row.tokens, batch.lengths[i], row.stop_reason});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const std::vector<Prompt>& prompts,
+                                       const GenerateOptions& opts, const std::vector<const Intervention*>& steer,
+                                       const StreamFn& stream, GenerateTiming* timing, const SharedPrompts* shared) {
+  using Clock = std::chrono::steady_clock;
+  c10::InferenceMode inference;
+  auto ms_since = [](Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); };
+  GenerateTiming local;
+  const ModelInfo& info = model.info();
+  if (prompts.empty()) return {};
+  if (opts.max_new_tokens <= 0) throw_field(ErrorKind::kUsage, "max_new_tokens", ": expected a positive integer");
+  if (!steer.empty() && steer.size() != prompts.size()) {
+    throw_runtime(str("generate_batch: ", steer.size(), " row steerings for ", prompts.size(), " prompts"));
+  }
+  const BatchSteering steering(steer.empty() ? std::vector<const Intervention*>(prompts.size(), nullptr) : steer, model);
+  const std::vector<std::vector<int64_t>> ids = tokenize_prompts(tok, info, prompts, opts);
+  const int64_t pad = info.eos_ids.empty() ? 0 : info.eos_ids.front();
+  const auto b = static_cast<int64_t>(prompts.size());
+  const PaddedBatch batch = left_pad(ids, pad, torch::kCPU);
+  const auto t_prefill = Clock::now();
+  std::optional<KvCache> cache;
+  torch::Tensor logits = prefill(model, batch, ids, steering, opts, shared, cache);  // [B] or [B, V]
   local.prefill_ms = ms_since(t_prefill);
   for (int64_t n : batch.lengths) local.prompt_tokens += n;
   const auto t_decode = Clock::now();
@@ -213,24 +292,7 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
   std::vector<std::mt19937_64> rngs;
   for (const auto& p : prompts) rngs.emplace_back(opts.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p.index));
   const size_t hold = opts.stop.empty() ? 0 : longest(opts.stop) - 1;
-  const bool every_token = steering.steers_decode();  // some row is steered on each generated token
-  const auto step_at = steering.decode_at();             // [B, 1]
-  // The same every step: built once, on the device (none when a decode row is in clamp mode).
-  const std::optional<Steering> step_steering = every_token ? steering.decode_steering(dev) : std::nullopt;
-  // Fixed-shape steps: the inputs are buffers on the device, updated in place by device ops (only
-  // the sampled ids are copied in), so every step has the same shapes and addresses.
-  const bool graphs = opts.cuda_graphs && dev.is_cuda() && DecodeGraph::available() && model.has_decode_step() &&
-                      (!every_token || step_steering);
-  const bool fixed = graphs || (opts.static_decode && (!every_token || step_steering));
-  std::optional<DecodeGraph> graph;
-  if (graphs) graph.emplace(model);
-  if (opts.static_decode && !model.has_decode_step()) {
-    throw_input(str(info.dir.string(), ": this model.ts has no fixed-shape decode step; re-export it with "
-                    "scripts/export_hf.py (or decode dynamically)"));
-  }
-  auto ids_buf = torch::zeros({b, 1}, torch::TensorOptions().dtype(torch::kInt64).device(dev));  // [B, 1]
-  auto pos_buf = lengths - 1;                                                           // [B, 1], + 1 per step
-  auto slot_buf = torch::full({1}, width - 1, torch::TensorOptions().dtype(torch::kInt64).device(dev));  // [1]
+  DecodeStepper stepper(model, batch, steering, opts);
   for (int64_t step = 0;; ++step) {
     auto next = torch::full({b, 1}, pad, torch::kInt64);  // [B, 1]
     bool all_done = true;
@@ -250,34 +312,12 @@ std::vector<Generation> generate_batch(Model& model, const Tokenizer& tok, const
       throw Interrupted(interrupt_signal(), str("generate interrupted by ", signal_name(interrupt_signal()),
                                                 " after ", step + 1, " tokens of this batch; no output file written"));
     }
-    const int64_t slot = width + step;
-    if (fixed) {
-      ids_buf.copy_(next);
-      pos_buf.add_(1);
-      slot_buf.add_(1);
-      key_mask.index_fill_(1, slot_buf, true);
-      const DecodeStep in{ids_buf, pos_buf, key_mask, slot_buf, step_steering ? &*step_steering : nullptr};
-      logits = host_choices(graph ? graph->step(in, *cache) : model.decode_step(in, *cache));
-    } else {
-      key_mask.select(1, slot).fill_(true);
-      ForwardInput in{next.to(dev), lengths + step, key_mask.slice(1, 0, slot + 1), slot, first_logit,
-                      step_steering ? &*step_steering : nullptr, {}};  // positions [B, 1]: each row's next
-      auto res = every_token && !step_steering ? steering.forward(model, in, &*cache, step_at) : model.forward(in, &*cache);
-      logits = host_choices(res.logits.select(1, 0));
-    }
+    logits = stepper.step(next, step, *cache);
     for (const Row& row : rows) local.decoded_tokens += row.done ? 0 : 1;
   }
   local.decode_ms = ms_since(t_decode);
   if (timing) timing->add(local);
-
-  std::vector<Generation> out;
-  for (int64_t i = 0; i < b; ++i) {
-    Row& row = rows[static_cast<size_t>(i)];
-    std::string text = row.done ? row.text : tok.decode(row.tokens);
-    if (row.cut != std::string::npos) text.resize(row.cut);
-    out.push_back({text, row.tokens, batch.lengths[static_cast<size_t>(i)], row.stop_reason});
-  }
-  return out;
+  return finish(rows, tok, batch);
 }
 
 }  // namespace sadi

@@ -8,6 +8,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
+#include "sadi/core/named.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/identify/evidence.hpp"
 #include "sadi/model/batch.hpp"
@@ -15,6 +16,10 @@
 
 namespace sadi {
 namespace {
+
+constexpr Named<ReadPosition> kReadPositions[] = {{ReadPosition::kAnswerLast, "answer-last"},
+                                                  {ReadPosition::kPromptLast, "prompt-last"}};
+constexpr Named<RankRule> kRankRules[] = {{RankRule::kSigned, "signed"}, {RankRule::kAbs, "abs"}};
 
 // Running mean and sum of squared deviations (Welford), one pair at a time in pair order and in
 // float64 on the model's device: memory does not grow with the number of pairs, and the result
@@ -255,30 +260,20 @@ SiteStats combine_stats(const SiteStats& a, const SiteStats& b) {
 }
 
 
-ReadPosition parse_position(const std::string& s) {
-  if (s == "answer-last") return ReadPosition::kAnswerLast;
-  if (s == "prompt-last") return ReadPosition::kPromptLast;
-  throw_usage(str("--position: expected answer-last or prompt-last, found '", s, "'"));
-}
+ReadPosition parse_position(const std::string& s) { return parse_named(kReadPositions, s, "position"); }
+RankRule parse_rank(const std::string& s) { return parse_named(kRankRules, s, "rank"); }
+const char* position_name(ReadPosition p) { return name_of(kReadPositions, p); }
+const char* rank_name(RankRule r) { return name_of(kRankRules, r); }
 
-RankRule parse_rank(const std::string& s) {
-  if (s == "signed") return RankRule::kSigned;
-  if (s == "abs") return RankRule::kAbs;
-  throw_usage(str("--rank: expected signed or abs, found '", s, "'"));
-}
+namespace {
 
-const char* position_name(ReadPosition p) { return p == ReadPosition::kAnswerLast ? "answer-last" : "prompt-last"; }
-const char* rank_name(RankRule r) { return r == RankRule::kSigned ? "signed" : "abs"; }
-
-std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::vector<Pair>& pairs,
-                                 const IdentifyOptions& opts, IdentifyStats& stats, const ProgressFn& progress) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const ModelInfo& info = model.info();
-  if (opts.sites.empty()) throw_usage("--sites: no site given");
-  if (opts.batch_size <= 0) throw_usage(str("--batch-size: expected a positive integer, found ", opts.batch_size));
+// Each pair's token ids (prompt + separator + answer, and the prompt alone), in length order
+// (stable: equal lengths keep file order, so padding stays small). Pairs over the length limit
+// are skipped and counted in `stats`, or (strict) an error.
+std::vector<Prepared> prepare_pairs(const ModelInfo& info, const Tokenizer& tok, const std::vector<Pair>& pairs,
+                                    const IdentifyOptions& opts, IdentifyStats& stats) {
   const int64_t max_len = opts.max_length > 0 ? std::min(opts.max_length, info.max_positions) : info.max_positions;
   const bool bos = info.tokenizer.add_bos;
-
   std::vector<Prepared> prepared;
   auto text = [&](const std::string& s) { return opts.strip ? trim(s) : s; };
   for (const auto& p : pairs) {
@@ -290,7 +285,7 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
     if (longest > max_len) {
       if (opts.strict) {
         throw_input(str("pair '", p.id, "' (line ", p.line, "): ", longest, " tokens exceed the limit of ", max_len,
-                        " (--strict)"));
+                        " (strict)"));
       }
       ++stats.skipped;
       stats.skipped_ids.push_back(p.id);
@@ -300,16 +295,27 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
   }
   if (prepared.empty()) throw_input(str("no usable pairs: all ", pairs.size(), " exceed ", max_len, " tokens"));
   check_degenerate(prepared);
-  // Group by length so padding stays small; stable, so equal lengths keep file order.
   std::stable_sort(prepared.begin(), prepared.end(), [](const Prepared& a, const Prepared& b) {
     return std::max(a.pos.size(), a.neg.size()) < std::max(b.pos.size(), b.neg.size());
   });
+  return prepared;
+}
 
+// What the pairs add up to per site: running statistics of the differences, heads' full-resolution
+// sums, and what ITI and the bootstrap need (kept only when asked for).
+struct Accumulated {
   std::map<Site, Running> running;
-  std::map<Site, torch::Tensor> head_full;  // heads: sum of full-resolution differences [L, H*Dh]
-  const bool want_iti = opts.iti && std::find(opts.sites.begin(), opts.sites.end(), Site::kHead) != opts.sites.end();
-  std::vector<torch::Tensor> iti_pos, iti_neg;        // ITI: per batch [b, L, H*Dh] float32 CPU
+  std::map<Site, torch::Tensor> head_full;           // heads: sum of full-resolution differences [L, H*Dh]
+  std::vector<torch::Tensor> iti_pos, iti_neg;       // ITI: per batch [b, L, H*Dh] float32 CPU
   std::map<Site, std::vector<torch::Tensor>> diffs;  // bootstrap: per batch [b, L*units] float32 CPU
+};
+
+// Runs the pairs in batches (both sequences of a pair in one batch) and accumulates the
+// differences positive - negative at the read position.
+Accumulated accumulate(Model& model, const std::vector<Prepared>& prepared, const IdentifyOptions& opts, bool want_iti,
+                       const ProgressFn& progress) {
+  const ModelInfo& info = model.info();
+  Accumulated acc;
   const auto total = static_cast<int64_t>(prepared.size());
   c10::InferenceMode inference;
   for (int64_t start = 0; start < total; start += opts.batch_size) {
@@ -335,37 +341,59 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
       auto a = captured.at(s);                                        // [2b, L, U]
       auto d = a.slice(0, 0, 2 * b, 2) - a.slice(0, 1, 2 * b, 2);   // [b, L, U] positive - negative
       if (s == Site::kHead) {
-        add_rows(head_full[s], d);
+        add_rows(acc.head_full[s], d);
         if (want_iti) {
-          iti_pos.push_back(a.slice(0, 0, 2 * b, 2).to(torch::kCPU));
-          iti_neg.push_back(a.slice(0, 1, 2 * b, 2).to(torch::kCPU));
+          acc.iti_pos.push_back(a.slice(0, 0, 2 * b, 2).to(torch::kCPU));
+          acc.iti_neg.push_back(a.slice(0, 1, 2 * b, 2).to(torch::kCPU));
         }
         d = d.view({b, info.n_layers, info.n_heads, info.head_dim}).mean(-1);  // [b, L, H]
       }
-      running[s].add(d);
-      if (opts.bootstrap > 0) diffs[s].push_back(d.reshape({b, -1}).to(torch::kCPU, torch::kFloat32));
+      acc.running[s].add(d);
+      if (opts.bootstrap > 0) acc.diffs[s].push_back(d.reshape({b, -1}).to(torch::kCPU, torch::kFloat32));
     }
     if (progress) progress(end, total);
   }
+  return acc;
+}
+
+// The bootstrap's K values: powers of two up to the site's size (at most 1024), and top_k.
+std::vector<int64_t> stability_ks(int64_t total_elems, int64_t top_k) {
+  std::vector<int64_t> ks;
+  for (int64_t k = 1; k <= std::min<int64_t>(total_elems, 1024); k *= 2) ks.push_back(k);
+  if (top_k > 0 && std::find(ks.begin(), ks.end(), top_k) == ks.end() && top_k <= total_elems) {
+    ks.push_back(top_k);
+    std::sort(ks.begin(), ks.end());
+  }
+  return ks;
+}
+
+}  // namespace
+
+std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::vector<Pair>& pairs,
+                                 const IdentifyOptions& opts, IdentifyStats& stats, const ProgressFn& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const ModelInfo& info = model.info();
+  if (opts.sites.empty()) throw_field(ErrorKind::kUsage, "sites", ": no site given");
+  if (opts.batch_size <= 0) throw_field(ErrorKind::kUsage, "batch_size", str(": expected a positive integer, found ", opts.batch_size));
+  const std::vector<Prepared> prepared = prepare_pairs(info, tok, pairs, opts, stats);
+  c10::InferenceMode inference;
+  const bool want_iti = opts.iti && std::find(opts.sites.begin(), opts.sites.end(), Site::kHead) != opts.sites.end();
+  Accumulated acc = accumulate(model, prepared, opts, want_iti, progress);
+  const auto total = static_cast<int64_t>(prepared.size());
   std::vector<SiteScores> result;
   for (Site s : opts.sites) {
-    result.push_back(finish(s, info.site(s), running[s], s == Site::kHead ? head_full[s] : torch::Tensor(), opts));
+    result.push_back(finish(s, info.site(s), acc.running[s], s == Site::kHead ? acc.head_full[s] : torch::Tensor(), opts));
     SiteScores& sc = result.back();
     if (s == Site::kHead && want_iti && total < 2) {
       log::warn(str("identify: ITI needs at least 2 pairs (one to train a probe, one to test it); ", total,
                     " used, so the mask file has no ITI scores"));
     } else if (s == Site::kHead && want_iti) {
-      sc.iti = iti_scores(torch::cat(iti_pos), torch::cat(iti_neg), info.n_heads, opts.iti_val_fraction, opts.seed);
+      sc.iti = iti_scores(torch::cat(acc.iti_pos), torch::cat(acc.iti_neg), info.n_heads, opts.iti_val_fraction, opts.seed);
     }
     if (opts.bootstrap > 0) {
       const int64_t total_elems = sc.n_layers * sc.units;
-      std::vector<int64_t> ks;
-      for (int64_t k = 1; k <= std::min<int64_t>(total_elems, 1024); k *= 2) ks.push_back(k);
-      if (opts.top_k > 0 && std::find(ks.begin(), ks.end(), opts.top_k) == ks.end() && opts.top_k <= total_elems) {
-        ks.push_back(opts.top_k);
-        std::sort(ks.begin(), ks.end());
-      }
-      sc.stability = bootstrap_stability(torch::cat(diffs[s]), opts.rank == RankRule::kAbs, opts.bootstrap, opts.seed, ks,
+      sc.stability = bootstrap_stability(torch::cat(acc.diffs[s]), opts.rank == RankRule::kAbs, opts.bootstrap, opts.seed,
+                                         stability_ks(total_elems, opts.top_k),
                                          opts.top_k > 0 ? opts.top_k : std::min<int64_t>(8, total_elems));
     }
   }

@@ -6,6 +6,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/identify/identify.hpp"
+#include "sadi/io/mask_file.hpp"
 
 namespace sadi {
 namespace {
@@ -14,36 +15,29 @@ namespace {
 const char* const kSameText[] = {"model_fingerprint", "pairs_sha256", "position", "rank", "separator", "strip"};
 const char* const kSameInt[] = {"max_length", "pairs_in_file", "n_layers"};
 
-std::string text_of(const MaskFile& m, const std::string& key) {
-  auto it = m.provenance.text.find(key);
-  return it == m.provenance.text.end() ? std::string() : it->second;
+std::string text_of(const MaskAttributes& a, const std::string& key) {
+  auto it = a.text.find(key);
+  return it == a.text.end() ? std::string() : it->second;
 }
 
-// (index, count) of a shard's "shard" attribute "I/N".
-std::pair<int64_t, int64_t> shard_of(const std::string& file, const MaskFile& m) {
-  const std::string s = text_of(m, "shard");
-  const auto parts = split(s, '/');
-  try {
-    if (parts.size() == 2) {
-      const int64_t i = std::stoll(parts[0]), n = std::stoll(parts[1]);
-      if (n >= 1 && i >= 1 && i <= n) return {i, n};
-    }
-  } catch (const std::exception&) {
-  }
-  throw_input(str(file, ": attribute 'shard': expected I/N (a mask of sadi identify --shard), found '", s, "'"));
+// A shard's "shard" attribute (I/N).
+Shard shard_of(const std::string& file, const MaskFile& m) {
+  if (m.provenance.shard) return *m.provenance.shard;
+  throw_input(str(file, ": attribute 'shard': expected I/N (a mask of a sharded sadi identify run), found '",
+                  text_of(mask_attributes(m.provenance), "shard"), "'"));
 }
 
 void check_same_run(const std::string& file, const MaskFile& m, const std::string& first_file, const MaskFile& first) {
+  const MaskAttributes a = mask_attributes(m.provenance), b = mask_attributes(first.provenance);
   for (const char* key : kSameText) {
-    if (text_of(m, key) != text_of(first, key)) {
-      throw_input(str(file, ": attribute '", key, "': '", text_of(m, key), "', but ", first_file, " has '",
-                      text_of(first, key), "' (shards of another run)"));
+    if (text_of(a, key) != text_of(b, key)) {
+      throw_input(str(file, ": attribute '", key, "': '", text_of(a, key), "', but ", first_file, " has '",
+                      text_of(b, key), "' (shards of another run)"));
     }
   }
   for (const char* key : kSameInt) {
-    auto a = m.provenance.integer.find(key), b = first.provenance.integer.find(key);
-    const bool same = (a == m.provenance.integer.end()) == (b == first.provenance.integer.end()) &&
-                      (a == m.provenance.integer.end() || a->second == b->second);
+    auto x = a.integer.find(key), y = b.integer.find(key);
+    const bool same = (x == a.integer.end()) == (y == b.integer.end()) && (x == a.integer.end() || x->second == y->second);
     if (!same) throw_input(str(file, ": attribute '", key, "' differs from ", first_file, "'s (shards of another run)"));
   }
   if (m.sites.size() != first.sites.size()) {
@@ -53,8 +47,8 @@ void check_same_run(const std::string& file, const MaskFile& m, const std::strin
 
 SiteStats stats_of(const std::string& file, const SiteScores& s) {
   if (!s.has_stats()) {
-    throw_input(str(file, ": /", site_name(s.site), ": no stat_mean/stat_m2 datasets (not written by sadi identify "
-                          "--shard)"));
+    throw_input(str(file, ": /", site_name(s.site), ": no stat_mean/stat_m2 datasets (not written by a sharded sadi "
+                          "identify run)"));
   }
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
   auto tensor = [&](const std::vector<double>& v, std::vector<int64_t> shape) {
@@ -74,9 +68,10 @@ MaskFile merge_mask_shards(const std::vector<std::pair<std::string, MaskFile>>& 
   if (shards.empty()) throw_usage("sadi merge: no mask shards given");
   std::map<int64_t, const std::pair<std::string, MaskFile>*> by_index;
   const auto& [first_file, first] = shards.front();
-  const int64_t count = shard_of(first_file, first).second;
+  const int64_t count = shard_of(first_file, first).count;
   for (const auto& shard : shards) {
-    const auto [i, n] = shard_of(shard.first, shard.second);
+    const Shard sh = shard_of(shard.first, shard.second);
+    const int64_t i = sh.index, n = sh.count;
     if (n != count) throw_input(str(shard.first, ": attribute 'shard': ", i, "/", n, ", but ", first_file, " is of ", count));
     if (by_index.count(i)) throw_input(str(shard.first, ": shard ", i, "/", n, " given twice (also ", by_index[i]->first, ")"));
     check_same_run(shard.first, shard.second, first_file, first);
@@ -87,23 +82,24 @@ MaskFile merge_mask_shards(const std::vector<std::pair<std::string, MaskFile>>& 
   }
   MaskFile out;
   out.provenance = first.provenance;
-  out.provenance.text.erase("shard");
-  out.provenance.integer.erase("format_version");  // the writer writes its own
-  out.provenance.text["merged_shards"] = str(count);
-  out.provenance.text["command_line"] = command_line;
-  out.provenance.text.erase("iti_val_fraction");
+  MaskProvenance& p = out.provenance;
+  p.shard.reset();
+  p.format_version.reset();  // the writer writes its own
+  p.iti_val_fraction.reset();
+  p.merged_shards = count;
+  p.command_line = command_line;
   int64_t used = 0, skipped = 0;
   std::vector<std::string> skipped_ids;
   for (const auto& [i, shard] : by_index) {
-    used += shard->second.provenance.integer.count("pairs_used") ? shard->second.provenance.integer.at("pairs_used") : 0;
-    skipped += shard->second.provenance.integer.count("pairs_skipped") ? shard->second.provenance.integer.at("pairs_skipped") : 0;
-    const std::string ids = text_of(shard->second, "skipped_ids");
+    used += shard->second.provenance.pairs_used.value_or(0);
+    skipped += shard->second.provenance.pairs_skipped.value_or(0);
+    const std::string ids = shard->second.provenance.skipped_ids.value_or("");
     if (!ids.empty()) skipped_ids.push_back(ids);
   }
-  out.provenance.integer["pairs_used"] = used;
-  out.provenance.integer["pairs_skipped"] = skipped;
-  out.provenance.text["skipped_ids"] = join(skipped_ids, ",");
-  const RankRule rank = parse_rank(text_of(first, "rank"));
+  p.pairs_used = used;
+  p.pairs_skipped = skipped;
+  p.skipped_ids = join(skipped_ids, ",");
+  const RankRule rank = parse_rank(first.provenance.rank.value_or(""));
   for (const SiteScores& s0 : first.sites) {
     SiteStats total;
     for (const auto& [i, shard] : by_index) {

@@ -1,5 +1,5 @@
 #pragma once
-// The optional parts of a site group (docs/mask-file.md): z-scores, ITI's per-head direction,
+// The optional parts of a site group (docs/identify.md, "Mask file"): z-scores, ITI's per-head direction,
 // spread and probe accuracy (/head/iti), and bootstrap stability (/SITE/stability). Files
 // written before they existed lack them; readers take what is there.
 #include <hdf5.h>

@@ -170,17 +170,18 @@ void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
   std::string image;
   {
     MemoryFile file(where);
+    const MaskAttributes attrs = mask_attributes(mask.provenance);
     write_int_attr(file.get(), "format_version", kMaskFormatVersion, where);
-    for (const auto& [k, v] : mask.provenance.text) {
+    for (const auto& [k, v] : attrs.text) {
       if (k != "content_sha256") write_text_attr(file.get(), k, v, where);
     }
     write_text_attr(file.get(), "content_sha256", mask_content_sha256(mask), where);
-    for (const auto& [k, v] : mask.provenance.integer) write_int_attr(file.get(), k, v, where);
+    for (const auto& [k, v] : attrs.integer) {
+      if (k != "format_version") write_int_attr(file.get(), k, v, where);  // the writer's own, above
+    }
     for (const auto& s : mask.sites) {
       const std::string name = site_name(s.site);
-      H5Handle gcpl = untimed(H5P_GROUP_CREATE);
-      H5Handle g(H5Gcreate2(file.get(), ("/" + name).c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose);
-      if (!g.ok()) throw_io(str(where, ": cannot create group /", name));
+      H5Handle g = create_group(file.get(), "/" + name, where);
       const std::string gw = str(where, ": /", name);
       const auto l = static_cast<hsize_t>(s.n_layers), u = static_cast<hsize_t>(s.units);
       write_int_attr(g.get(), "n_layers", s.n_layers, gw);
@@ -212,6 +213,98 @@ void write_mask_file(const std::filesystem::path& path, const MaskFile& mask) {
   write_file_atomic(path, with_checksum(image, path.string()));
 }
 
+namespace {
+
+// Root attribute `i` into the provenance, by type (fixed-length strings; variable-length strings
+// of older masks; integers). Every HDF5 return code checked.
+void read_root_attribute(hid_t file, hsize_t i, const std::string& where, MaskAttributes& p) {
+  H5Handle attr(H5Aopen_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!attr.ok()) throw_input(str(where, ": cannot read root attribute ", i, " (corrupt file?)"));
+  char name[256] = {0};
+  if (H5Aget_name(attr.get(), sizeof(name), name) < 0) throw_input(str(where, ": cannot read the name of root attribute ", i));
+  H5Handle type(H5Aget_type(attr.get()), H5Tclose);
+  if (!type.ok()) throw_input(str(where, ": cannot read the type of attribute '", name, "'"));
+  const H5T_class_t cls = H5Tget_class(type.get());
+  const htri_t variable = cls == H5T_STRING ? H5Tis_variable_str(type.get()) : 0;
+  if (variable < 0) throw_input(str(where, ": cannot read the type of attribute '", name, "'"));
+  if (cls == H5T_STRING && variable == 0) {  // fixed length
+    const size_t n = std::max<size_t>(H5Tget_size(type.get()), 1);
+    H5Handle mem(utf8_fixed_type(n), H5Tclose);
+    std::string value(n, '\0');
+    if (H5Aread(attr.get(), mem.get(), value.data()) < 0) throw_input(str(where, ": cannot read attribute '", name, "'"));
+    value.resize(std::min(value.size(), std::strlen(value.c_str())));
+    p.text[name] = value;
+  } else if (cls == H5T_STRING) {  // variable length: older masks
+    H5Handle mem(utf8_type(), H5Tclose);
+    char* value = nullptr;
+    if (H5Aread(attr.get(), mem.get(), &value) < 0) throw_input(str(where, ": cannot read attribute '", name, "'"));
+    if (value) {
+      p.text[name] = value;
+      H5free_memory(value);
+    }
+  } else if (cls == H5T_INTEGER) {
+    int64_t v = 0;
+    if (H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0) throw_input(str(where, ": cannot read attribute '", name, "'"));
+    p.integer[name] = v;
+  }
+}
+
+MaskProvenance read_provenance(hid_t file, const std::string& where) {
+  H5O_info_t oinfo;
+#if H5_VERSION_GE(1, 12, 0)
+  const herr_t got = H5Oget_info3(file, &oinfo, H5O_INFO_NUM_ATTRS);
+#else
+  const herr_t got = H5Oget_info(file, &oinfo);
+#endif
+  if (got < 0) throw_input(str(where, ": cannot read the root group's attributes (corrupt file?)"));
+  MaskAttributes a;
+  for (hsize_t i = 0; i < oinfo.num_attrs; ++i) read_root_attribute(file, i, where, a);
+  return provenance_from_attributes(a);
+}
+
+// Every ranking entry names an element inside [n_layers, units].
+void check_ranking(const SiteScores& s, const std::string& gw) {
+  for (size_t i = 0; i < s.ranking.size(); i += 2) {
+    if (s.ranking[i] < 0 || s.ranking[i] >= s.n_layers || s.ranking[i + 1] < 0 || s.ranking[i + 1] >= s.units) {
+      throw_input(str(gw, ": dataset 'ranking': entry ", i / 2, " (", s.ranking[i], ", ", s.ranking[i + 1],
+                      ") lies outside [", s.n_layers, ", ", s.units, "]"));
+    }
+  }
+}
+
+// The group /NAME of `site` (which exists).
+SiteScores read_site(hid_t file, Site site, const std::string& where) {
+  const std::string name = site_name(site);
+  H5Handle g = open_group(file, name, where);
+  const std::string gw = str(where, ": /", name);
+  SiteScores s;
+  s.site = site;
+  s.n_layers = read_int_attr(g.get(), "n_layers", gw);
+  s.units = read_int_attr(g.get(), "units", gw);
+  s.group = read_int_attr(g.get(), "group", gw);
+  s.count = read_int_attr(g.get(), "count", gw);
+  s.top_k = read_int_attr(g.get(), "top_k", gw);
+  if (s.n_layers <= 0 || s.units <= 0 || s.group <= 0) throw_input(str(gw, ": n_layers, units and group must be positive"));
+  const auto l = static_cast<hsize_t>(s.n_layers), u = static_cast<hsize_t>(s.units);
+  const auto full = u * static_cast<hsize_t>(s.group);
+  s.mean_diff = read_dataset<float>(g.get(), "mean_diff", {l, u}, H5T_NATIVE_FLOAT, gw);
+  s.std = read_dataset<float>(g.get(), "std", {l, u}, H5T_NATIVE_FLOAT, gw);
+  s.ranking = read_dataset<int32_t>(g.get(), "ranking", {l * u, 2}, H5T_NATIVE_INT32, gw);
+  s.ranking_score = read_dataset<float>(g.get(), "ranking_score", {l * u}, H5T_NATIVE_FLOAT, gw);
+  if (exists(g.get(), "mean_diff_full")) s.mean_diff_full = read_dataset<float>(g.get(), "mean_diff_full", {l, full}, H5T_NATIVE_FLOAT, gw);
+  if (s.top_k > 0) s.mask = read_dataset<uint8_t>(g.get(), "mask", {l, u}, H5T_NATIVE_UINT8, gw);
+  if (exists(g.get(), "stat_mean")) {
+    s.stat_mean = read_dataset<double>(g.get(), "stat_mean", {l, u}, H5T_NATIVE_DOUBLE, gw);
+    s.stat_m2 = read_dataset<double>(g.get(), "stat_m2", {l, u}, H5T_NATIVE_DOUBLE, gw);
+    if (exists(g.get(), "stat_full_sum")) s.stat_full_sum = read_dataset<double>(g.get(), "stat_full_sum", {l, full}, H5T_NATIVE_DOUBLE, gw);
+  }
+  check_ranking(s, gw);
+  read_evidence(g.get(), s, gw);
+  return s;
+}
+
+}  // namespace
+
 MaskFile read_mask_file(const std::filesystem::path& path) {
   static Silence silence;
   const std::string where = path.string();
@@ -226,82 +319,13 @@ MaskFile read_mask_file(const std::filesystem::path& path) {
     throw_input(str(where, ": attribute 'format_version': this sadi reads mask format ", kMaskFormatVersion,
                     " or below, found ", version, " (written by a newer sadi)"));
   }
-  // Provenance: every root attribute, by type.
-  H5O_info_t oinfo;
-#if H5_VERSION_GE(1, 12, 0)
-  H5Oget_info3(file.get(), &oinfo, H5O_INFO_NUM_ATTRS);
-#else
-  H5Oget_info(file.get(), &oinfo);
-#endif
-  for (hsize_t i = 0; i < oinfo.num_attrs; ++i) {
-    H5Handle attr(H5Aopen_by_idx(file.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    if (!attr.ok()) throw_input(str(where, ": cannot read root attribute ", i, " (corrupt file?)"));
-    char name[256] = {0};
-    H5Aget_name(attr.get(), sizeof(name), name);
-    H5Handle type(H5Aget_type(attr.get()), H5Tclose);
-    if (H5Tget_class(type.get()) == H5T_STRING && H5Tis_variable_str(type.get()) == 0) {  // fixed length
-      const size_t n = H5Tget_size(type.get());
-      H5Handle mem(utf8_fixed_type(std::max<size_t>(n, 1)), H5Tclose);
-      std::string value(std::max<size_t>(n, 1), '\0');
-      if (H5Aread(attr.get(), mem.get(), value.data()) < 0) throw_input(str(where, ": cannot read attribute '", name, "'"));
-      value.resize(std::min(value.size(), std::strlen(value.c_str())));
-      m.provenance.text[name] = value;
-    } else if (H5Tget_class(type.get()) == H5T_STRING && H5Tis_variable_str(type.get()) > 0) {  // older masks
-      H5Handle mem(utf8_type(), H5Tclose);
-      char* value = nullptr;
-      if (H5Aread(attr.get(), mem.get(), &value) >= 0 && value) {
-        m.provenance.text[name] = value;
-        H5free_memory(value);
-      }
-    } else if (H5Tget_class(type.get()) == H5T_INTEGER) {
-      int64_t v = 0;
-      H5Aread(attr.get(), H5T_NATIVE_INT64, &v);
-      m.provenance.integer[name] = v;
-    }
-  }
+  m.provenance = read_provenance(file.get(), where);
   for (Site site : kAllSites) {
-    const std::string name = site_name(site);
-    if (H5Lexists(file.get(), name.c_str(), H5P_DEFAULT) <= 0) continue;
-    H5Handle g(H5Gopen2(file.get(), name.c_str(), H5P_DEFAULT), H5Gclose);
-    const std::string gw = str(where, ": /", name);
-    SiteScores s;
-    s.site = site;
-    s.n_layers = read_int_attr(g.get(), "n_layers", gw);
-    s.units = read_int_attr(g.get(), "units", gw);
-    s.group = read_int_attr(g.get(), "group", gw);
-    s.count = read_int_attr(g.get(), "count", gw);
-    s.top_k = read_int_attr(g.get(), "top_k", gw);
-    if (s.n_layers <= 0 || s.units <= 0 || s.group <= 0) throw_input(str(gw, ": n_layers, units and group must be positive"));
-    const auto l = static_cast<hsize_t>(s.n_layers), u = static_cast<hsize_t>(s.units);
-    s.mean_diff = read_dataset<float>(g.get(), "mean_diff", {l, u}, H5T_NATIVE_FLOAT, gw);
-    s.std = read_dataset<float>(g.get(), "std", {l, u}, H5T_NATIVE_FLOAT, gw);
-    s.ranking = read_dataset<int32_t>(g.get(), "ranking", {l * u, 2}, H5T_NATIVE_INT32, gw);
-    s.ranking_score = read_dataset<float>(g.get(), "ranking_score", {l * u}, H5T_NATIVE_FLOAT, gw);
-    if (H5Lexists(g.get(), "mean_diff_full", H5P_DEFAULT) > 0) {
-      s.mean_diff_full = read_dataset<float>(g.get(), "mean_diff_full", {l, u * static_cast<hsize_t>(s.group)},
-                                             H5T_NATIVE_FLOAT, gw);
-    }
-    if (s.top_k > 0) s.mask = read_dataset<uint8_t>(g.get(), "mask", {l, u}, H5T_NATIVE_UINT8, gw);
-    if (H5Lexists(g.get(), "stat_mean", H5P_DEFAULT) > 0) {
-      s.stat_mean = read_dataset<double>(g.get(), "stat_mean", {l, u}, H5T_NATIVE_DOUBLE, gw);
-      s.stat_m2 = read_dataset<double>(g.get(), "stat_m2", {l, u}, H5T_NATIVE_DOUBLE, gw);
-      if (H5Lexists(g.get(), "stat_full_sum", H5P_DEFAULT) > 0) {
-        s.stat_full_sum = read_dataset<double>(g.get(), "stat_full_sum", {l, u * static_cast<hsize_t>(s.group)},
-                                               H5T_NATIVE_DOUBLE, gw);
-      }
-    }
-    for (size_t i = 0; i < s.ranking.size(); i += 2) {
-      if (s.ranking[i] < 0 || s.ranking[i] >= s.n_layers || s.ranking[i + 1] < 0 || s.ranking[i + 1] >= s.units) {
-        throw_input(str(gw, ": dataset 'ranking': entry ", i / 2, " (", s.ranking[i], ", ", s.ranking[i + 1],
-                        ") lies outside [", s.n_layers, ", ", s.units, "]"));
-      }
-    }
-    read_evidence(g.get(), s, gw);
-    m.sites.push_back(std::move(s));
+    if (exists(file.get(), site_name(site))) m.sites.push_back(read_site(file.get(), site, where));
   }
   if (m.sites.empty()) throw_input(str(where, ": no site groups (/head, /neuron, /hidden, /residual)"));
-  const auto recorded = m.provenance.text.find("content_sha256");
-  if (recorded != m.provenance.text.end() && !mask_content_hash_matches(m, recorded->second)) {
+  const auto& recorded = m.provenance.content_sha256;
+  if (recorded && !mask_content_hash_matches(m, *recorded)) {
     log::warn(str(where, ": its numbers do not match the content_sha256 that sadi identify recorded: the file was "
                   "edited or corrupted after it was written (used as it is now)"));
   }

@@ -1,5 +1,5 @@
 // A tiny C ABI around sentencepiece, built as its own shared object and loaded with
-// dlopen(RTLD_LOCAL | RTLD_DEEPBIND) by src/sentencepiece_loader.cpp.
+// dlopen(RTLD_LOCAL | RTLD_DEEPBIND) by lib/model/src/tokenizer.cpp.
 //
 // Why: Debian's libsentencepiece.so carries a private copy of protobuf-lite whose exported
 // symbols collide with the libprotobuf.so that Debian's libtorch links; linking both into one

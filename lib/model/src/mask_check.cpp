@@ -7,10 +7,10 @@ namespace sadi {
 
 void check_mask_matches_model(const MaskFile& mask, const std::filesystem::path& mask_path, const ModelInfo& model) {
   const std::string where = mask_path.string();
-  auto it = mask.provenance.text.find("model_fingerprint");
-  if (it == mask.provenance.text.end()) throw_input(str(where, ": attribute 'model_fingerprint' missing"));
-  if (it->second != model.fingerprint) {
-    throw_input(str(where, ": made for another model: attribute 'model_fingerprint' is ", it->second.substr(0, 23),
+  const auto& fingerprint = mask.provenance.model_fingerprint;
+  if (!fingerprint) throw_input(str(where, ": attribute 'model_fingerprint' missing"));
+  if (*fingerprint != model.fingerprint) {
+    throw_input(str(where, ": made for another model: attribute 'model_fingerprint' is ", fingerprint->substr(0, 23),
                     "..., the model in ", model.dir.string(), " has ", model.fingerprint.substr(0, 23), "..."));
   }
   for (const auto& s : mask.sites) {

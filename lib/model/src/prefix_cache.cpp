@@ -31,7 +31,7 @@ int64_t PrefixCache::bytes_per_token(const ModelInfo& info, torch::ScalarType dt
 }
 
 void PrefixCache::fill(const std::vector<std::vector<int64_t>>& prompts, int64_t batch_size) {
-  if (batch_size <= 0) throw_usage(str("--batch-size: expected a positive integer, found ", batch_size));
+  if (batch_size <= 0) throw_field(ErrorKind::kUsage, "batch_size", str(": expected a positive integer, found ", batch_size));
   entries_.assign(prompts.size(), Entry{});
   std::vector<size_t> order(prompts.size());
   std::iota(order.begin(), order.end(), size_t{0});

@@ -93,7 +93,7 @@ class TorchScriptModel final : public Model {
     if (batch_invariant_) {
       if (!module_.hasattr("batch_invariant")) {
         throw_input(str(path, ": exported before batch-invariant mode existed; re-export it with "
-                              "scripts/export_hf.py (or pass --batch-invariant false)"));
+                              "scripts/export_hf.py (or load it with batch_invariant false)"));
       }
       for (auto m : module_.modules()) {
         if (m.hasattr("batch_invariant")) m.setattr("batch_invariant", true);
@@ -111,7 +111,7 @@ class TorchScriptModel final : public Model {
     const std::string what = torch_error_line(message);
     if (is_out_of_memory(what)) {
       throw_runtime(str("out of memory in a forward pass of ", rows, " rows x ", tokens, " tokens on ",
-                        device_.str(), ": lower --batch-size (", what, ")"));
+                        device_.str(), ": lower the batch size (", what, ")"));
     }
     throw_runtime(str("model forward failed: ", what));
   }
@@ -370,15 +370,15 @@ KvCache::KvCache(const ModelInfo& info, int64_t batch, int64_t capacity, torch::
     const std::string what = first_line(e.what_without_backtrace());
     if (!is_out_of_memory(what)) throw;
     throw_runtime(str("out of memory allocating the KV cache for ", batch, " rows x ", capacity, " tokens on ",
-                      device.str(), ": lower --batch-size (", what, ")"));
+                      device.str(), ": lower the batch size (", what, ")"));
   }
 }
 
 void check_finite_logits(const torch::Tensor& logits, int64_t rows, int64_t tokens) {
   if (torch::isfinite(logits).all().item<bool>()) return;
   throw_runtime(str("model forward produced non-finite logits (NaN or inf) in a pass of ", rows, " rows x ", tokens,
-                    " tokens: activations overflowed the model's dtype (a very large --delta, --caa-multipliers "
-                    "or --iti-alpha, or float16 weights) or the weights are corrupt"));
+                    " tokens: activations overflowed the model's dtype (a very large steering strength: delta, a CAA "
+                    "multiplier or an ITI alpha; or float16 weights) or the weights are corrupt"));
 }
 
 torch::Tensor Model::decode_step(const DecodeStep&, KvCache&) {
@@ -393,7 +393,7 @@ std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const LoadOp
   }
   torch::ScalarType dtype = parse_dtype(opts.dtype.empty() ? info.dtype : opts.dtype);
   if (device.is_cpu() && dtype == torch::kFloat16) {
-    throw_usage("--dtype float16 is not supported on CPU (use float32 or bfloat16)");
+    throw_field(ErrorKind::kUsage, "dtype", " float16 is not supported on CPU (use float32 or bfloat16)");
   }
   const bool invariant = opts.batch_invariant.value_or(device.is_cpu());
   return std::make_unique<TorchScriptModel>(std::move(info), device, dtype, invariant);

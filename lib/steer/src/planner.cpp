@@ -59,7 +59,7 @@ const SiteScores& site_scores(const MaskSource& src, Site site) {
   const SiteScores* s = src.mask ? src.mask->find(site) : nullptr;
   if (!src.mask) throw_field(ErrorKind::kUsage, "mask", ": steering needs a mask file (from sadi identify)");
   if (!s) {
-    throw_input(str(src.origin, ": no /", site_name(site), " group (run sadi identify with --sites ", site_name(site), ")"));
+    throw_input(str(src.origin, ": no /", site_name(site), " group (identify did not run the ", site_name(site), " site)"));
   }
   return *s;
 }
@@ -89,7 +89,7 @@ std::vector<int64_t> choose_elements(const InterventionSpec& spec, const SiteSco
   std::vector<int64_t> out;
   if (spec.method == Method::kIti) {
     if (s.iti.empty()) {
-      throw_field(ErrorKind::kUsage, "mask", ": the mask file has no ITI scores (run sadi identify on the head site without --no-iti)");
+      throw_field(ErrorKind::kUsage, "mask", ": the mask file has no ITI scores (identify ran without ITI's probes, or not on the head site)");
     }
     for (int64_t i = 0; i < spec.top_k; ++i) out.push_back(s.iti.ranking[2 * i] * s.units + s.iti.ranking[2 * i + 1]);
   } else if (spec.method == Method::kRandom) {
@@ -112,7 +112,7 @@ const torch::Tensor& calibration_for(const MaskSource& src, Site site, Method m)
   if (!src.calibration || src.calibration->site != site || !src.calibration->acts.defined()) {
     throw_field(ErrorKind::kUsage, "calibration",
                 str(": method ", method_name(m), " takes SADI's mean edit over calibration inputs (eval: a dev split; ",
-                    "generate: --calibration FILE), and none were given for the ", site_name(site), " site"));
+                    "generate: a calibration file), and none were given for the ", site_name(site), " site"));
   }
   return src.calibration->acts;  // [n, L, U]
 }

@@ -4,7 +4,6 @@
 
 #include "fake_model.hpp"
 #include "sadi/core/error.hpp"
-#include "sadi/identify/evidence.hpp"
 #include "sadi/steer/planner.hpp"
 #include "sadi/steer/steered_forward.hpp"
 
@@ -407,41 +406,4 @@ TEST_F(Planner, ClampAndLiveRowsShareABatch) {
   EXPECT_TRUE(torch::equal(s.at("head.0.base_rows"), torch::tensor({false, true})));  // only the clamp row
   EXPECT_TRUE(torch::equal(s.at("head.2.scale")[0], live.scale[2]));
   EXPECT_TRUE(torch::equal(s.at("head.2.scale")[1], clamp.scale[2]));
-}
-
-TEST(Stability, IdenticalPairsGiveFullOverlapAndNoisyOnesLess) {
-  auto same = torch::arange(10, torch::kFloat32).repeat({20, 1});  // every pair ranks 9, 8, ...
-  auto st = bootstrap_stability(same, false, 50, 1, {1, 2, 4}, 2);
-  EXPECT_EQ(st.k, (std::vector<int64_t>{1, 2, 4}));
-  for (float o : st.overlap_mean) EXPECT_FLOAT_EQ(o, 1.0f);
-  EXPECT_FLOAT_EQ(st.frequency[9], 1.0f);
-  EXPECT_FLOAT_EQ(st.frequency[0], 0.0f);
-  torch::manual_seed(0);
-  auto noise = torch::randn({20, 10});  // no element stands out: the top-1 changes between resamples
-  auto sn = bootstrap_stability(noise, false, 50, 1, {1}, 1);
-  EXPECT_LT(sn.overlap_mean[0], 0.9f);
-  EXPECT_GT(sn.overlap_sd[0], 0.0f);
-  float total = 0;
-  for (float f : sn.frequency) total += f;
-  EXPECT_NEAR(total, 1.0f, 1e-5);  // each resample has exactly one top-1 element
-}
-
-TEST(Iti, DirectionSpreadAndProbeOnSyntheticHeads) {
-  // 40 pairs, 1 layer, 2 heads of 2 values. Head 0 separates (positive +1, negative -1 on its
-  // first value, noise on the second); head 1 is noise only.
-  torch::manual_seed(3);
-  const int64_t n = 40;
-  auto pos = torch::randn({n, 1, 4}) * 0.1;
-  auto neg = torch::randn({n, 1, 4}) * 0.1;
-  pos.select(2, 0) += 1.0;
-  neg.select(2, 0) -= 1.0;
-  const ItiScores s = iti_scores(pos, neg, 2, 0.25, 0);
-  EXPECT_EQ(s.val_pairs, 10);
-  EXPECT_EQ(s.train_pairs, 30);
-  EXPECT_NEAR(s.direction[0], 1.0, 0.02);  // theta_0 points along the first value
-  EXPECT_NEAR(std::hypot(s.direction[2], s.direction[3]), 1.0, 1e-5);  // unit length
-  EXPECT_NEAR(s.sigma[0], 1.0, 0.05);      // projections at about +-1
-  EXPECT_FLOAT_EQ(s.probe_accuracy[0], 1.0f);
-  EXPECT_LT(s.probe_accuracy[1], 0.9f);
-  EXPECT_EQ(s.ranking[1], 0);              // head 0 first
 }

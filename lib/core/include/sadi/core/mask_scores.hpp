@@ -2,12 +2,14 @@
 // Mask scores: what `sadi identify` finds per site (mean differences, ranking, optional top-K
 // mask) and the provenance that makes a mask file self-describing. Domain types shared by
 // identify (which makes them), lib/io (which stores them in HDF5) and steer (which plans
-// interventions from them); docs/mask-file.md has the file layout.
+// interventions from them); docs/identify.md ("Mask file") has the file layout.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "sadi/core/shard.hpp"
 #include "sadi/core/site.hpp"
 
 namespace sadi {
@@ -61,10 +63,33 @@ struct SiteScores {
   bool has_stats() const { return !stat_mean.empty(); }
 };
 
-// Provenance attributes: strings and integers (HDF5 attributes on the file's root group).
+// What a mask file records about the run that made it (its root attributes; docs/identify.md,
+// "Mask file"). The typed fields are what sadi identify writes and sadi reads back, each empty
+// when a file lacks it; attributes this sadi does not know (older or newer files, notes added by
+// hand) are kept as read in `other_text` / `other_integer`. lib/io's codec
+// (sadi/io/mask_file.hpp: mask_attributes, provenance_from_attributes) is the one place that
+// names the attributes and converts them.
 struct MaskProvenance {
-  std::map<std::string, std::string> text;
-  std::map<std::string, int64_t> integer;
+  using Text = std::optional<std::string>;
+  using Int = std::optional<int64_t>;
+  using Flag = std::optional<bool>;
+  // The model and the pairs.
+  Text model_fingerprint, model_dir, architecture, dtype, device;
+  Text pairs_file, pairs_sha256;
+  Int n_layers, pairs_in_file, pairs_used, pairs_skipped;
+  Text skipped_ids;                // comma-separated ids of the pairs skipped as too long
+  // How the pairs were read and ranked (what must agree between shards of one run).
+  Text position, rank, separator;  // ReadPosition and RankRule names, the text between prompt and answer
+  Flag strip, batch_invariant, prefix_sharing;
+  Int max_length, batch_size, bootstrap, seed;
+  std::optional<double> iti_val_fraction;  // when ITI's probes were computed
+  std::optional<Shard> shard;              // sadi identify --shard I/N
+  Int merged_shards;                       // sadi merge of that many shards
+  // The file and the tool.
+  Int format_version;
+  Text content_sha256, tool_version, command_line;
+  std::map<std::string, std::string> other_text;
+  std::map<std::string, int64_t> other_integer;
 };
 
 struct MaskFile {

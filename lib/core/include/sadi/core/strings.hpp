@@ -19,8 +19,6 @@ std::vector<std::string> split(std::string_view s, char sep);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 std::string trim(std::string_view s);
 
-// The current time as ISO 8601 UTC, "2026-11-28T05:53:27Z" (recorded in output provenance).
-std::string utc_timestamp();
 
 // Renders a shape or list as "[a, b, c]".
 template <typename Seq>

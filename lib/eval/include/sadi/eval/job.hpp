@@ -11,22 +11,16 @@
 
 #include "sadi/core/json.hpp"
 #include "sadi/core/mask_scores.hpp"
+#include "sadi/core/shard.hpp"
 #include "sadi/eval/eval.hpp"
 #include "sadi/eval/results.hpp"
 #include "sadi/eval/task.hpp"
 #include "sadi/model/model.hpp"
 #include "sadi/model/tokenizer.hpp"
 #include "sadi/steer/intervention.hpp"
+#include "sadi/steer/planner.hpp"
 
 namespace sadi {
-
-// Shard I of N (1-based): the items at positions p with p % N == I - 1 of each split.
-struct Shard {
-  int64_t index = 1, count = 1;
-  bool whole() const { return count <= 1; }
-};
-Shard parse_shard(const std::string& s);  // "I/N"
-std::vector<TaskItem> take_shard(const std::vector<TaskItem>& items, const Shard& shard);
 
 // Where the items come from: a test file, and a dev file or a seeded fraction of the test file.
 struct SplitSource {
@@ -56,24 +50,27 @@ struct EvalJob {
   SplitSource source;
   EvalSplits splits;
   Shard shard;
-  uint64_t seed = 0;  // dev split, random baseline, bootstrap
+  uint64_t seed = 0;  // dev split, random baseline, bootstrap (also grid.common.seed)
   EvalRun run;
-  std::vector<Intervention> points;  // planned grid: the unsteered point first
+  // The grid: K, delta, the baselines' grids, mode, site and CAA's layers (grid.methods is
+  // filled by plan_eval from `baselines`).
+  GridSpec grid;
   // As the user gave them (recorded in results and the resume configuration).
-  Mode mode = Mode::kLive;
-  std::string site = "head";
-  std::vector<int64_t> top_k;
-  std::vector<double> delta;
   std::vector<std::string> baselines{"none"};
+  std::string site = "head";
   std::string caa_layers;
-  int64_t random_seeds = 20;
-  std::vector<double> caa_multipliers;
-  std::vector<int64_t> iti_top_k;
-  std::vector<double> iti_alpha;
+  std::filesystem::path mask_file;  // empty: unsteered only
+  bool timing = false;  // keep seconds per point (then results differ from run to run)
+  // Filled by plan_eval:
+  std::vector<Intervention> points;  // planned grid: the unsteered point first
   int64_t calibration_items = 0;  // dev prompts the fixed controls were calibrated on (0: none)
   std::optional<MaskRecord> mask;
-  bool timing = false;  // keep seconds per point (then results differ from run to run)
 };
+
+// Reads the mask (checked against the model), calibrates the fixed controls on the dev split
+// where they need it, and plans the grid: the unsteered point, then SADI and the baselines.
+// Without a mask only `none` may be listed. Throws sadi::Error naming the field or the file.
+void plan_eval(Model& model, const Tokenizer& tok, EvalJob& job);
 
 // The outcome of a run: a complete result, or (interrupted) the partial result to save.
 struct EvalOutcome {
@@ -92,6 +89,7 @@ Json resume_config(const EvalJob& job, const Model& model);
 // exact-match rule, seed, shard) that differs from this job's, so that "nothing to do" is only
 // said of the same run.
 void check_complete_is_this_run(const Json& complete, const EvalJob& job, const Model& model, const std::string& origin);
+
 
 // Runs the job (continuing `resume_from`, a partial result read from `origin`, when given).
 // Between batches an interruption (sadi/core/interrupt.hpp) ends the run with a partial outcome.

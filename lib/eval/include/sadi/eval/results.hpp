@@ -36,14 +36,23 @@ Json encode_result(const EvalResult& r);
 // derived and not read). Throws sadi::Error (input) naming `origin` and the key.
 EvalResult decode_result(const Json& j, const std::string& origin);
 
+// The results header's keys that say which run made a result, in the order they are checked:
+// a complete result is "this run" (--resume) and shards belong to one run (sadi merge) only when
+// all of them agree (compared without paths and split sizes: run_identity).
+inline constexpr const char* kRunIdentityKeys[] = {"model", "task", "dev", "mask", "metric", "mode",
+                                                   "site",  "grid", "em_rule", "seed"};
+// A header's value of `key` without what may differ between machines or shards of one run (the
+// "file" and "dir" paths, the split sizes "n" and "n_test").
+Json run_identity(const Json& header, const char* key);
+
 // Shards of one run (`sadi eval --shard I/N`), each a results JSON with its source path.
 struct ShardResult {
   std::string path;
   Json json;
 };
 
-// Combines the N shards of one run into the result of the whole run: checks that they come
-// from the same model, task, dev split, mask, grid, metric, mode, site and seed and that every
+// Combines the N shards of one run into the result of the whole run: checks that they agree on
+// every key of kRunIdentityKeys and that every
 // shard 1..N is there once, and puts each split's per-item results back in file order. Throws
 // sadi::Error (input) naming the file and key.
 EvalResult merge_shards(const std::vector<ShardResult>& shards);

@@ -37,9 +37,6 @@ const char* method_name(Method m);
 const char* mode_name(Mode m);
 const char* positions_name(Positions p);
 const std::vector<Method>& all_methods();  // none, sadi, fixed, fixed-dir, fixed-raw, random, caa, iti
-// The positions a method steers unless told otherwise: caa and iti from the last prompt token
-// on (their authors' rule), the others the last prompt token (SADI's reference code).
-Positions default_positions(Method m);
 // Whether positions p steers tokens after the prompt (generated or answer tokens).
 bool steers_after_prompt(Positions p);
 // Parse a name; throw sadi::Error (usage) naming `field` and the valid names.

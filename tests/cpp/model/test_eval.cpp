@@ -46,7 +46,7 @@ std::vector<PointScore> expect_loglik_equal_alone(GridSetup& g, const std::vecto
     alone.push_back(evaluate(*g.model, *g.tok, g.items, {points[p]}, run)[0]);
     for (size_t i = 0; i < g.items.size(); ++i) {
       for (size_t c = 0; c < alone[p].loglik[i].size(); ++c) {
-        EXPECT_NEAR(all[p].loglik[i][c], alone[p].loglik[i][c], 1e-4) << "point " << p << " item " << i;
+        EXPECT_NEAR(all[p].loglik[i][c], alone[p].loglik[i][c], test::tolerance("float32", "layouts")) << "point " << p << " item " << i;
       }
     }
   }

@@ -16,9 +16,12 @@ namespace {
 
 MaskFile sample(const ModelInfo& info) {
   MaskFile m;
-  m.provenance.text["model_fingerprint"] = info.fingerprint;
-  m.provenance.text["note"] = "naïve ✓";
-  m.provenance.integer["pairs_used"] = 7;
+  m.provenance.model_fingerprint = info.fingerprint;
+  m.provenance.other_text["note"] = "naïve ✓";
+  m.provenance.pairs_used = 7;
+  m.provenance.strip = false;
+  m.provenance.shard = Shard{2, 3};
+  m.provenance.iti_val_fraction = 0.25;
   SiteScores s;
   s.site = Site::kHead;
   s.n_layers = info.n_layers;
@@ -49,9 +52,17 @@ TEST(MaskFile, RoundTripsEveryDatasetAndAttribute) {
   auto m = sample(info);
   write_mask_file(path, m);
   auto back = read_mask_file(path);
-  EXPECT_EQ(back.provenance.text.at("note"), "naïve ✓");
-  EXPECT_EQ(back.provenance.integer.at("pairs_used"), 7);
-  EXPECT_EQ(back.provenance.integer.at("format_version"), kMaskFormatVersion);
+  EXPECT_EQ(back.provenance.other_text.at("note"), "naïve ✓");
+  EXPECT_EQ(back.provenance.pairs_used, 7);
+  EXPECT_EQ(back.provenance.format_version, kMaskFormatVersion);
+  EXPECT_EQ(back.provenance.strip, false);
+  EXPECT_EQ(back.provenance.shard->name(), "2/3");
+  EXPECT_EQ(back.provenance.iti_val_fraction, 0.25);
+  EXPECT_FALSE(back.provenance.pairs_file.has_value());
+  // the codec writes exactly the attributes it read (what inspect and results show)
+  EXPECT_EQ(provenance_json(provenance_from_attributes(mask_attributes(back.provenance))),
+            provenance_json(back.provenance));
+  EXPECT_EQ(provenance_json(back.provenance).at("strip"), "false");
   ASSERT_NE(back.find(Site::kHead), nullptr);
   const auto& a = m.sites[0];
   const auto& b = *back.find(Site::kHead);
@@ -95,7 +106,7 @@ TEST(MaskFile, ContentHashDoesNotDependOnTheOrderOfSites) {
   auto back = read_mask_file(path);
   ASSERT_EQ(back.sites.size(), 2u);
   EXPECT_EQ(back.sites[0].site, Site::kHead);
-  EXPECT_EQ(back.provenance.text.at("content_sha256"), mask_content_sha256(back));
+  EXPECT_EQ(back.provenance.content_sha256, mask_content_sha256(back));
   EXPECT_EQ(mask_content_sha256(m), mask_content_sha256(back));
   // a mask stamped in its writer's order (before the order was fixed) still verifies; an edit does not
   EXPECT_TRUE(mask_content_hash_matches(back, mask_content_sha256(m, {Site::kHidden, Site::kHead})));
@@ -116,7 +127,7 @@ TEST(MaskFile, MaskForAnotherModelIsRefused) {
     EXPECT_NE(std::string(e.what()).find("mask.h5: made for another model: attribute 'model_fingerprint'"),
               std::string::npos) << e.what();
   }
-  m.provenance.text["model_fingerprint"] = qwen.fingerprint;
+  m.provenance.model_fingerprint = qwen.fingerprint;
   m.sites[0].units = 3;
   try {
     check_mask_matches_model(m, "mask.h5", qwen);

@@ -43,7 +43,7 @@ EvalResult whole(int n, Metric metric) {
   r.has_dev = true;
   r.header = {{"metric", metric_name(metric)}, {"mode", "live"}, {"site", "head"}, {"seed", 3},
               {"grid", {{"top_k", {1}}, {"delta", {4.0}}}}, {"model", {{"dir", "/m"}, {"fingerprint", "f"}}},
-              {"task", {{"file", "/t"}, {"sha256", "x"}, {"n_test", n}}}, {"mask", nullptr},
+              {"task", {{"file", "/t"}, {"sha256", "x"}, {"n_test", n}}}, {"mask", nullptr}, {"em_rule", "reference"},
               {"dev", {{"fraction", 0.5}, {"seed", 3}, {"n", n}}}};
   std::vector<uint8_t> none, sadi;
   for (int i = 0; i < n; ++i) {
@@ -136,6 +136,37 @@ TEST(Results, MergeRefusesMissingDuplicatedAndForeignShards) {
   EXPECT_NE(msg({{"a", shard_of(w, 1, 2)}, {"b", other}}).find("b: key 'seed'"), std::string::npos);
 }
 
+// Every key that identifies a run (the list --resume also checks) refuses a shard whose value
+// differs; paths and split sizes may differ.
+TEST(Results, MergeRefusesAShardThatDiffersInAnyRunIdentityKey) {
+  const EvalResult w = whole(6, Metric::kExactMatch);
+  for (const char* key : kRunIdentityKeys) {
+    // another metric: a valid result of it (a misspelt metric is refused by the codec first)
+    Json other = std::string(key) == "metric" ? shard_of(whole(6, Metric::kChoice), 2, 2) : shard_of(w, 2, 2);
+    Json& v = other[key];
+    if (std::string(key) == "metric") {
+    } else if (v.is_object()) {
+      v["changed"] = 1;
+    } else if (v.is_string()) {
+      v = v.get<std::string>() + "-other";
+    } else if (v.is_number()) {
+      v = v.get<int64_t>() + 1;
+    } else {
+      v = "other";
+    }
+    try {
+      merge_shards({{"a", shard_of(w, 1, 2)}, {"b", other}});
+      ADD_FAILURE() << "merged shards that differ in '" << key << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("b: key '") + key + "'"), std::string::npos) << e.what();
+    }
+  }
+  Json moved = shard_of(w, 2, 2);
+  moved["model"]["dir"] = "/elsewhere";
+  moved["task"]["file"] = "/elsewhere/t";
+  EXPECT_NO_THROW(merge_shards({{"a", shard_of(w, 1, 2)}, {"b", moved}}));
+}
+
 TEST(Checkpoint, PartialResultRoundTripsAndResumeNamesTheChangedKey) {
   RowCheckpoint test{10, 4, {1.5, -2, std::numeric_limits<double>::infinity(), 0}, {}};
   RowCheckpoint dev{6, 0, {}, {}};
@@ -166,7 +197,7 @@ TEST(Splits, ShardsPartitionTheItemsAndParseRefusesBadSpecs) {
   const auto all = items(7);
   std::vector<int64_t> seen;
   for (int64_t i = 1; i <= 3; ++i) {
-    for (const auto& it : take_shard(all, {i, 3})) seen.push_back(it.index);
+    for (const auto& it : select_shard(all, Shard{i, 3}, [](const TaskItem& t) { return t.index; })) seen.push_back(it.index);
   }
   std::sort(seen.begin(), seen.end());
   EXPECT_EQ(seen, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6}));

@@ -19,5 +19,8 @@ std::filesystem::path copy_model(const std::string& model, const std::string& ta
 // Rewrites one JSON key (dotted path) of DIR/manifest.json, or erases it when value is null.
 void patch_manifest(const std::filesystem::path& dir, const std::string& dotted_key, const Json& value);
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);
+// tests/tolerances.json[dtype][name]: the one tolerance table (also the Python tests' and
+// scripts/gpu/parity.py's).
+double tolerance(const std::string& dtype, const std::string& name);
 
 }  // namespace sadi::test

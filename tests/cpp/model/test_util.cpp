@@ -47,4 +47,10 @@ double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<double>();
 }
 
+double tolerance(const std::string& dtype, const std::string& name) {
+  static const Json table = parse_json(read_text_file(std::string(SADI_SOURCE_DIR) + "/tests/tolerances.json"),
+                                       "tests/tolerances.json");
+  return table.at(dtype).at(name).get<double>();
+}
+
 }  // namespace sadi::test

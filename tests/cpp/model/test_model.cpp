@@ -11,6 +11,7 @@
 
 using namespace sadi;
 using sadi::test::max_abs_diff;
+using sadi::test::tolerance;
 
 namespace {
 
@@ -269,8 +270,10 @@ TEST_P(ModelTest, ForwardRejectsInconsistentInputsWithClearMessages) {
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyModels, ModelTest,
-                         ::testing::Values(Case{"llama", 1e-5, 1e-4}, Case{"qwen2", 1e-5, 1e-4},
-                                           Case{"llama-bf16", 2e-2, 0.125}),
+                         ::testing::Values(Case{"llama", tolerance("float32", "same_kernels"), tolerance("float32", "layouts")},
+                                           Case{"qwen2", tolerance("float32", "same_kernels"), tolerance("float32", "layouts")},
+                                           Case{"llama-bf16", tolerance("bfloat16", "same_kernels"),
+                                                tolerance("bfloat16", "layouts")}),
                          [](const auto& info) {
                            std::string n = info.param.model;
                            for (auto& c : n) c = (c == '-') ? '_' : c;
