@@ -1,14 +1,13 @@
 // sadi generate: text generation with optional SADI (or baseline) steering. Flags become a
 // GenerateJob (lib/generate/job.hpp); the generations become JSON Lines (or streamed text).
 #include <chrono>
-#include <fstream>
-#include <iomanip>
 #include <iostream>
 
 #include "commands.hpp"
 #include "flags.hpp"
 #include "model_options.hpp"
 #include "options.hpp"
+#include "output.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/interrupt.hpp"
@@ -27,17 +26,8 @@ const FlagNames kGenerateFlags{{"method", "--method"},       {"mode", "--mode"},
                                {"calibration", "--calibration"}, {"mask", "--mask"},
                                {"batch_size", "--batch-size"}, {"max_new_tokens", "--max-new-tokens"}};
 
-Json output_line(const Prompt& p, const Generation& gen, const Json& steering) {
-  return Json{{"id", p.id}, {"prompt", p.text}, {"output", gen.output}, {"prompt_tokens", gen.prompt_tokens},
-              {"output_tokens", gen.tokens.size()}, {"output_ids", gen.tokens}, {"stop_reason", gen.stop_reason},
-              {"steering", steering}};
-}
-
 void report(const GenerateSummary& s, size_t prompts, const Json& timing, const fs::path& timing_path) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(2) << "generate: " << s.generated << " tokens for " << prompts << " prompts in "
-     << s.seconds << " s, " << static_cast<double>(s.generated) / s.seconds << " tokens/s";
-  log::info(os.str());
+  log::info(summary_line(s, prompts));
   log::info(timing_line(timing));
   if (!timing_path.empty()) write_file_atomic(timing_path, dump_json(timing, 2) + "\n");
 }
@@ -70,22 +60,15 @@ int cmd_generate(const Args& args) {
   job.steering = steering.intervention;
 
   install_interrupt_handlers();  // Ctrl-C: stop after the current token, remove the temporary output
-  std::unique_ptr<AtomicOutput> out_file;
-  if (!out_path.empty()) out_file = std::make_unique<AtomicOutput>(out_path);
-  std::ofstream file;
-  if (out_file) {
-    file.open(out_file->temp_path(), std::ios::binary);
-    if (!file) throw_io(str(out_file->target().string(), ": cannot write"));
-  }
+  TextOutput out(out_path);
   const bool one = r.count("prompt") > 0;  // streams to stdout; with --out also the JSON line there
-  std::ostream& os = out_file ? static_cast<std::ostream&>(file) : std::cout;
   auto emit = [&](const Prompt& p, const Generation& gen) {
     if (one) {
       std::cout << "\n";
       log::info(str("stop reason: ", gen.stop_reason));
-      if (!out_file) return;
+      if (!out.to_file()) return;
     }
-    os << dump_json(output_line(p, gen, steering.description)) << "\n" << std::flush;
+    out.stream() << dump_json(generation_json(p, gen, steering.description)) << "\n" << std::flush;
   };
   ProgressLine line("generate", "prompts");
   auto stream = [](size_t, const std::string& text) { std::cout << text << std::flush; };
@@ -95,11 +78,7 @@ int cmd_generate(const Args& args) {
   });
   line.finish();
   report(s, job.prompts.size(), timing_json(s, load_ms, *model, job.batch_size), timing_path);
-  if (out_file) {
-    file.close();
-    if (!file) throw_io(str(out_file->target().string(), ": write failed"));
-    out_file->commit();
-  }
+  out.commit();
   return 0;
 }
 

@@ -1,6 +1,5 @@
 // sadi identify: contrastive pairs -> ranked elements and masks in an HDF5 file. Flags become an
 // IdentifyJob (lib/identify/job.hpp); the mask becomes the file.
-#include <chrono>
 #include <iomanip>
 #include <sstream>
 
@@ -23,24 +22,6 @@ const FlagNames kIdentifyFlags{{"top_k", "--top-k"},   {"iti_val_fraction", "--i
                                {"shard", "--shard"},   {"batch_size", "--batch-size"},
                                {"sites", "--sites"},   {"position", "--position"},
                                {"rank", "--rank"}};
-
-// Progress: a line redrawn on a terminal (ProgressLine), and at most every 10 s a debug log
-// line (for logs of batch jobs: --log-level debug).
-class Progress {
- public:
-  void operator()(int64_t done, int64_t total) {
-    line_.update(done, total);
-    auto now = std::chrono::steady_clock::now();
-    if (done < total && std::chrono::duration<double>(now - last_).count() < 10.0) return;
-    last_ = now;
-    log::debug(str("identify: ", done, "/", total, " pairs"));
-  }
-  void finish() { line_.finish(); }
-
- private:
-  ProgressLine line_{"identify", "pairs"};
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
 
 std::string summary(const IdentifyStats& stats, const fs::path& out) {
   std::ostringstream os;
@@ -72,9 +53,10 @@ int cmd_identify(const Args& args) {
   log::info(str("identify: ", job.pairs.size(), " pairs from ", job.pairs_file.string(), ", sites ",
                 r["sites"].as<std::string>(), ", batch ", job.options.batch_size, " on ", model->device().str()));
   IdentifyStats stats;
-  Progress progress;
+  ProgressLine progress("identify", "pairs");
   const MaskFile mask = with_flag_names(kIdentifyFlags, [&] {
-    return run_identify(*model, *tok, job, command_line(args), stats, std::ref(progress));
+    return run_identify(*model, *tok, job, command_line(args), stats,
+                        [&](int64_t done, int64_t total) { progress.update(done, total); });
   });
   progress.finish();
   write_mask_file(out_path, mask);

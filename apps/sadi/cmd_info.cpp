@@ -26,10 +26,10 @@ Json info_json(const ModelInfo& m, const Tokenizer& tok) {
           {"hf_architecture", m.hf_architecture}, {"n_layers", m.n_layers}, {"n_heads", m.n_heads},
           {"n_kv_heads", m.n_kv_heads}, {"head_dim", m.head_dim}, {"d_model", m.d_model}, {"d_ffn", m.d_ffn},
           {"vocab_size", m.vocab_size}, {"max_positions", m.max_positions}, {"dtype", m.dtype},
-          {"norm", {{"kind", m.norm_kind}, {"eps", m.norm_eps}}}, {"positions", m.positions},
-          {"rope_theta", m.rope_theta}, {"rope_scaling", m.rope_scaling}, {"tied_embeddings", m.tied_embeddings},
+          {"norm", {{"kind", kind_name(m.norm_kind)}, {"eps", m.norm_eps}}}, {"positions", kind_name(m.positions)},
+          {"rope_theta", m.rope_theta}, {"rope_scaling", kind_name(m.rope_scaling)}, {"tied_embeddings", m.tied_embeddings},
           {"n_parameters", m.n_parameters}, {"fingerprint", m.fingerprint},
-          {"tokenizer", {{"file", m.tokenizer.file}, {"kind", m.tokenizer.kind}, {"pieces", tok.vocab_size()},
+          {"tokenizer", {{"file", m.tokenizer.file}, {"kind", kind_name(m.tokenizer.kind)}, {"pieces", tok.vocab_size()},
                          {"add_bos", m.tokenizer.add_bos}}},
           {"special_tokens", {{"bos", m.bos_ids}, {"eos", m.eos_ids}, {"pad", m.pad_ids}}},
           {"producer", m.producer}, {"sites", sites}};
@@ -46,13 +46,15 @@ void print_text(const ModelInfo& m, const Tokenizer& tok, std::ostream& os) {
   row("vocab", str(m.vocab_size));
   row("max positions", str(m.max_positions));
   row("dtype", m.dtype);
-  row("norm", str(m.norm_kind, ", eps ", m.norm_eps));
-  row("positions", m.positions == "rope" ? str("rope, theta ", m.rope_theta, ", scaling ", m.rope_scaling) : m.positions);
+  row("norm", str(kind_name(m.norm_kind), ", eps ", m.norm_eps));
+  row("positions", m.positions == PositionKind::kRope
+                       ? str("rope, theta ", m.rope_theta, ", scaling ", kind_name(m.rope_scaling))
+                       : std::string(kind_name(m.positions)));
   row("tied embeddings", m.tied_embeddings ? "yes" : "no");
   row("biases", str("qkv ", m.qkv_bias ? "yes" : "no", ", o ", m.o_bias ? "yes" : "no", ", mlp ", m.mlp_bias ? "yes" : "no"));
   row("parameters", str(m.n_parameters));
   row("fingerprint", m.fingerprint);
-  row("tokenizer", str(m.tokenizer.file, " (", m.tokenizer.kind, ", ", tok.vocab_size(), " pieces, add_bos ",
+  row("tokenizer", str(m.tokenizer.file, " (", kind_name(m.tokenizer.kind), ", ", tok.vocab_size(), " pieces, add_bos ",
                        m.tokenizer.add_bos ? "yes" : "no", ")"));
   row("special tokens", str("bos ", list_str(m.bos_ids), ", eos ", list_str(m.eos_ids), ", pad ", list_str(m.pad_ids)));
   row("format", str("format_version ", m.format_version, ", by ", m.producer));

@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& s : m.sites) {
       if (s.units <= 0 || s.score_units <= 0 || s.group <= 0 || s.units != s.score_units * s.group) __builtin_trap();
     }
-    if (m.tokenizer.kind != "hf-tokenizer-json") return;
+    if (m.tokenizer.kind != sadi::TokenizerKind::kHfTokenizerJson) return;
     auto tok = sadi::load_hf_tokenizer((dir / m.tokenizer.file).string(), m.bos_ids);
     for (auto id : tok->encode("Hello world", m.tokenizer.add_bos)) {
       if (id < 0 || id >= tok->vocab_size()) __builtin_trap();

@@ -36,8 +36,12 @@ ProgressLine::ProgressLine(std::string label, std::string unit, bool enabled)
 ProgressLine::~ProgressLine() { finish(); }
 
 void ProgressLine::update(int64_t done, int64_t total) {
-  if (!enabled_) return;
   const auto now = Clock::now();
+  if (done >= total || std::chrono::duration<double>(now - last_log_).count() >= 10.0) {
+    last_log_ = now;
+    log::debug(label_ + ": " + std::to_string(done) + "/" + std::to_string(total) + " " + unit_);
+  }
+  if (!enabled_) return;
   if (drawn_ && done < total && std::chrono::duration<double>(now - last_).count() < 0.25) return;
   last_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();

@@ -149,12 +149,9 @@ EvalOutcome run_eval(Model& model, const Tokenizer& tok, const EvalJob& job, con
     resume_from_partial(*resume_from, config, job.run.metric, origin, ck_test, ck_dev);
     log::info(str("eval: resuming ", origin, ": ", ck_test.rows_done + ck_dev.rows_done, " rows already done"));
   }
-  // A terminal shows a progress line per split; --log-level debug logs every ~512 rows.
+  // A terminal shows a progress line per split; --log-level debug logs it every 10 s.
   auto progress_of = [](ProgressLine& line) {
-    return [&line](int64_t done, int64_t total) {
-      line.update(done, total);
-      if (done == total || done % 512 < 32) log::debug(str("eval: ", done, "/", total, " rows"));
-    };
+    return [&line](int64_t done, int64_t total) { line.update(done, total); };
   };
   std::vector<PointScore> dev_scores;
   std::vector<PointScore> test_scores;

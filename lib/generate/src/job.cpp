@@ -12,6 +12,7 @@
 #include "sadi/core/strings.hpp"
 #include "sadi/data/jsonl.hpp"
 #include "sadi/io/mask_file.hpp"
+#include "sadi/model/batch.hpp"
 #include "sadi/model/mask_check.hpp"
 #include "sadi/model/tensor_types.hpp"
 #include "sadi/model/threads.hpp"
@@ -20,28 +21,16 @@
 namespace sadi {
 namespace {
 
-// The batches, each a list of prompt indices: consecutive runs of at most batch_size prompts;
-// for a batch-invariant model, prompts of one token length only (in input order within a length).
+// The batches, each a list of prompt indices: runs of at most batch_size prompts in input order;
+// for a batch-invariant model, prompts of one token length per batch (group_rows).
 std::vector<std::vector<size_t>> plan_batches(const Model& model, const Tokenizer& tok, const GenerateJob& job) {
-  const size_t n = job.prompts.size(), size = static_cast<size_t>(job.batch_size);
-  std::vector<std::vector<size_t>> batches;
-  if (!model.batch_invariant()) {
-    for (size_t start = 0; start < n; start += size) {
-      batches.emplace_back();
-      for (size_t i = start; i < std::min(n, start + size); ++i) batches.back().push_back(i);
-    }
-    return batches;
-  }
-  std::map<size_t, std::vector<size_t>> by_length;
-  for (size_t i = 0; i < n; ++i) {
-    by_length[tok.encode(job.prompts[i].text, model.info().tokenizer.add_bos).size()].push_back(i);
-  }
-  for (const auto& [len, idx] : by_length) {
-    for (size_t start = 0; start < idx.size(); start += size) {
-      batches.emplace_back(idx.begin() + static_cast<long>(start), idx.begin() + static_cast<long>(std::min(idx.size(), start + size)));
+  std::vector<int64_t> lengths(job.prompts.size(), 0);
+  if (model.batch_invariant()) {
+    for (size_t i = 0; i < lengths.size(); ++i) {
+      lengths[i] = static_cast<int64_t>(tok.encode(job.prompts[i].text, model.info().tokenizer.add_bos).size());
     }
   }
-  return batches;
+  return group_rows(lengths, model.batch_invariant(), static_cast<size_t>(job.batch_size));
 }
 
 }  // namespace
@@ -110,6 +99,19 @@ GenerateSummary run_generate(Model& model, const Tokenizer& tok, const GenerateJ
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return summary;
+}
+
+Json generation_json(const Prompt& p, const Generation& gen, const Json& steering) {
+  return Json{{"id", p.id}, {"prompt", p.text}, {"output", gen.output}, {"prompt_tokens", gen.prompt_tokens},
+              {"output_tokens", gen.tokens.size()}, {"output_ids", gen.tokens}, {"stop_reason", gen.stop_reason},
+              {"steering", steering}};
+}
+
+std::string summary_line(const GenerateSummary& s, size_t prompts) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(2) << "generate: " << s.generated << " tokens for " << prompts << " prompts in "
+     << s.seconds << " s, " << static_cast<double>(s.generated) / s.seconds << " tokens/s";
+  return os.str();
 }
 
 Json timing_json(const GenerateSummary& s, double load_ms, const Model& model, int64_t batch_size) {

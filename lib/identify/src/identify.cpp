@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <numeric>
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
@@ -73,15 +72,9 @@ void place_rows(std::map<Site, torch::Tensor>& out, const std::map<Site, torch::
 std::map<Site, torch::Tensor> capture_rows(Model& model, const std::vector<std::vector<int64_t>>& rows,
                                            const std::vector<int64_t>& prompt_len, ReadPosition position,
                                            const std::vector<Site>& sites) {
-  std::vector<std::vector<size_t>> groups;
-  if (model.batch_invariant()) {
-    std::map<size_t, std::vector<size_t>> by_length;
-    for (size_t r = 0; r < rows.size(); ++r) by_length[rows[r].size()].push_back(r);
-    for (auto& [len, idx] : by_length) groups.push_back(std::move(idx));
-  } else {
-    groups.emplace_back(rows.size());
-    std::iota(groups.back().begin(), groups.back().end(), size_t{0});
-  }
+  std::vector<int64_t> lengths;
+  for (const auto& r : rows) lengths.push_back(static_cast<int64_t>(r.size()));
+  const auto groups = group_rows(lengths, model.batch_invariant());
   std::map<Site, torch::Tensor> out;
   for (const auto& g : groups) {
     std::vector<std::vector<int64_t>> sub;
@@ -116,15 +109,9 @@ std::map<Site, torch::Tensor> capture_rows_shared(Model& model, const std::vecto
   PrefixCache cache(model);
   cache.fill(prompts, batch_size);
   auto run_of = [&](size_t r) { return static_cast<int64_t>(rows[r].size()) - prompt_len[r] + 1; };  // tokens run
-  std::vector<std::vector<size_t>> groups;
-  if (model.batch_invariant()) {
-    std::map<std::pair<int64_t, int64_t>, std::vector<size_t>> by_shape;
-    for (size_t r = 0; r < rows.size(); ++r) by_shape[{prompt_len[r], run_of(r)}].push_back(r);
-    for (auto& [shape, idx] : by_shape) groups.push_back(std::move(idx));
-  } else {
-    groups.emplace_back(rows.size());
-    std::iota(groups.back().begin(), groups.back().end(), size_t{0});
-  }
+  std::vector<int64_t> shapes;  // (prompt length, tokens run), ordered as the pair
+  for (size_t r = 0; r < rows.size(); ++r) shapes.push_back((prompt_len[r] << 32) + run_of(r));
+  const auto groups = group_rows(shapes, model.batch_invariant());
   std::map<Site, torch::Tensor> out;
   for (const auto& g : groups) {
     const auto n = static_cast<int64_t>(g.size());

@@ -1,5 +1,8 @@
 #include "sadi/model/batch.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
 
@@ -61,6 +64,19 @@ ContinuedBatch right_pad_from(const std::vector<const std::vector<int64_t>*>& ro
     }
   }
   return c;
+}
+
+std::vector<std::vector<size_t>> group_rows(const std::vector<int64_t>& keys, bool by_key, size_t max_rows) {
+  std::map<int64_t, std::vector<size_t>> groups;  // key -> rows, keys ascending
+  for (size_t r = 0; r < keys.size(); ++r) groups[by_key ? keys[r] : 0].push_back(r);
+  std::vector<std::vector<size_t>> out;
+  for (const auto& [key, rows] : groups) {
+    const size_t step = max_rows > 0 ? max_rows : rows.size();
+    for (size_t start = 0; start < rows.size(); start += step) {
+      out.emplace_back(rows.begin() + static_cast<long>(start), rows.begin() + static_cast<long>(std::min(rows.size(), start + step)));
+    }
+  }
+  return out;
 }
 
 }  // namespace sadi

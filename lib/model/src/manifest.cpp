@@ -3,12 +3,35 @@
 #include <set>
 
 #include "sadi/core/error.hpp"
+#include "sadi/core/named.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/json.hpp"
 #include "sadi/core/strings.hpp"
 
 namespace sadi {
+
+constexpr Named<NormKind> kNormKinds[] = {{NormKind::kRms, "rms"}, {NormKind::kLayer, "layer"}};
+constexpr Named<PositionKind> kPositionKinds[] = {
+    {PositionKind::kRope, "rope"}, {PositionKind::kLearned, "learned"}, {PositionKind::kAlibi, "alibi"}};
+constexpr Named<RopeScaling> kRopeScalings[] = {
+    {RopeScaling::kNone, "none"}, {RopeScaling::kLinear, "linear"}, {RopeScaling::kLlama3, "llama3"}};
+constexpr Named<TokenizerKind> kTokenizerKinds[] = {{TokenizerKind::kSentencePiece, "sentencepiece"},
+                                                    {TokenizerKind::kHfTokenizerJson, "hf-tokenizer-json"}};
+
+const char* kind_name(NormKind k) { return name_of(kNormKinds, k); }
+const char* kind_name(PositionKind k) { return name_of(kPositionKinds, k); }
+const char* kind_name(RopeScaling k) { return name_of(kRopeScalings, k); }
+const char* kind_name(TokenizerKind k) { return name_of(kTokenizerKinds, k); }
+
 namespace {
+
+// The value of string key `key` of `v`, one of `table`'s names; else fails naming the key.
+template <typename E, size_t N>
+E named_key(const JsonView& v, const char* key, const Named<E> (&table)[N]) {
+  const std::string s = v.string(key);
+  if (const E* e = find_named(table, s)) return *e;
+  v.fail(key, names_of(table));
+}
 
 std::vector<int64_t> expected_shape(const ModelInfo& m, Site s) {
   switch (s) {
@@ -78,19 +101,19 @@ void read_dims(const JsonView& root, ModelInfo& m) {
 // norm and positions: what the module computes (informational; model.ts does it).
 void read_computation(const JsonView& root, const std::string& origin, ModelInfo& m) {
   JsonView norm = root.object("norm");
-  m.norm_kind = norm.string("kind");
-  if (m.norm_kind != "rms" && m.norm_kind != "layer") norm.fail("kind", "rms or layer");
+  m.norm_kind = named_key(norm, "kind", kNormKinds);
   m.norm_eps = norm.number("eps");
   JsonView positions = root.object("positions");
-  m.positions = positions.string("kind");
-  if (m.positions != "rope" && m.positions != "learned" && m.positions != "alibi") {
-    positions.fail("kind", "rope, learned or alibi");
-  }
-  if (m.positions == "rope") {
+  m.positions = named_key(positions, "kind", kPositionKinds);
+  if (m.positions == PositionKind::kRope) {
     JsonView rope = positions.object("rope");
     m.rope_theta = rope.number("theta");
     const Json& scaling = rope.raw("scaling");
-    m.rope_scaling = scaling.is_null() ? "none" : JsonView(scaling, origin, "positions.rope.scaling").string("rope_type");
+    if (!scaling.is_null()) {
+      const JsonView sv(scaling, origin, "positions.rope.scaling");
+      m.rope_scaling = named_key(sv, "rope_type", kRopeScalings);
+      if (m.rope_scaling == RopeScaling::kNone) sv.fail("rope_type", "linear or llama3 (no scaling: null)");
+    }
   }
 }
 
@@ -147,7 +170,7 @@ ModelInfo load_manifest(const std::filesystem::path& dir) {
     }
   }
   JsonView tok = root.object("tokenizer");
-  m.tokenizer = {tok.string("file"), tok.string("kind"), tok.boolean("add_bos")};
+  m.tokenizer = {tok.string("file"), named_key(tok, "kind", kTokenizerKinds), tok.boolean("add_bos")};
   JsonView weights = root.object("weights");
   m.fingerprint = weights.string("fingerprint");
   if (m.fingerprint.rfind("sha256:", 0) != 0 || m.fingerprint.size() != 7 + 64) {

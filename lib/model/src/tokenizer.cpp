@@ -169,13 +169,10 @@ std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path, std::vect
 std::unique_ptr<Tokenizer> load_tokenizer(const ModelInfo& info) {
   const std::string path = (info.dir / info.tokenizer.file).string();
   std::unique_ptr<Tokenizer> tok;
-  if (info.tokenizer.kind == "sentencepiece") {
+  if (info.tokenizer.kind == TokenizerKind::kSentencePiece) {
     tok = load_sentencepiece(path, info.bos_ids);
-  } else if (info.tokenizer.kind == "hf-tokenizer-json") {
-    tok = load_hf_tokenizer(path, info.bos_ids);
   } else {
-    throw_input(str((info.dir / "manifest.json").string(), ": key 'tokenizer.kind': this sadi reads "
-                    "\"sentencepiece\" or \"hf-tokenizer-json\", found \"", info.tokenizer.kind, "\""));
+    tok = load_hf_tokenizer(path, info.bos_ids);
   }
   if (tok->vocab_size() > info.vocab_size) {
     throw_input(str(path, ": tokenizer has ", tok->vocab_size(), " tokens but the model's vocab_size is ",

@@ -45,16 +45,16 @@ std::string error_of(const fs::path& dir) {
 
 TEST(ManifestUnit, ReadsNormAndPositionsOfEachKind) {
   const ModelInfo llama = load_manifest(model_dir("llama"));
-  EXPECT_EQ(llama.norm_kind, "rms");
-  EXPECT_EQ(llama.positions, "rope");
+  EXPECT_EQ(llama.norm_kind, NormKind::kRms);
+  EXPECT_EQ(llama.positions, PositionKind::kRope);
   EXPECT_EQ(llama.rope_theta, 10000.0);
-  EXPECT_EQ(llama.rope_scaling, "none");
+  EXPECT_EQ(llama.rope_scaling, RopeScaling::kNone);
   EXPECT_EQ(llama.site(Site::kHead).units, llama.n_heads * llama.head_dim);
   const ModelInfo gpt2 = load_manifest(model_dir("gpt2"));
-  EXPECT_EQ(gpt2.norm_kind, "layer");
-  EXPECT_EQ(gpt2.positions, "learned");
-  EXPECT_EQ(gpt2.rope_scaling, "none");
-  EXPECT_EQ(load_manifest(model_dir("bloom")).positions, "alibi");
+  EXPECT_EQ(gpt2.norm_kind, NormKind::kLayer);
+  EXPECT_EQ(gpt2.positions, PositionKind::kLearned);
+  EXPECT_EQ(gpt2.rope_scaling, RopeScaling::kNone);
+  EXPECT_EQ(load_manifest(model_dir("bloom")).positions, PositionKind::kAlibi);
 }
 
 TEST(ManifestUnit, AnyArchitectureNameIsAcceptedButBadKindsAreNamed) {

@@ -2,7 +2,9 @@
 // A progress line on stderr for the long commands (identify, eval, generate): "label: done/total
 // unit, rate unit/s, about T left", redrawn in place at most 4 times a second, only when stderr is
 // a terminal and the log level shows info; silent in pipes, files and under --log-level warn, so
-// logs of batch jobs stay clean. finish() (or the destructor) ends the line.
+// logs of batch jobs stay clean. finish() (or the destructor) ends the line. Whatever the
+// terminal, every update logs "label: done/total unit" at debug level at most every 10 s and at
+// the end (for the logs of batch jobs: --log-level debug).
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -27,7 +29,7 @@ class ProgressLine {
   std::string label_, unit_;
   bool enabled_;
   bool drawn_ = false;
-  Clock::time_point start_ = Clock::now(), last_ = start_;
+  Clock::time_point start_ = Clock::now(), last_ = start_, last_log_ = start_;
 };
 
 // "12 s", "3 min 20 s", "1 h 05 min".

@@ -59,6 +59,12 @@ using GenerateProgressFn = std::function<void(int64_t, int64_t)>;
 GenerateSummary run_generate(Model& model, const Tokenizer& tok, const GenerateJob& job, const EmitFn& emit,
                              const StreamFn& stream = {}, const GenerateProgressFn& progress = {});
 
+// One output record (a line of sadi generate's JSON Lines): id, prompt, output, token counts and
+// ids, stop reason, and the steering's description.
+Json generation_json(const Prompt& p, const Generation& gen, const Json& steering);
+// "generate: N tokens for P prompts in S s, R tokens/s".
+std::string summary_line(const GenerateSummary& s, size_t prompts);
+
 // The timing summary: load, prefill and decode, each in tokens, ms and tokens/s.
 Json timing_json(const GenerateSummary& s, double load_ms, const Model& model, int64_t batch_size);
 std::string timing_line(const Json& timing);

@@ -1,6 +1,7 @@
 #pragma once
 // Left-padded batches: every row ends at the last column, so "last token" is column T-1 for
 // all rows and decoding appends at one shared cache slot.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -33,5 +34,11 @@ struct ContinuedBatch {
 };
 // Throws sadi::Error (input) for a row with no token at or after from[i].
 ContinuedBatch right_pad_from(const std::vector<const std::vector<int64_t>*>& rows, const std::vector<int64_t>& from);
+
+// The one row grouping: batches of row indices for forward passes. by_key: rows of one key per
+// batch (keys ascending, rows in input order within a key), so that a batch-invariant model sees
+// no padding (the key is the row's length, or whatever else makes rows the same shape); else all
+// rows in input order. Each batch holds at most `max_rows` rows (0: no limit).
+std::vector<std::vector<size_t>> group_rows(const std::vector<int64_t>& keys, bool by_key, size_t max_rows = 0);
 
 }  // namespace sadi

@@ -23,9 +23,19 @@ struct SiteInfo {
   std::string doc;
 };
 
+// The manifest's kinds, parsed once by load_manifest (names: kind_name).
+enum class NormKind { kRms, kLayer };                          // rms, layer
+enum class PositionKind { kRope, kLearned, kAlibi };           // rope, learned, alibi
+enum class RopeScaling { kNone, kLinear, kLlama3 };            // none, linear, llama3
+enum class TokenizerKind { kSentencePiece, kHfTokenizerJson };  // sentencepiece, hf-tokenizer-json
+const char* kind_name(NormKind k);
+const char* kind_name(PositionKind k);
+const char* kind_name(RopeScaling k);
+const char* kind_name(TokenizerKind k);
+
 struct TokenizerInfo {
   std::string file;  // relative to the model directory
-  std::string kind;  // "sentencepiece" | "hf-tokenizer-json"
+  TokenizerKind kind = TokenizerKind::kSentencePiece;
   bool add_bos = true;
 };
 
@@ -36,11 +46,11 @@ struct ModelInfo {
   std::string hf_architecture;  // LlamaForCausalLM ...
   int64_t n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
   int64_t d_model = 0, d_ffn = 0, vocab_size = 0, max_positions = 0;
-  std::string norm_kind;        // "rms" | "layer"
+  NormKind norm_kind = NormKind::kRms;
   double norm_eps = 0;
-  std::string positions;        // "rope" | "learned" | "alibi"
+  PositionKind positions = PositionKind::kRope;
   double rope_theta = 0;        // rope only
-  std::string rope_scaling = "none";  // "none" | "linear" | "llama3"
+  RopeScaling rope_scaling = RopeScaling::kNone;
   bool tied_embeddings = false;
   bool qkv_bias = false, o_bias = false, mlp_bias = false;
   std::string dtype;  // stored weight dtype
