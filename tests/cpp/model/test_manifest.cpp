@@ -132,6 +132,7 @@ TEST_F(ManifestTest, ModelFileFromAnotherExportIsRefused) {
 TEST_F(ManifestTest, MissingTokenizerAndUnknownKind) {
   patch_manifest(dir_, "tokenizer.kind", "wordpiece");
   EXPECT_HAS(load_error(dir_), "key 'tokenizer.kind': expected sentencepiece or hf-tokenizer-json");
+  patch_manifest(dir_, "tokenizer.kind", "sentencepiece");
   fs::remove(dir_ / "tokenizer.model");
   EXPECT_HAS(load_error(dir_), "tokenizer.model: file not found");
 }
