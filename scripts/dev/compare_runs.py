@@ -6,11 +6,13 @@ under A and B with the same relative path.
 Usage: .venv/bin/python scripts/dev/compare_runs.py A_DIR B_DIR [--root A_ROOT B_ROOT]...
 
 Paths differ between runs (output folder, checkout), so each occurrence of A_DIR (and of every
-A_ROOT) in a text file is replaced by B_DIR (B_ROOT) before comparing; "command_line" keys and
-mask attributes holding a command line or paths are reported but not compared. Exit 0 when
-everything else is byte-identical, 1 otherwise.
+A_ROOT) in a text file is replaced by B_DIR (B_ROOT) before comparing; JSON keys that differ
+from run to run by nature (VOLATILE: the command line, wall seconds and peak memory of a stage,
+a creation time) and mask attributes holding a command line or paths are not compared. Exit 0
+when everything else is identical, 1 otherwise.
 """
 import argparse
+import json
 import os
 import sys
 
@@ -26,8 +28,27 @@ def text(path, subs):
     return s
 
 
-def drop_command_lines(s):
-    return "\n".join(line for line in s.split("\n") if '"command_line":' not in line)
+VOLATILE = {"command_line", "wall_s", "peak_rss_mib", "created"}
+
+
+def drop_volatile(v):
+    if isinstance(v, dict):
+        return {k: drop_volatile(x) for k, x in v.items() if k not in VOLATILE}
+    if isinstance(v, list):
+        return [drop_volatile(x) for x in v]
+    return v
+
+
+def comparable(s, name):
+    """The text as compared: JSON (and each JSON line) without VOLATILE keys; other text as is."""
+    try:
+        if name.endswith(".jsonl"):
+            return [drop_volatile(json.loads(line)) for line in s.split("\n") if line.strip()]
+        if name.endswith(".json"):
+            return drop_volatile(json.loads(s))
+    except json.JSONDecodeError:
+        pass
+    return s
 
 
 def compare_h5(a, b):
@@ -78,7 +99,7 @@ def main():
             if name.endswith(".h5"):
                 diffs = compare_h5(pa, pb)
             else:
-                same = drop_command_lines(text(pa, subs)) == drop_command_lines(text(pb, []))
+                same = comparable(text(pa, subs), name) == comparable(text(pb, []), name)
                 diffs = [] if same else ["contents differ"]
             print(("same      " if not diffs else "DIFFERENT ") + rel + ("" if not diffs else ": " + "; ".join(diffs)))
             bad += bool(diffs)
