@@ -71,6 +71,7 @@ int cmd_generate(const Args& args) {
     out.stream() << dump_json(generation_json(p, gen, steering.description)) << "\n" << std::flush;
   };
   ProgressLine line("generate", "prompts");
+  line.log_every(0);  // each batch (the logs of batch jobs, --log-level debug)
   auto stream = [](size_t, const std::string& text) { std::cout << text << std::flush; };
   const GenerateSummary s = with_flag_names(kGenerateFlags, [&] {
     return run_generate(*model, *tok, job, emit, one ? StreamFn(stream) : StreamFn(),

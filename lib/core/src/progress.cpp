@@ -37,7 +37,7 @@ ProgressLine::~ProgressLine() { finish(); }
 
 void ProgressLine::update(int64_t done, int64_t total) {
   const auto now = Clock::now();
-  if (done >= total || std::chrono::duration<double>(now - last_log_).count() >= 10.0) {
+  if (done >= total || std::chrono::duration<double>(now - last_log_).count() >= log_every_s_) {
     last_log_ = now;
     log::debug(label_ + ": " + std::to_string(done) + "/" + std::to_string(total) + " " + unit_);
   }
