@@ -25,14 +25,20 @@ def sadi(*args):
 
 def python_reference(model_dir, pairs, sep=" "):
     man = json.load(open(os.path.join(model_dir, "manifest.json")))
-    sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model"))
+    bos = man["special_tokens"]["bos"][0] if man["tokenizer"]["kind"] == "hf-tokenizer-json" else 1
+    if man["tokenizer"]["kind"] == "hf-tokenizer-json":  # Hugging Face's own tokenizer (byte-level BPE)
+        from tokenizers import Tokenizer
+        hf = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+        encode = lambda text: hf.encode(text, add_special_tokens=False).ids  # noqa: E731
+    else:
+        encode = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "tokenizer.model")).encode
     m = torch.jit.load(os.path.join(model_dir, "model.ts"))
     d = man["dims"]
     diffs = {s: [] for s in ("head", "neuron", "hidden", "residual")}
     for p in pairs:
         acts = []
         for ans in (p["positive"], p["negative"]):
-            ids = torch.tensor([[1] + sp.encode(p["prompt"] + sep + ans)])
+            ids = torch.tensor([[bos] + encode(p["prompt"] + sep + ans)])
             t = ids.shape[1]
             with torch.no_grad():
                 _, cap = m(ids, torch.arange(t)[None], torch.ones(1, t, dtype=torch.bool), 0, [], [],
@@ -97,3 +103,33 @@ def test_plot_mask_writes_a_png(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_whitespace_around_prompt_and_answers_is_stripped_as_the_reference_code_does(tmp_path):
+    """The reference code strips prompt and answers (str.strip) before joining them; a prompt that
+    ends in "\\n" (the COPA template does) and answers with surrounding spaces must give the
+    stripped sequences' differences, and --no-strip the raw ones. The two references differ, so
+    removing the strip (or stripping under --no-strip) fails this test."""
+    base = [json.loads(line) for line in open(PAIRS)][:12]
+    pairs = []
+    for i, p in enumerate(base):
+        q = dict(p)
+        q["prompt"] = p["prompt"] + ("\n" if i % 2 == 0 else "  ")
+        q["positive"] = "  " + p["positive"] + " "
+        q["negative"] = " " + p["negative"] + "\n"
+        pairs.append(q)
+    path = tmp_path / "ws.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    model = os.path.join(DATA, "llama-json")
+    stripped = python_reference(model, [{k: v.strip() if isinstance(v, str) else v for k, v in p.items()}
+                                        for p in pairs])
+    raw = python_reference(model, pairs)
+    assert (stripped["hidden"].mean(0) - raw["hidden"].mean(0)).abs().max().item() > 100 * TOL
+    for flags, want in (([], stripped), (["--no-strip"], raw)):
+        out = str(tmp_path / f"m{len(flags)}.h5")
+        r = sadi("identify", "--model", model, "--pairs", str(path), "--out", out, "--batch-size", "4", *flags)
+        assert r.returncode == 0, r.stderr
+        with h5py.File(out, "r") as f:
+            for site, diffs in want.items():
+                got = torch.from_numpy(f[site]["mean_diff"][()])
+                assert got.sub(diffs.mean(0)).abs().max().item() < TOL, (flags, site)
