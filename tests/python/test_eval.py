@@ -187,12 +187,23 @@ def test_plot_sweep_writes_a_png(tmp_path, llama_mask):
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-def test_reference_grids_config_is_consistent():
+# The reference code's grids as its lists give them (../shared/reference/sadi-method.md, "Grids"):
+# written out here, not read from the config under test.
+REFERENCE_GRIDS = {
+    "head": ([1, 2, 4, 6, 8, 10], list(range(5, 81, 5))),
+    "neuron": ([3, 5, 10, 30, 50, 100, 200, 300, 400, 500], [10, 20, 30, 50, 70, 90]),
+    "hidden": ([1, 2] + list(range(4, 21, 2)), list(range(5, 81, 5))),
+}
+
+
+def test_reference_grids_config_is_the_reference_codes():
     grids = json.load(open(os.path.join(ROOT, "configs", "reference_grids.json")))
-    for site in ("head", "neuron", "hidden"):
+    assert set(grids) - {"_doc"} == set(REFERENCE_GRIDS)
+    for site, (top_k, strength) in REFERENCE_GRIDS.items():
         g = grids[site]
-        assert g["delta"] == [s - 1 for s in g["strength"]], site
-        assert all(isinstance(k, int) and k > 0 for k in g["top_k"])
+        assert g["top_k"] == top_k, site
+        assert g["strength"] == strength, site
+        assert g["delta"] == [s - 1 for s in strength], site  # A' = A + delta * A * M = s * A on the mask
 
 
 def _without_timings(results):
