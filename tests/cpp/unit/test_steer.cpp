@@ -2,6 +2,9 @@
 // steered forward (which steering inputs reach the model, live and clamp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "fake_model.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/steer/planner.hpp"
@@ -101,6 +104,41 @@ TEST_F(Planner, RandomIsSeededAndDiffersBetweenSeeds) {
   EXPECT_EQ(a.elements, b.elements);
   EXPECT_NE(a.elements, c.elements);
   EXPECT_EQ(a.label.seed, 7u);
+}
+
+// Random draws: K distinct elements of the whole site; over many seeds every element is drawn,
+// and the draws are not SADI's top-K (issue 30: a random baseline that silently returned the
+// top-K, or a corner of the site, would pass a test that only compares two seeds).
+TEST_F(Planner, RandomDrawsCoverTheWholeSiteAndAreNotTheTopK) {
+  for (Site site : {Site::kHead, Site::kNeuron}) {
+    const SiteInfo& si = model.info().site(site);
+    const int64_t total = model.info().n_layers * si.score_units;
+    InterventionSpec spec;
+    spec.site = site;
+    spec.top_k = 3;
+    spec.delta = 1.0;
+    spec.method = Method::kSadi;
+    auto top = plan(spec).elements;
+    std::sort(top.begin(), top.end());
+    spec.method = Method::kRandom;
+    std::set<int64_t> seen;
+    int same_as_top = 0;
+    for (uint64_t seed = 0; seed < 200; ++seed) {
+      spec.seed = seed;
+      auto e = plan(spec).elements;
+      ASSERT_EQ(e.size(), 3u);
+      std::sort(e.begin(), e.end());
+      EXPECT_EQ(std::adjacent_find(e.begin(), e.end()), e.end()) << "seed " << seed;  // distinct
+      for (int64_t x : e) {
+        EXPECT_GE(x, 0);
+        EXPECT_LT(x, total);
+        seen.insert(x);
+      }
+      same_as_top += e == top;
+    }
+    EXPECT_EQ(static_cast<int64_t>(seen.size()), total) << site_name(site);
+    EXPECT_LT(same_as_top, 50) << site_name(site);  // head: 1 in C(6, 3) = 20 draws by chance
+  }
 }
 
 TEST_F(Planner, CaaAddsAtTheChosenLayersOfTheResidualStream) {
