@@ -18,6 +18,9 @@ PAIRS = os.path.join(ROOT, "tests", "data", "pairs_small.jsonl")
 PROMPTS = os.path.join(ROOT, "tests", "data", "prompts_small.jsonl")
 pytestmark = pytest.mark.skipif(not BIN or not DATA, reason="needs SADI_BIN and SADI_TESTDATA (run through ctest)")
 N_NEW = 8
+# Strengths at which each edit changes some greedy output on the test model (the tests check it;
+# at 3 fixed-raw and fixed changed nothing here).
+FIXED_RAW_DELTA, FIXED_DELTA, CAA_DELTA = 30.0, 12.0, 3.0
 
 
 def sadi(*args):
@@ -127,33 +130,44 @@ def test_sadi_live_matches_formula(env, positions):
 
 
 def test_fixed_and_caa_match_formula(env):
-    delta = 3.0
+    """Each edit against its formula, and each changes the greedy output of some prompt (else the
+    comparison could not tell a steered run from an unsteered one; issue 30)."""
+    plain = {p: greedy(env, p) for p in prompts()}
+
+    def check(got, steer_fn, what):
+        changed = 0
+        for row, p in zip(got, prompts()):
+            ref = greedy(env, p, steer_fn)
+            assert row["output_ids"] == ref, what
+            changed += ref != plain[p]
+        assert changed > 0, f"{what} changed no prompt's output: the test cannot tell it from no steering"
+
+    delta = FIXED_RAW_DELTA
     m, full = site_mask(env, "neuron", 20)
     got = generate(env, "--mask", env["mask"], "--method", "fixed-raw", "--site", "neuron", "--top-k", "20",
                    "--delta", str(delta))
-    for row, p in zip(got, prompts()):
-        assert row["output_ids"] == greedy(env, p, lambda t, n: layer_steer("neuron", "add", delta * full * m, at(t, [n - 1])))
+    check(got, lambda t, n: layer_steer("neuron", "add", delta * full * m, at(t, [n - 1])), "fixed-raw")
     # fixed: the mean over the calibration prompts (here the prompts themselves) of SADI's edit
+    delta = FIXED_DELTA
     acts = [clean_at_last(env, p, "neuron").double() for p in prompts()]
     mean_edit = (delta * torch.stack(acts) * m.double()).mean(0).float()
     got = generate(env, "--mask", env["mask"], "--method", "fixed", "--site", "neuron", "--top-k", "20",
                    "--delta", str(delta), "--calibration", PROMPTS)
-    for row, p in zip(got, prompts()):
-        assert row["output_ids"] == greedy(env, p, lambda t, n: layer_steer("neuron", "add", mean_edit, at(t, [n - 1])))
+    check(got, lambda t, n: layer_steer("neuron", "add", mean_edit, at(t, [n - 1])), "fixed")
+    delta = CAA_DELTA
     _, resid = site_mask(env, "residual", 1)
     keep = torch.zeros(env["dims"]["n_layers"], 1)
     keep[1] = 1.0
     got = generate(env, "--mask", env["mask"], "--method", "caa", "--layers", "1", "--delta", str(delta),
                    "--steer-positions", "all")
-    for row, p in zip(got, prompts()):
-        ref = greedy(env, p, lambda t, n: layer_steer("residual", "add", delta * resid * keep, at(t, list(range(t)))))
-        assert row["output_ids"] == ref
+    check(got, lambda t, n: layer_steer("residual", "add", delta * resid * keep, at(t, list(range(t)))), "caa")
 
 
 def test_clamp_matches_two_pass_reference(env):
     delta = 12.0
     m, _ = site_mask(env, "head", 2)
     got = generate(env, "--mask", env["mask"], "--site", "head", "--top-k", "2", "--delta", str(delta), "--mode", "clamp")
+    changed = 0
     for row, p in zip(got, prompts()):
         clean = clean_at_last(env, p, "head")  # the clean pass on the prompt, read at its last token
         edited = clean + delta * clean * m
@@ -163,7 +177,10 @@ def test_clamp_matches_two_pass_reference(env):
             for layer in range(edited.shape[0]):
                 s[f"head.{layer}.base"] = edited[layer][None]  # no scale: the site becomes these values
             return s
-        assert row["output_ids"] == greedy(env, p, steer)
+        ref = greedy(env, p, steer)
+        assert row["output_ids"] == ref
+        changed += ref != greedy(env, p)
+    assert changed > 0  # clamp changes some output on this model
 
 
 def test_delta_zero_batching_and_sampling(env):
