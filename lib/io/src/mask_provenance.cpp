@@ -57,15 +57,24 @@ std::optional<Shard> parse_shard_text(const std::string& s) {
   }
 }
 
-// Text attribute `name` into `into` when it parses, else kept as read.
+// Removes text attribute `name` from the unclaimed ones and returns it (if present).
+std::optional<std::string> claim(P& p, const char* name) {
+  auto it = p.other_text.find(name);
+  if (it == p.other_text.end()) return std::nullopt;
+  std::string v = std::move(it->second);
+  p.other_text.erase(it);
+  return v;
+}
+
+// Text attribute `name` into `into` when it parses, else left unclaimed as read.
 template <typename T, typename Parse>
-void take(const MaskAttributes& a, const char* name, std::optional<T>& into, Parse parse, P& p) {
-  auto it = a.text.find(name);
-  if (it == a.text.end()) return;
-  if (auto v = parse(it->second)) {
+void take(P& p, const char* name, std::optional<T>& into, Parse parse) {
+  const auto text = claim(p, name);
+  if (!text) return;
+  if (auto v = parse(*text)) {
     into = *v;
   } else {
-    p.other_text[name] = it->second;
+    p.other_text[name] = *text;
   }
 }
 
@@ -89,25 +98,22 @@ MaskAttributes mask_attributes(const MaskProvenance& p) {
 }
 
 MaskProvenance provenance_from_attributes(const MaskAttributes& a) {
-  P p;
-  for (const auto& [k, v] : a.text) p.other_text[k] = v;
-  for (const auto& [k, v] : a.integer) p.other_integer[k] = v;
+  P p;  // every attribute starts unclaimed; each field claims its own
+  p.other_text = a.text;
+  p.other_integer = a.integer;
   for (const auto& f : kText) {
-    if (a.text.count(f.name)) p.*f.member = a.text.at(f.name);
+    if (auto v = claim(p, f.name)) p.*f.member = std::move(*v);
   }
   for (const auto& f : kInts) {
-    if (a.integer.count(f.name)) p.*f.member = a.integer.at(f.name);
+    auto it = p.other_integer.find(f.name);
+    if (it == p.other_integer.end()) continue;
+    p.*f.member = it->second;
+    p.other_integer.erase(it);
   }
-  for (const auto& f : kText) p.other_text.erase(f.name);
-  for (const auto& f : kInts) p.other_integer.erase(f.name);
-  // Typed text: parsed, or left in other_text as read.
-  for (const char* k : {"strip", "batch_invariant", "prefix_sharing", "iti_val_fraction", "shard", "merged_shards"}) {
-    p.other_text.erase(k);
-  }
-  for (const auto& f : kFlags) take(a, f.name, p.*f.member, parse_flag, p);
-  take(a, "iti_val_fraction", p.iti_val_fraction, parse_double, p);
-  take(a, "shard", p.shard, parse_shard_text, p);
-  take(a, "merged_shards", p.merged_shards, parse_int, p);
+  for (const auto& f : kFlags) take(p, f.name, p.*f.member, parse_flag);
+  take(p, "iti_val_fraction", p.iti_val_fraction, parse_double);
+  take(p, "shard", p.shard, parse_shard_text);
+  take(p, "merged_shards", p.merged_shards, parse_int);
   return p;
 }
 
