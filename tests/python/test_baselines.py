@@ -142,6 +142,43 @@ def test_iti_directions_and_spreads_equal_a_recomputation(model, mask):
         assert ((acc * 2 * n_val).round() - acc * 2 * n_val).__abs__().max() < 1e-3  # a share of 2 * n_val
 
 
+def test_iti_probe_accuracies_equal_scikit_learn_on_the_same_split(model, mask):
+    """Each head's held-out probe accuracy against scikit-learn's LogisticRegression (C = 1,
+    intercept: honest_llama's probe) fitted on the same captured activations and the same
+    train/validation split (the mask records the held-out pairs); the ranking against honest_llama's
+    np.argsort(acc)[::-1] (stable). Swapped labels, a leak of the held-out pairs into training or
+    another regularisation would each change some accuracy."""
+    import h5py
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    pairs = [json.loads(line) for line in open(os.path.join(TINY, "pairs.jsonl"))]
+    pos, neg = [], []
+    for p in pairs:
+        for side, acc in ((p["positive"], pos), (p["negative"], neg)):
+            ids = model.encode(p["prompt"].strip() + " " + side.strip())
+            _, cap = model.run(ids, capture={"head": torch.tensor([[len(ids) - 1]])})
+            acc.append(cap["head"][0, 0].double().view(model.L, model.H, model.Dh).numpy())
+    pos, neg = np.stack(pos), np.stack(neg)  # [N, L, H, Dh]
+    with h5py.File(mask, "r") as f:
+        g = f["head"]["iti"]
+        got, ranking, val = g["probe_accuracy"][()], g["ranking"][()], g["val_index"][()]
+    train = np.setdiff1d(np.arange(len(pairs)), val)
+    want = np.zeros((model.L, model.H))
+    for layer in range(model.L):
+        for head in range(model.H):
+            x = lambda rows: np.concatenate([pos[rows, layer, head], neg[rows, layer, head]])  # noqa: E731
+            y = lambda rows: np.concatenate([np.ones(len(rows)), np.zeros(len(rows))])  # noqa: E731
+            clf = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-10, max_iter=1000).fit(x(train), y(train))
+            want[layer, head] = (clf.predict(x(val)) == y(val)).mean()
+    step = 1 / (2 * len(val))  # one held-out sequence
+    # float32 captures (sadi batched, here one by one) move a point near a boundary at most one step
+    assert np.abs(got - want).max() <= step + 1e-6, np.abs(got - want).max()
+    assert (np.abs(got - want) > 1e-6).mean() <= 0.05, np.argwhere(np.abs(got - want) > 1e-6)
+    assert len(set(np.round(got.ravel(), 6))) > 1  # the heads differ: the comparison can fail
+    flat = np.argsort(got.reshape(-1).astype(np.float32), kind="stable")[::-1]
+    assert [tuple(r) for r in ranking] == [(i // model.H, i % model.H) for i in flat]
+
+
 @pytest.mark.parametrize("site", ["head", "neuron", "hidden"])
 def test_clamp_equals_a_two_pass_procedure_with_additive_edits(model, mask, tmp_path, site):
     """Clamp: the whole site at the last prompt token is overwritten, in every layer, with its

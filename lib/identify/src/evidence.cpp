@@ -80,12 +80,16 @@ ItiScores iti_scores(const torch::Tensor& pos, const torch::Tensor& neg, int64_t
   out.direction = to_vec(theta.reshape({layers, width}));
   out.sigma = to_vec(sigma);
   out.probe_accuracy = to_vec(acc.view({layers, heads}));
-  auto order = order_of(acc.to(torch::kFloat32));
+  // honest_llama: np.argsort(accs)[::-1], i.e. ascending then reversed: among equal accuracies
+  // the later head (higher layer, then higher head) first, as a stable ascending sort reversed.
+  auto order = std::get<1>(acc.to(torch::kFloat32).sort(/*stable=*/true, /*dim=*/-1, /*descending=*/false)).flip(0);
   auto oa = order.accessor<int64_t, 1>();
   for (int64_t i = 0; i < order.size(0); ++i) {
     out.ranking.push_back(static_cast<int32_t>(oa[i] / heads));
     out.ranking.push_back(static_cast<int32_t>(oa[i] % heads));
   }
+  for (int64_t i = 0; i < n_val; ++i) out.val_index.push_back(static_cast<int32_t>(idx[static_cast<size_t>(i)]));
+  std::sort(out.val_index.begin(), out.val_index.end());
   out.train_pairs = n - n_val;
   out.val_pairs = n_val;
   return out;

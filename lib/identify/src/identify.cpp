@@ -141,6 +141,7 @@ std::map<Site, torch::Tensor> capture_rows_shared(Model& model, const std::vecto
 
 struct Prepared {
   const Pair* pair;
+  int64_t index;                  // among the pairs used, in file order
   std::vector<int64_t> pos, neg;  // token ids of prompt + sep + answer
   int64_t prompt_len;             // tokens of the prompt alone (with BOS)
 };
@@ -265,7 +266,7 @@ std::vector<Prepared> prepare_pairs(const ModelInfo& info, const Tokenizer& tok,
   auto text = [&](const std::string& s) { return opts.strip ? trim(s) : s; };
   for (const auto& p : pairs) {
     const std::string prompt = text(p.prompt);
-    Prepared pr{&p, tok.encode(prompt + opts.separator + text(p.positive), bos),
+    Prepared pr{&p, static_cast<int64_t>(prepared.size()), tok.encode(prompt + opts.separator + text(p.positive), bos),
                 tok.encode(prompt + opts.separator + text(p.negative), bos),
                 static_cast<int64_t>(tok.encode(prompt, bos).size())};
     const auto longest = static_cast<int64_t>(std::max(pr.pos.size(), pr.neg.size()));
@@ -367,6 +368,12 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
   const bool want_iti = opts.iti && std::find(opts.sites.begin(), opts.sites.end(), Site::kHead) != opts.sites.end();
   Accumulated acc = accumulate(model, prepared, opts, want_iti, progress);
   const auto total = static_cast<int64_t>(prepared.size());
+  // ITI's held-out split and the bootstrap's resamples see the pairs in file order, not in the
+  // length order they ran in: rows [N, ...] in run order -> file order.
+  std::vector<int64_t> run_pos(static_cast<size_t>(total));
+  for (int64_t i = 0; i < total; ++i) run_pos[static_cast<size_t>(prepared[static_cast<size_t>(i)].index)] = i;
+  const auto file_order = torch::tensor(run_pos, torch::kInt64);
+  auto in_file_order = [&](const std::vector<torch::Tensor>& parts) { return torch::cat(parts).index_select(0, file_order); };
   std::vector<SiteScores> result;
   for (Site s : opts.sites) {
     result.push_back(finish(s, info.site(s), acc.running[s], s == Site::kHead ? acc.head_full[s] : torch::Tensor(), opts));
@@ -375,11 +382,12 @@ std::vector<SiteScores> identify(Model& model, const Tokenizer& tok, const std::
       log::warn(str("identify: ITI needs at least 2 pairs (one to train a probe, one to test it); ", total,
                     " used, so the mask file has no ITI scores"));
     } else if (s == Site::kHead && want_iti) {
-      sc.iti = iti_scores(torch::cat(acc.iti_pos), torch::cat(acc.iti_neg), info.n_heads, opts.iti_val_fraction, opts.seed);
+      sc.iti = iti_scores(in_file_order(acc.iti_pos), in_file_order(acc.iti_neg), info.n_heads, opts.iti_val_fraction,
+                          opts.seed);
     }
     if (opts.bootstrap > 0) {
       const int64_t total_elems = sc.n_layers * sc.units;
-      sc.stability = bootstrap_stability(torch::cat(acc.diffs[s]), opts.rank == RankRule::kAbs, opts.bootstrap, opts.seed,
+      sc.stability = bootstrap_stability(in_file_order(acc.diffs[s]), opts.rank == RankRule::kAbs, opts.bootstrap, opts.seed,
                                          stability_ks(total_elems, opts.top_k),
                                          opts.top_k > 0 ? opts.top_k : std::min<int64_t>(8, total_elems));
     }

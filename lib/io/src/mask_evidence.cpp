@@ -18,6 +18,10 @@ void write_iti(hid_t site_group, const SiteScores& s, const std::string& where) 
   write_dataset(g.get(), "sigma", t.sigma, {l, u}, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gw);
   write_dataset(g.get(), "probe_accuracy", t.probe_accuracy, {l, u}, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, gw);
   write_dataset(g.get(), "ranking", t.ranking, {l * u, 2}, H5T_STD_I32LE, H5T_NATIVE_INT32, gw);
+  if (!t.val_index.empty()) {
+    write_dataset(g.get(), "val_index", t.val_index, {static_cast<hsize_t>(t.val_index.size())}, H5T_STD_I32LE,
+                  H5T_NATIVE_INT32, gw);
+  }
 }
 
 void read_iti(hid_t site_group, SiteScores& s, const std::string& where) {
@@ -35,6 +39,14 @@ void read_iti(hid_t site_group, SiteScores& s, const std::string& where) {
     if (t.ranking[i] < 0 || t.ranking[i] >= s.n_layers || t.ranking[i + 1] < 0 || t.ranking[i + 1] >= s.units) {
       throw_input(str(gw, ": dataset 'ranking': entry ", i / 2, " (", t.ranking[i], ", ", t.ranking[i + 1],
                       ") lies outside [", s.n_layers, ", ", s.units, "]"));
+    }
+  }
+  if (!exists(g.get(), "val_index")) return;  // masks written before the held-out pairs were recorded
+  t.val_index = read_dataset<int32_t>(g.get(), "val_index", {static_cast<hsize_t>(t.val_pairs)}, H5T_NATIVE_INT32, gw);
+  for (size_t i = 0; i < t.val_index.size(); ++i) {
+    if (t.val_index[i] < 0 || t.val_index[i] >= t.train_pairs + t.val_pairs || (i > 0 && t.val_index[i] <= t.val_index[i - 1])) {
+      throw_input(str(gw, ": dataset 'val_index': entry ", i, " (", t.val_index[i], ") is not an increasing pair index below ",
+                      t.train_pairs + t.val_pairs));
     }
   }
 }

@@ -133,6 +133,7 @@ std::string mask_content_sha256(const MaskFile& mask, const std::vector<Site>& o
     hash_vec(h, s.iti.sigma);
     hash_vec(h, s.iti.probe_accuracy);
     hash_vec(h, s.iti.ranking);
+    if (!s.iti.val_index.empty()) hash_vec(h, s.iti.val_index);  // older masks' hashes stay what they were
     hash_vec(h, s.stability.overlap_mean);
     hash_vec(h, s.stability.overlap_sd);
     hash_vec(h, s.stability.frequency);

@@ -2,6 +2,7 @@
 // shards), the scores and ranking made from them, ITI's probes and the bootstrap's stability.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "sadi/identify/evidence.hpp"
@@ -93,4 +94,20 @@ TEST(Iti, DirectionSpreadAndProbeOnSyntheticHeads) {
   EXPECT_FLOAT_EQ(s.probe_accuracy[0], 1.0f);
   EXPECT_LT(s.probe_accuracy[1], 0.9f);
   EXPECT_EQ(s.ranking[1], 0);              // head 0 first
+}
+
+TEST(Iti, TiedProbesRankTheLaterHeadFirstAsHonestLlamaAndTheHeldOutPairsAreRecorded) {
+  // Four heads of identical separable data: every probe scores 1.0; honest_llama's
+  // np.argsort(acc)[::-1] puts the last (layer, head) first.
+  torch::manual_seed(5);
+  const int64_t n = 20;
+  auto one = torch::randn({n, 1, 1}) * 0.1 + 1.0;
+  auto pos = one.repeat({1, 2, 2}), neg = (-one).repeat({1, 2, 2});  // [N, L=2, H*Dh=2*1]
+  const ItiScores s = iti_scores(pos, neg, 2, 0.25, 7);
+  for (float a : s.probe_accuracy) EXPECT_FLOAT_EQ(a, 1.0f);
+  EXPECT_EQ(s.ranking, (std::vector<int32_t>{1, 1, 1, 0, 0, 1, 0, 0}));
+  ASSERT_EQ(static_cast<int64_t>(s.val_index.size()), s.val_pairs);
+  EXPECT_TRUE(std::is_sorted(s.val_index.begin(), s.val_index.end()));
+  EXPECT_EQ(std::adjacent_find(s.val_index.begin(), s.val_index.end()), s.val_index.end());
+  EXPECT_LT(s.val_index.back(), n);
 }

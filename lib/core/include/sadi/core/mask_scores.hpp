@@ -23,7 +23,9 @@ struct ItiScores {
   std::vector<float> direction;      // [L, H*Dh] theta_h (unit length per head)
   std::vector<float> sigma;          // [L, H] std of all activations projected on theta_h
   std::vector<float> probe_accuracy; // [L, H] held-out accuracy of the head's probe
-  std::vector<int32_t> ranking;      // [L*H, 2] (layer, head), best probe first
+  std::vector<int32_t> ranking;      // [L*H, 2] (layer, head), best probe first (ties: higher first)
+  std::vector<int32_t> val_index;    // [val_pairs] the held-out pairs (indices into the pairs used), ascending;
+                                     // empty in masks written before it was recorded
   int64_t train_pairs = 0, val_pairs = 0;
   bool empty() const { return sigma.empty(); }
 };

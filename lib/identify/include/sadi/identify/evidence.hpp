@@ -17,8 +17,10 @@ namespace sadi {
 //  - sigma_h: population std of all 2N activations projected on theta_h;
 //  - probe_accuracy: an L2-regularised logistic probe per head (C = 1, intercept; sklearn's
 //    LogisticRegression defaults, solved by Newton's method) trained on the pairs outside a
-//    seeded held-out fraction, accuracy on the held-out pairs' 2 * n_val sequences.
-// Heads are ranked by probe accuracy, ties by (layer, head). Needs N >= 2.
+//    seeded held-out fraction, accuracy on the held-out pairs' 2 * n_val sequences (their
+//    indices in val_index, ascending).
+// Heads are ranked by probe accuracy, best first; ties as honest_llama's np.argsort(acc)[::-1]
+// with a stable sort: the higher (layer, head) first. Needs N >= 2.
 ItiScores iti_scores(const torch::Tensor& pos, const torch::Tensor& neg, int64_t heads, double val_fraction,
                      uint64_t seed);
 
