@@ -81,6 +81,14 @@ def load_suite(path, overrides):
         if not isinstance(g, dict) or not g.get("top_k") or not g.get("delta"):
             bad(path, f"grids.{s}", "{\"top_k\": [...], \"delta\": [...]}", g)
     cfg["grids"] = grids
+    for method, keys in BASELINE_GRIDS.items():  # the baselines' own grids: never a site's
+        g = cfg.get(method, {})
+        if not isinstance(g, dict) or {k for k in g if not k.startswith("_")} - set(keys):
+            bad(path, method, "{" + ", ".join(f'"{k}": [...]' for k in keys) + "} (each optional)", g)
+        g = cfg[method] = {k: v for k, v in g.items() if not k.startswith("_")}
+        for k in g:
+            if not isinstance(g[k], list) or not g[k] or not all(isinstance(x, (int, float)) for x in g[k]):
+                bad(path, f"{method}.{k}", "a non-empty list of numbers", g[k])
     for b in cfg.get("baselines", []):
         if b not in BASELINES:
             bad(path, "baselines", ", ".join(BASELINES), b)
@@ -151,11 +159,13 @@ def task_commands(cfg, model, task, out):
     evals = []
     for n, site in enumerate(cfg["sites"]):
         baselines = ["none"] + [b for b in cfg.get("baselines", []) if b not in SITE_FREE or n == 0]
+        own = [a for b in baselines if b in BASELINE_GRIDS for k, flag in BASELINE_GRIDS[b].items()
+               if k in cfg.get(b, {}) for a in (flag, ",".join(map(str, cfg[b][k])))]
         g = cfg["grids"][site]
         evals.append({"site": site, "result": os.path.join(rdir, f"{site}.json"), "args": [
             "eval", "--model", model["dir"], "--task", items, "--dev-fraction", str(cfg.get("dev_fraction", 0.5)),
             "--mask", mask, "--site", site, "--top-k", ",".join(map(str, g["top_k"])),
-            "--delta", ",".join(map(str, g["delta"])), "--baselines", ",".join(baselines), *common,
+            "--delta", ",".join(map(str, g["delta"])), "--baselines", ",".join(baselines), *own, *common,
             *[str(x) for x in cfg.get("eval_args", [])]]})
     return {"rdir": rdir, "mask": mask, "identify": identify, "evals": evals}
 
@@ -218,6 +228,9 @@ def finished(path):
 
 
 BASELINES = ("fixed", "fixed-dir", "fixed-raw", "random", "caa", "iti")
+# config key -> {its list: sadi eval's flag}; absent lists take sadi eval's defaults
+BASELINE_GRIDS = {"iti": {"top_k": "--iti-top-k", "alpha": "--iti-alpha"},
+                  "caa": {"layers": "--caa-layers", "multipliers": "--caa-multipliers"}}
 SITE_FREE = ("caa", "iti")  # run once per task (caa: residual stream, iti: heads), with the first site
 
 

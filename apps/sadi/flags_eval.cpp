@@ -35,7 +35,7 @@ void add_eval_options(cxxopts::Options& opts) {
        cxxopts::value<std::string>()->default_value(""))
       ("caa-multipliers", "caa: comma-separated multipliers of the residual mean difference",
        cxxopts::value<std::string>()->default_value("1,2,4,8,16"))
-      ("iti-top-k", "iti: comma-separated numbers of heads (default: --top-k)", cxxopts::value<std::string>()->default_value(""))
+      ("iti-top-k", "iti: comma-separated numbers of heads (default: 1,2,4,...,32,48 up to the model's heads)", cxxopts::value<std::string>()->default_value(""))
       ("iti-alpha", "iti: comma-separated strengths alpha (shift alpha * sigma * theta)",
        cxxopts::value<std::string>()->default_value("1,5,10,15"))
       ("em-rule", "exact-match: reference (the reference code's rule) or lenient (docs/eval.md)",
@@ -93,7 +93,7 @@ EvalJob eval_job_from_flags(const cxxopts::ParseResult& r) {
   grid.random_seeds = bounded(r, "random-seeds", 1, 10000);
   grid.caa_multipliers = nonempty_list<double>("caa-multipliers", r["caa-multipliers"].as<std::string>());
   const std::string iti_k = r["iti-top-k"].as<std::string>();
-  grid.iti_top_k = iti_k.empty() ? grid.top_k : nonempty_list<int64_t>("iti-top-k", iti_k);
+  if (!iti_k.empty()) grid.iti_top_k = nonempty_list<int64_t>("iti-top-k", iti_k);
   grid.iti_alpha = nonempty_list<double>("iti-alpha", r["iti-alpha"].as<std::string>());
   return job;
 }

@@ -118,6 +118,9 @@ cp "$tmp/mask.h5" "$tmp/newer.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.ar
 case_ mask-newer-format 3 "newer.h5: attribute 'format_version': this sadi reads mask format 1 or below, found 2" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/newer.h5" --out "$R"
 case_ mask-other-model 3 "mask.h5: made for another model" "$R" -- "$sadi" eval --model "$data/qwen2" --task "$task" --mask "$tmp/mask.h5" --out "$R"
 case_ mask-other-site 3 "heads.h5: no /neuron group" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/heads.h5" --site neuron --out "$R"
+"$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/prompt-last.h5" --sites head,residual --position prompt-last --log-level error
+case_ mask-prompt-last-caa 3 "prompt-last.h5: attribute 'position' is 'prompt-last'; caa needs a mask read at 'answer-last'" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/prompt-last.h5" --baselines caa --top-k 1 --delta 1 --out "$R"
+case_ mask-prompt-last-iti 3 "prompt-last.h5: attribute 'position' is 'prompt-last'; iti needs a mask read at 'answer-last'" - -- "$sadi" generate --model "$m" --prompt "The sky is" --mask "$tmp/prompt-last.h5" --method iti --top-k 1 --delta 1
 cp "$tmp/mask.h5" "$tmp/nan.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['head/mean_diff'][1,2]=float('nan'); f.close()" "$tmp/nan.h5"; "$py" "$root/scripts/restamp_mask.py" "$tmp/nan.h5" >/dev/null
 case_ mask-dataset-nan 3 "nan.h5: /head: dataset 'mean_diff': expected finite numbers, found nan at flat index 6" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/nan.h5" --top-k 1 --delta 1 --out "$R"
 cp "$tmp/mask.h5" "$tmp/inf.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['neuron/ranking_score'][0]=float('inf'); f.close()" "$tmp/inf.h5"; "$py" "$root/scripts/restamp_mask.py" "$tmp/inf.h5" >/dev/null

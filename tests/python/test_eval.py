@@ -158,10 +158,15 @@ def test_results_schema_and_selection_ignores_test_labels(tmp_path, llama_mask):
              "--random-seeds", "2", "--caa-layers", "1,2", "--caa-multipliers", "5,40", "--iti-alpha", "5,40", "--out", out)
         results.append(json.load(open(out)))
     schema = json.load(open(os.path.join(ROOT, "docs", "results.schema.json")))
+    dims = json.load(open(os.path.join(model, "manifest.json")))["dims"]
+    heads = dims["n_layers"] * dims["n_heads"]
+    iti_k = [k for k in (1, 2, 4, 8, 16, 32) if k < heads] + [min(heads, 48)]  # ITI's own default K grid
     for r in results:
         jsonschema.validate(r, schema)
-        # none; sadi, fixed, fixed-dir, fixed-raw: 2 K x 2 delta; random: 2 seeds x 4; caa: 2 layers x 2; iti: 2 x 2
-        assert len(r["points"]) == 1 + 4 * 4 + 2 * 4 + 4 + 4 and "oracle" in r
+        assert r["grid"]["iti_top_k"] == iti_k and r["grid"]["top_k"] == [1, 3]
+        # none; sadi, fixed, fixed-dir, fixed-raw: 2 K x 2 delta; random: 2 seeds x 4; caa: 2 layers x 2; iti: K x 2
+        assert len(r["points"]) == 1 + 4 * 4 + 2 * 4 + 4 + 2 * len(iti_k) and "oracle" in r
+        assert sorted({p["top_k"] for p in r["points"] if p["method"] == "iti"}) == iti_k
         assert r["calibration"] == {"source": "dev", "n": 24}
     for m in ("sadi", "fixed", "fixed-dir", "fixed-raw", "caa", "iti"):
         a, b = results[0]["selected"][m], results[1]["selected"][m]

@@ -105,3 +105,30 @@ def test_slurm_dry_run_prints_the_jobs_and_refusals_name_the_key(tmp_path):
     assert r.returncode == 3 and "key 'slurm.identify_shards': expected 1 when the baselines include iti" in r.stderr
     r = suite(tmp_path, cfg, "--status")
     assert r.returncode == 3 and "plan.json: cannot read the suite's plan" in r.stderr
+
+
+def test_baselines_run_their_own_grids_whatever_the_site_order(tmp_path):
+    """ITI and CAA take the config's "iti" / "caa" lists (or sadi eval's defaults), never the grid
+    of the site listed first (with neuron first, ITI used to get 3..500 heads)."""
+    cfg = small_config()
+    cfg["sites"] = ["neuron", "head"]
+    cfg["grids"] = {"neuron": {"top_k": [3, 500], "delta": [9]}, "head": {"top_k": [1, 2], "delta": [4]}}
+    cfg["baselines"] = ["iti", "caa"]
+    cfg["iti"] = {"alpha": [5, 15]}
+    cfg["caa"] = {"multipliers": [2, 4]}
+    r = suite(tmp_path, cfg, "--dry-run")
+    assert r.returncode == 0, r.stderr
+    evals = [line for line in r.stderr.splitlines() if line.startswith("+ ") and " eval " in line]
+    first = [e for e in evals if "--site neuron" in e]
+    assert first and all("--baselines none,iti,caa" in e for e in first)
+    assert all("--iti-alpha 5,15" in e and "--caa-multipliers 2,4" in e and "--iti-top-k" not in e for e in first)
+    assert all("--iti" not in e and "--caa" not in e for e in evals if "--site head" in e)
+    cfg["iti"] = {"top_k": [1, 2, 4, 8, 16]}
+    r = suite(tmp_path, cfg, "--dry-run")
+    assert r.returncode == 0 and "--iti-top-k 1,2,4,8,16 " in r.stderr, r.stderr
+    cfg["iti"] = {"top_k": []}
+    r = suite(tmp_path, cfg, "--dry-run")
+    assert r.returncode == 3 and "key 'iti.top_k': expected a non-empty list of numbers, found []" in r.stderr
+    cfg["iti"] = {"heads": [1]}
+    r = suite(tmp_path, cfg, "--dry-run")
+    assert r.returncode == 3 and "key 'iti': expected" in r.stderr

@@ -2,6 +2,8 @@
 // results, and assembles the EvalResult.
 #include "sadi/eval/job.hpp"
 
+#include <algorithm>
+
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
@@ -97,6 +99,10 @@ void plan_eval(Model& model, const Tokenizer& tok, EvalJob& job) {
   grid.methods = {Method::kSadi};
   for (const auto& b : job.baselines) {
     if (b != "none") grid.methods.push_back(parse_method(b, "baselines"));
+  }
+  const bool iti = std::find(grid.methods.begin(), grid.methods.end(), Method::kIti) != grid.methods.end();
+  if (iti && grid.iti_top_k.empty()) {  // the results record the K values ITI ran with
+    job.grid.iti_top_k = grid.iti_top_k = iti_default_top_k(model.info().n_layers * model.info().n_heads);
   }
   if (const SiteScores* s = mask.find(grid.common.site)) {
     for (const auto& w : stability_warnings(*s, grid.top_k)) log::warn(str("eval: ", w));

@@ -64,6 +64,18 @@ const SiteScores& site_scores(const MaskSource& src, Site site) {
   return *s;
 }
 
+// CAA's vector and ITI's directions are differences at the answer's last token (their authors'
+// read position); a mask read at the prompt's last token, where a pair's two sequences are the
+// same, gives ~0 vectors: refused, naming the file and the attribute. Masks without the attribute
+// (written before it was recorded) pass.
+void check_read_position(const MaskSource& src, Method m) {
+  const auto& pos = src.mask->provenance.position;
+  if (!pos || *pos == "answer-last") return;
+  throw_input(str(src.origin, ": attribute 'position' is '", *pos, "'; ", method_name(m), " needs a mask read at ",
+                  "'answer-last' (its vectors are differences between the answers; at the prompt's last token a ",
+                  "pair's two sequences are the same): run sadi identify with --position answer-last"));
+}
+
 // caa: m * v_l at the chosen layers (the middle layer when none are given).
 void plan_caa(const InterventionSpec& spec, const SiteScores& s, const ModelInfo& info, Intervention& iv) {
   auto keep = torch::zeros({info.n_layers, 1});  // [L, 1]
@@ -175,6 +187,7 @@ Intervention plan_intervention(const InterventionSpec& spec, const MaskSource& m
   checked.mode = iv.mode;
   check_spec(checked, target, iv.positions);
   const SiteScores& s = site_scores(mask, iv.site);
+  if (shift) check_read_position(mask, spec.method);
   if (spec.method == Method::kCaa) {
     plan_caa(spec, s, info, iv);
   } else {
@@ -206,6 +219,15 @@ bool needs_calibration(const std::vector<Method>& methods) {
                      [](Method m) { return m == Method::kFixed || m == Method::kFixedDir; });
 }
 
+std::vector<int64_t> iti_default_top_k(int64_t heads) {
+  std::vector<int64_t> out;
+  for (int64_t k : {1, 2, 4, 8, 16, 32}) {
+    if (k < heads) out.push_back(k);
+  }
+  out.push_back(std::min<int64_t>(heads, 48));
+  return out;
+}
+
 std::vector<Intervention> plan_grid(const GridSpec& grid, const MaskSource& mask, const PlanTarget& target) {
   std::vector<Intervention> out;
   out.push_back(plan_intervention(spec_of(Method::kNone), mask, target));
@@ -235,7 +257,8 @@ std::vector<Intervention> plan_grid(const GridSpec& grid, const MaskSource& mask
         for (double d : grid.caa_multipliers) add(m, 0, d, 0, {l});
       }
     } else if (m == Method::kIti) {
-      for (int64_t k : grid.iti_top_k.empty() ? grid.top_k : grid.iti_top_k) {
+      const ModelInfo& info = *target.info;
+      for (int64_t k : grid.iti_top_k.empty() ? iti_default_top_k(info.n_layers * info.n_heads) : grid.iti_top_k) {
         for (double d : grid.iti_alpha) add(m, k, d, 0, {});
       }
     } else if (m == Method::kRandom) {

@@ -212,7 +212,17 @@ TEST_F(Planner, GridErrorsNameTheGridsOwnList) {
   EXPECT_EQ(field_of(g), "iti_top_k");
   g.iti_top_k = {};
   g.top_k = {99};
-  EXPECT_EQ(field_of(g), "top_k");  // iti without its own K list uses --top-k's
+  // iti without its own K list takes its default, not --top-k's 99: what stops it now is the
+  // fixture's mask, which has no ITI scores
+  EXPECT_EQ(field_of(g), "mask");
+}
+
+TEST(ItiGrid, DefaultKReachesFortyEightHeadsCappedByTheModelsHeads) {
+  EXPECT_EQ(iti_default_top_k(270), (std::vector<int64_t>{1, 2, 4, 8, 16, 32, 48}));  // SmolLM2-135M: 30 x 9
+  EXPECT_EQ(iti_default_top_k(48), (std::vector<int64_t>{1, 2, 4, 8, 16, 32, 48}));
+  EXPECT_EQ(iti_default_top_k(16), (std::vector<int64_t>{1, 2, 4, 8, 16}));
+  EXPECT_EQ(iti_default_top_k(12), (std::vector<int64_t>{1, 2, 4, 8, 12}));
+  EXPECT_EQ(iti_default_top_k(1), (std::vector<int64_t>{1}));
 }
 
 TEST_F(Planner, GridIsNoneThenEachMethodKByDelta) {

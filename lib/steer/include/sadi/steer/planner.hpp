@@ -68,7 +68,7 @@ struct GridSpec {
   std::vector<double> delta;
   int64_t random_seeds = 20;
   std::vector<double> caa_multipliers;
-  std::vector<int64_t> iti_top_k;   // empty: top_k
+  std::vector<int64_t> iti_top_k;   // empty: iti_default_top_k(the model's heads)
   std::vector<double> iti_alpha;
   InterventionSpec common;          // mode, positions, site, caa_layers, seed
 };
@@ -77,6 +77,10 @@ struct GridSpec {
 // half of it on average; mask files from sadi identify --bootstrap). Empty when all is well or
 // the mask has no stability data.
 std::vector<std::string> stability_warnings(const SiteScores& site, const std::vector<int64_t>& top_k);
+
+// ITI's default K grid: 1, 2, 4, ..., 32, 48 (honest_llama's operating point is 48 heads), the
+// values below `heads` and then min(heads, 48): e.g. 16 heads -> 1, 2, 4, 8, 16.
+std::vector<int64_t> iti_default_top_k(int64_t heads);
 
 // Whether planning `methods` needs calibration activations (fixed, fixed-dir).
 bool needs_calibration(const std::vector<Method>& methods);
