@@ -139,6 +139,64 @@ def test_exact_match_equals_python_teacher_forced_scoring(tmp_path):
 
 
 @needs_bin
+def test_reference_rule_scores_the_answer_window_counted_alone_as_the_reference_code(tmp_path):
+    """The reference code scores argmax(logits)[-len(tokenizer(answer)):-1] (its tokenizer adds a
+    BOS): the predictions of as many last tokens as the answer has alone. With a byte-level BPE
+    tokenizer that count differs from the answer's tokens after the prompt for some answers. Each
+    item's answer here is the model's own greedy continuation, so the in-context window always
+    matches and the alone window matches only where the two counts agree: --em-rule reference
+    must equal the Python port item by item, --em-rule lenient (in-context window) match all."""
+    from tokenizers import Tokenizer
+    model = os.path.join(DATA, "llama-json")
+    tok = Tokenizer.from_file(os.path.join(model, "tokenizer.json"))
+    bos = json.load(open(os.path.join(model, "manifest.json")))["special_tokens"]["bos"][0]
+    m = torch.jit.load(os.path.join(model, "model.ts"))
+    enc = lambda text: tok.encode(text, add_special_tokens=False).ids  # noqa: E731
+
+    def logits_of(ids):
+        t = len(ids)
+        with torch.no_grad():
+            out, _ = m(torch.tensor([ids]), torch.arange(t)[None], torch.ones(1, t, dtype=torch.bool), 0, [], [],
+                       torch.arange(t)[None], {}, {})
+        return out[0]  # [T, V]
+
+    items, windows = [], []
+    words = ["sky", "snow", "grass", "river", "Paris", "tea", "two", "blue", "night", "sun", "rain", "wall", "fire",
+             "salt", "apple", "winter", "lamp", "road", "bird", "cloud", "milk", "sand", "wind", "gold"]
+    for n in range(len(words) ** 2):
+        if len(items) == 16:
+            break
+        prompt = f"{words[n % len(words)]} {words[n // len(words)]} is"
+        head = [bos] + enc(prompt)
+        ids = list(head)
+        for _ in range(3):  # the greedy continuation, three tokens
+            ids.append(int(logits_of(ids)[-1].argmax()))
+        text = tok.decode(ids[len(head):])
+        answer = text[1:]
+        full = [bos] + enc(prompt + " " + answer)
+        if not text.startswith(" ") or not answer or answer.strip() != answer or full != ids:
+            continue  # the continuation is not " " + a word that re-tokenizes to the same ids
+        alone = len(enc(answer))
+        pred = tok.decode(logits_of(full).argmax(-1)[len(full) - 1 - alone:len(full) - 1].tolist())
+        items.append({"id": str(n), "prompt": prompt, "answer": answer, "_want": reference_match(pred, answer)})
+        windows.append((alone, len(full) - len(head)))
+    assert len(items) >= 8 and any(a != c for a, c in windows) and any(a == c for a, c in windows)
+    task = tmp_path / "task.jsonl"
+    task.write_text("".join(json.dumps({k: v for k, v in x.items() if k != "_want"}) + "\n" for x in items))
+    for rule in ("reference", "lenient"):
+        out = str(tmp_path / f"{rule}.json")
+        r = sadi("eval", "--model", model, "--task", str(task), "--em-rule", rule, "--batch-size", "5", "--out", out)
+        got = json.load(open(out))["points"][0]["test"]["correct"]
+        if rule == "reference":
+            assert got == [int(x["_want"]) for x in items]
+            assert 0 < sum(got) < len(got)  # the windows disagree on some items: the test can fail
+            differ = sum(a != c for a, c in windows)
+            assert f"for {differ} of {len(items)} items the answer has another number of tokens" in r.stderr
+        else:
+            assert got == [1] * len(items)  # the greedy continuation itself, in context
+
+
+@needs_bin
 def test_results_schema_and_selection_ignores_test_labels(tmp_path, llama_mask):
     import jsonschema
     model = os.path.join(DATA, "llama")

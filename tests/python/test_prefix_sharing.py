@@ -38,7 +38,7 @@ def evaluate(mask, out, *extra, metric="choice", task="test.jsonl"):
 
 
 GRID = ["--top-k", "1,4", "--delta", "5,19", "--baselines", "none,random,caa,iti", "--random-seeds", "1",
-        "--caa-layers", "1,3", "--caa-multipliers", "4", "--iti-alpha", "5"]
+        "--caa-layers", "1,3", "--caa-multipliers", "4", "--iti-top-k", "1,4", "--iti-alpha", "5"]
 
 
 def loglik_diff(a, b):

@@ -113,6 +113,11 @@ void log_plan(const RowPlan& plan) {
   for (const auto& c : plan.prompts) prompts += c.size();
   log::debug(str("eval: ", plan.jobs.size(), " rows; ", shared, " start from ", prompts, " shared prompts in ",
                  plan.prompts.size(), " chunk(s)"));
+  if (plan.window_differs > 0) {
+    log::warn(str("eval: for ", plan.window_differs, " of ", plan.n_cands.size(), " items the answer has another number of "
+                  "tokens alone than after the prompt; --em-rule reference scores the predictions of as many last "
+                  "tokens as the answer has alone, as the reference code does (docs/eval.md, 'answer window')"));
+  }
 }
 
 // generate-em: every (item, point) is one greedy generation row; rows share a batch whatever

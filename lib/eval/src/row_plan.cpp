@@ -9,8 +9,22 @@
 namespace sadi {
 namespace {
 
-// Each item's candidates tokenized once: (ids of prompt + separator + candidate, prompt tokens).
-using Seq = std::pair<std::vector<int64_t>, int64_t>;
+// Each item's candidates tokenized once: ids of prompt + separator + candidate, prompt tokens,
+// and the window of scored predictions (RowJob::window).
+struct Seq {
+  std::vector<int64_t> ids;
+  int64_t n_prompt = 0;
+  int64_t window = 0;
+};
+
+// The reference code scores the argmax at positions [-len(tokenizer(answer)), -1) of the whole
+// sequence: with the BOS its Llama tokenizers add, the last (tokens of the answer alone)
+// predictions. The answer in context can have another count (byte-level BPE: "Paris" alone vs
+// " Paris" after the separator).
+int64_t answer_window(const Tokenizer& tok, const std::string& answer, int64_t in_context, const EvalRun& run) {
+  if (run.metric != Metric::kExactMatch || run.match_rule != MatchRule::kReference) return in_context;
+  return static_cast<int64_t>(tok.encode(answer, /*add_bos=*/false).size());
+}
 
 std::vector<std::vector<Seq>> tokenize_items(const ModelInfo& info, const Tokenizer& tok,
                                              const std::vector<TaskItem>& items, const EvalRun& run) {
@@ -36,7 +50,13 @@ std::vector<std::vector<Seq>> tokenize_items(const ModelInfo& info, const Tokeni
         throw_input(str("item '", it.id, "' (line ", it.line, "): ", ids.size(), " tokens exceed the model's maximum of ",
                         info.max_positions));
       }
-      seqs[i].emplace_back(std::move(ids), n_prompt);
+      const int64_t in_context = static_cast<int64_t>(ids.size()) - n_prompt;
+      const int64_t window = answer_window(tok, c, in_context, run);
+      if (window >= static_cast<int64_t>(ids.size())) {
+        throw_input(str("item '", it.id, "' (line ", it.line, "): the answer alone has ", window, " tokens, as many as ",
+                        "the whole sequence: the reference window reaches before its first token"));
+      }
+      seqs[i].push_back({std::move(ids), n_prompt, window});
     }
   }
   return seqs;
@@ -111,13 +131,14 @@ RowPlan finish_plan(std::vector<RowJob> shared, std::vector<RowJob> whole, const
   return plan;
 }
 
-RowJob make_job(size_t item, size_t point, size_t choice, std::vector<int64_t> ids, int64_t n_prompt) {
+RowJob make_job(size_t item, size_t point, size_t choice, std::vector<int64_t> ids, int64_t n_prompt, int64_t window) {
   RowJob j;
   j.item = item;
   j.point = point;
   j.choice = choice;
   j.ids = std::move(ids);
   j.n_prompt = n_prompt;
+  j.window = window;
   j.key = static_cast<int64_t>(j.ids.size());
   return j;
 }
@@ -129,14 +150,23 @@ RowPlan plan_rows(const Model& model, const Tokenizer& tok, const std::vector<Ta
   const auto seqs = tokenize_items(model.info(), tok, items, run);
   std::vector<RowJob> shared, whole;
   std::vector<size_t> n_cands;
+  int64_t differs = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     n_cands.push_back(seqs[i].size());
+    const Seq& first = seqs[i].front();
+    differs += first.window != static_cast<int64_t>(first.ids.size()) - first.n_prompt;
     for (size_t p = 0; p < points.size(); ++p) {
-      auto& dest = run.prefix_sharing && shares_prefix(points[p]) ? shared : whole;
-      for (size_t c = 0; c < seqs[i].size(); ++c) dest.push_back(make_job(i, p, c, seqs[i][c].first, seqs[i][c].second));
+      for (const Seq& s : seqs[i]) {
+        RowJob j = make_job(i, p, static_cast<size_t>(&s - seqs[i].data()), s.ids, s.n_prompt, s.window);
+        // a window reaching into the prompt needs logits the shared prefix does not keep
+        const bool share = run.prefix_sharing && shares_prefix(points[p]) && j.logits_from() == j.n_prompt - 1;
+        (share ? shared : whole).push_back(std::move(j));
+      }
     }
   }
-  return finish_plan(std::move(shared), std::move(whole), model, run, std::move(n_cands));
+  RowPlan plan = finish_plan(std::move(shared), std::move(whole), model, run, std::move(n_cands));
+  plan.window_differs = differs;
+  return plan;
 }
 
 RowPlan plan_generation_rows(const Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
@@ -151,7 +181,7 @@ RowPlan plan_generation_rows(const Model& model, const Tokenizer& tok, const std
     const auto n = static_cast<int64_t>(ids.size());
     for (size_t p = 0; p < points.size(); ++p) {
       auto& dest = run.prefix_sharing && shares_prefix(points[p]) ? shared : whole;
-      dest.push_back(make_job(i, p, 0, ids, n));
+      dest.push_back(make_job(i, p, 0, ids, n, 0));
     }
   }
   return finish_plan(std::move(shared), std::move(whole), model, run, std::vector<size_t>(items.size(), 1));

@@ -6,6 +6,7 @@
 // (computed once per distinct prompt, held a chunk of prompts at a time) and runs only its last
 // prompt token and answer; a whole row runs prompt and answer in one forward (prefix sharing off,
 // or a point steered inside the prompt: prompt-all, all).
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -22,11 +23,19 @@ struct RowJob {
   int64_t chunk = -1;         // shared rows: the chunk of prompts the row starts from; -1: whole row
   size_t entry = 0;           // shared rows: the row's prompt within its chunk
   int64_t key = 0;            // a batch-invariant model batches only rows of one key (no padding)
+  int64_t window = 0;         // the predictions scored: those of the row's last `window` tokens
+                              // (exact-match under --em-rule reference: the answer's tokens
+                              // counted alone; otherwise the answer's tokens in context)
   int64_t answer_tokens() const { return static_cast<int64_t>(ids.size()) - n_prompt; }
+  // The first position whose logits the row needs, and how many from there: from the last prompt
+  // token, or earlier when the window reaches into the prompt.
+  int64_t logits_from() const { return std::min(n_prompt, static_cast<int64_t>(ids.size()) - window) - 1; }
+  int64_t n_logits() const { return static_cast<int64_t>(ids.size()) - 1 - logits_from(); }
 };
 
 struct RowPlan {
   std::vector<RowJob> jobs;  // in run order: shared rows chunk by chunk, then whole rows
+  int64_t window_differs = 0;  // items whose answer window alone differs from in context
   std::vector<std::vector<std::vector<int64_t>>> prompts;  // chunk -> its distinct prompts' ids
   std::vector<size_t> n_cands;  // per item: candidates (choice) or 1
 };

@@ -28,16 +28,17 @@ Prepared prepare_whole(const Model& model, const std::vector<RowJob>& jobs, int6
   for (int64_t r = start; r < end; ++r) rows.push_back(jobs[static_cast<size_t>(r)].ids);
   auto batch = left_pad(rows, 0, torch::kCPU);
   int64_t n_max = 0;
-  for (int64_t r = start; r < end; ++r) n_max = std::max(n_max, jobs[static_cast<size_t>(r)].answer_tokens());
+  for (int64_t r = start; r < end; ++r) n_max = std::max(n_max, jobs[static_cast<size_t>(r)].n_logits());
   std::vector<int64_t> last_col(static_cast<size_t>(b));    // the last prompt token's column
   auto clean_col = torch::zeros({b, 1}, torch::kInt64);      // [B, 1]
-  auto logits_at = torch::zeros({b, n_max}, torch::kInt64);  // [B, N] positions predicting answer tokens
+  auto logits_at = torch::zeros({b, n_max}, torch::kInt64);  // [B, N] positions whose predictions count
   for (int64_t r = 0; r < b; ++r) {
     const RowJob& j = jobs[static_cast<size_t>(start + r)];
     const int64_t last = batch.column(static_cast<size_t>(r), j.n_prompt - 1);
+    const int64_t from = batch.column(static_cast<size_t>(r), j.logits_from());
     last_col[static_cast<size_t>(r)] = last;
     clean_col[r][0] = last;
-    for (int64_t k = 0; k < n_max; ++k) logits_at[r][k] = last + std::min(k, j.answer_tokens() - 1);
+    for (int64_t k = 0; k < n_max; ++k) logits_at[r][k] = from + std::min(k, j.n_logits() - 1);
   }
   Prepared p;
   p.in = ForwardInput{batch.input_ids.to(model.device()), batch.positions.to(model.device()),
@@ -92,8 +93,8 @@ std::vector<double> values_of(const torch::Tensor& logits, const Tokenizer& tok,
     auto pred = pred_t.accessor<int64_t, 2>();
     for (int64_t r = 0; r < b; ++r) {
       const RowJob& j = jobs[static_cast<size_t>(start + r)];
-      std::vector<int64_t> ids;
-      for (int64_t k = 0; k < j.answer_tokens(); ++k) ids.push_back(pred[r][k]);
+      std::vector<int64_t> ids;  // the predictions of the row's last `window` tokens
+      for (int64_t k = j.n_logits() - j.window; k < j.n_logits(); ++k) ids.push_back(pred[r][k]);
       values.push_back(exact_match(tok.decode(ids), items[j.item].answer, run.match_rule) ? 1 : 0);
     }
     return values;

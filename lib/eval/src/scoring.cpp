@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "py_text.hpp"
 #include "sadi/core/error.hpp"
-#include "sadi/core/strings.hpp"
-
 #include "sadi/core/named.hpp"
+#include "sadi/core/strings.hpp"
 
 namespace sadi {
 
@@ -24,11 +24,6 @@ const char* match_rule_name(MatchRule r) { return name_of(kMatchRules, r); }
 
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 std::string delete_punctuation(std::string s) {
   for (const auto& p : reference_punctuation()) {
     for (size_t at = s.find(p); at != std::string::npos; at = s.find(p, at)) s.erase(at, p.size());
@@ -38,49 +33,38 @@ std::string delete_punctuation(std::string s) {
 
 }  // namespace
 
+// Python's strip and lower (py_text.hpp): Unicode whitespace and case, as the reference code's.
 std::string normalize_answer(const std::string& text, MatchRule rule) {
-  if (rule == MatchRule::kReference) return lower(delete_punctuation(trim(text)));
-  return lower(trim(delete_punctuation(text)));
+  if (rule == MatchRule::kReference) return py::lower(delete_punctuation(py::strip(text)));
+  return py::lower(py::strip(delete_punctuation(text)));
 }
 
 bool exact_match(const std::string& predicted, const std::string& gold, MatchRule rule) {
-  const std::string g = rule == MatchRule::kReference ? lower(trim(gold)) : normalize_answer(gold, rule);
+  const std::string g = rule == MatchRule::kReference ? py::lower(py::strip(gold)) : normalize_answer(gold, rule);
   return normalize_answer(predicted, rule) == g;
 }
 
+// TriviaQA's official normalisation in its order: '_' to a space, lowercase, ASCII punctuation
+// and the quotes U+2018 U+2019 U+00B4 to spaces, the articles a/an/the dropped, whitespace
+// collapsed (Python's str semantics throughout).
 std::string normalize_triviaqa(const std::string& text) {
   static const std::vector<std::string> quotes = {"\u2018", "\u2019", "\u00b4"};
+  std::string t = text;
+  std::replace(t.begin(), t.end(), '_', ' ');
+  t = py::lower(t);
   std::string s;
-  for (size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    bool quote = false;
-    for (const auto& q : quotes) {
-      if (text.compare(i, q.size(), q) == 0) {
-        s += ' ';
-        i += q.size();
-        quote = true;
-        break;
-      }
-    }
-    if (quote) continue;
-    if (c == '_' || (c < 0x80 && std::ispunct(c))) {
+  for (size_t i = 0; i < t.size();) {
+    const auto c = static_cast<unsigned char>(t[i]);
+    const auto q = std::find_if(quotes.begin(), quotes.end(), [&](const std::string& x) { return t.compare(i, x.size(), x) == 0; });
+    if (q != quotes.end()) {
       s += ' ';
+      i += q->size();
     } else {
-      s += static_cast<char>(std::tolower(c));
+      s += c < 0x80 && std::ispunct(c) ? ' ' : t[i];
+      ++i;
     }
-    ++i;
   }
-  std::vector<std::string> words;  // split on ASCII whitespace
-  std::string w;
-  for (size_t i = 0; i <= s.size(); ++i) {
-    if (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) {
-      w += s[i];
-      continue;
-    }
-    if (!w.empty() && w != "a" && w != "an" && w != "the") words.push_back(w);
-    w.clear();
-  }
-  return join(words, " ");
+  return join(py::split(py::drop_articles(s)), " ");
 }
 
 bool triviaqa_match(const std::string& predicted, const std::vector<std::string>& golds) {
