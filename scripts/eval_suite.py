@@ -268,8 +268,31 @@ def summary_rows(model, task, site, first_site, path):
                     # random: the mean over seeds; its spread is the sd over seeds, not an interval
                     "ci_lo": sel["test_ci95"][0] if "test_ci95" in sel else "",
                     "ci_hi": sel["test_ci95"][1] if "test_ci95" in sel else "", "n_test": r["task"]["n_test"],
-                    "results": os.path.relpath(path)})
+                    "results": os.path.relpath(path), **vs_sadi_fields(sel, site)})
     return out
+
+
+def vs_sadi_fields(sel, site):
+    """A baseline's comparison with SADI at `site` on the same test items (sadi eval's
+    selected.*.vs_sadi): the difference SADI - baseline, its paired and selection-aware 95%
+    intervals and the p-value; empty for SADI itself and for results without them."""
+    v = sel.get("vs_sadi")
+    if not v:
+        return {k: "" for k in VS_FIELDS}
+    return {"vs_sadi_site": site, "diff_vs_sadi": v["diff"], "diff_lo": v["diff_ci95"][0], "diff_hi": v["diff_ci95"][1],
+            "diff_sel_lo": v["diff_ci95_selection_aware"][0], "diff_sel_hi": v["diff_ci95_selection_aware"][1],
+            "p_vs_sadi": v["p"], "p_test": v["test"]}
+
+
+VS_FIELDS = ["vs_sadi_site", "diff_vs_sadi", "diff_lo", "diff_hi", "diff_sel_lo", "diff_sel_hi", "p_vs_sadi", "p_test"]
+
+
+def vs_cell(r):
+    """'+3.0 [-1.5, +7.5] p=0.21' in accuracy points, or '-'."""
+    if r is None or r.get("diff_vs_sadi", "") == "":
+        return "-"
+    pts = lambda x: f"{100 * x + 0.0:+.1f}".replace("-0.0", "+0.0")  # noqa: E731
+    return f"{pts(r['diff_vs_sadi'])} [{pts(r['diff_lo'])}, {pts(r['diff_hi'])}] p={r['p_vs_sadi']:.2g}"
 
 
 def row_order(label):
@@ -305,6 +328,15 @@ def markdown(rows, cfg):
                 r = cells.get((label, t))
                 sel.append(selected_cell(r))
             lines.append(f"| {label} | " + " | ".join(sel) + " |")
+        lines += ["", "SADI minus each baseline on the same test items, both at their dev-selected points (accuracy "
+                  "points; paired bootstrap 95% interval; exact McNemar p, random: sign-flip permutation over its "
+                  "seeds' mean). A site's controls are compared with SADI at that site; baseline, CAA and ITI with "
+                  f"{SITE_LABEL[cfg['sites'][0]]}. summary.csv also holds the selection-aware intervals.", "",
+                  "| method | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+        for label in labels:
+            if label.startswith("SADI-"):
+                continue
+            lines.append(f"| {label} | " + " | ".join(vs_cell(cells.get((label, t))) for t in tasks) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -312,7 +344,7 @@ def markdown(rows, cfg):
 def to_csv(rows):
     buf = io.StringIO()
     fields = ["model", "task", "row", "method", "site", "top_k", "delta", "dev_accuracy", "test_accuracy", "ci_lo",
-              "ci_hi", "n_test", "results"]
+              "ci_hi", "n_test", *VS_FIELDS, "results"]
     w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
     for r in sorted(rows, key=lambda r: (r["model"], r["task"], row_order(r["row"]))):

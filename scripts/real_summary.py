@@ -54,19 +54,49 @@ def random_summary(rnd, sadi_test):
             "min": min(acc), "max": max(acc)}
 
 
+def vs_text(v):
+    """SADI minus the baseline on the same test items: difference, paired 95% interval, p."""
+    return (f"{v['diff']:+.3f} [{v['diff_ci95'][0]:+.3f}, {v['diff_ci95'][1]:+.3f}] "
+            f"sel.-aware [{v['diff_ci95_selection_aware'][0]:+.3f}, {v['diff_ci95_selection_aware'][1]:+.3f}] "
+            f"p={v['p']:.2g}")
+
+
+def vs_random(sadi_correct, rnd, seed=0, resamples=2000, flips=10000):
+    """SADI's selected point against the random draws' mean on the same test items (the draws ran
+    without a dev split, so sadi eval has no comparison for them): per item d = SADI - mean over
+    draws; a paired bootstrap 95% interval of mean(d) and a sign-flip permutation p-value, as
+    lib/eval/src/significance.cpp computes them for an in-grid random baseline."""
+    import random
+    draws = [p["test"]["correct"] for p in rnd["points"] if p["method"] == "random"]
+    n = len(sadi_correct)
+    d = [sadi_correct[i] - sum(x[i] for x in draws) / len(draws) for i in range(n)]
+    rng = random.Random(seed)
+    means = sorted(sum(d[rng.randrange(n)] for _ in range(n)) / n for _ in range(resamples))
+    obs = abs(sum(d))
+    extreme = 1 + sum(abs(sum(x if rng.random() < 0.5 else -x for x in d)) >= obs - 1e-12 for _ in range(flips))
+    return {"diff": sum(d) / n, "diff_ci95": [means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))]],
+            "p": extreme / (flips + 1), "test": "sign-flip-permutation"}
+
+
 def site_rows(site, r, rnd):
     rows, sel = [], r["selected"]
     for m in ("none", "sadi", "fixed", "fixed-dir", "fixed-raw", "iti", "caa"):
         if m in sel:
             k, d = point_of(sel[m], m)
             rows.append(dict(site=site, method=NAMES[m], k=k, delta=d, dev=sel[m]["dev_accuracy"],
-                             test=sel[m]["test_accuracy"], ci=ci(sel[m])))
+                             test=sel[m]["test_accuracy"], ci=ci(sel[m]), vs_sadi=sel[m].get("vs_sadi"),
+                             vs=vs_text(sel[m]["vs_sadi"]) if "vs_sadi" in sel[m] else ""))
     if rnd:
         x = random_summary(rnd, sel["sadi"]["test_accuracy"])
+        sadi_point = next(p for p in r["points"] if p["method"] == "sadi" and p["top_k"] == sel["sadi"]["top_k"]
+                          and p["delta"] == sel["sadi"]["delta"])
+        v = vs_random(sadi_point["test"]["correct"], rnd)
         rows.append(dict(site=site, method=f"random K ({x['draws']} draws)", k=str(sel["sadi"]["top_k"]),
                          delta=f"{sel['sadi']['delta']:g}", dev=float("nan"), test=x["mean"],
                          ci=f"+- {x['sd']:.3f} sd, range {x['min']:.3f}-{x['max']:.3f}; "
-                            f"SADI at percentile {x['sadi_percentile']:.0f}", random=x))
+                            f"SADI at percentile {x['sadi_percentile']:.0f}", random=x, vs_sadi=v,
+                         vs=f"{v['diff']:+.3f} [{v['diff_ci95'][0]:+.3f}, {v['diff_ci95'][1]:+.3f}] "
+                            f"p={v['p']:.2g} (sign-flip)"))
     return rows
 
 
@@ -111,6 +141,7 @@ def main(argv=None):
             summary["unsteered"][label] = acc
             print(f"  {label:<46}{acc:.3f}   [{c[0]:.3f}, {c[1]:.3f}]")
     print(f"\n{'site':<8}{'method':<36}{'K':>5}{'delta':>7}{'dev':>8}{'test':>8}   test 95% CI")
+    vs_lines = []
     for site in SITES:
         r, rnd = load(out, f"results-{site}.json"), load(out, f"random-{site}.json")
         if not r:
@@ -120,6 +151,13 @@ def main(argv=None):
         for x in rows:
             dev = "-" if x["dev"] != x["dev"] else f"{x['dev']:.3f}"
             print(f"{x['site']:<8}{x['method']:<36}{x['k']:>5}{x['delta']:>7}{dev:>8}{x['test']:>8.3f}   {x['ci']}")
+            if x["vs"]:
+                vs_lines.append(f"{x['site']:<8}{x['method']:<36}{x['vs']}")
+    if vs_lines:
+        print("\nSADI minus each baseline on the same test items, both at their dev-selected points (SADI at the same "
+              "site): difference, paired bootstrap 95% CI, selection-aware 95% CI (dev and test resampled, selection "
+              "repeated), p (exact McNemar; random: sign-flip permutation over the draws' mean):")
+        print("\n".join(vs_lines))
     t = load(out, "results-transfer.json")
     if t:
         s, n = t["selected"]["sadi"], t["selected"]["none"]

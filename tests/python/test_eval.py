@@ -309,3 +309,79 @@ def test_shards_merge_into_the_unsharded_result(tmp_path, metric, llama_mask):
     bad = sadi("merge", shards[0], other, shards[2], check=False)
     assert bad.returncode == 3 and "other.json" in bad.stderr and "grid" in bad.stderr
     assert not os.path.exists(tmp_path / "bad.json")
+
+
+@needs_bin
+def test_significance_against_scipy_and_a_numpy_bootstrap(tmp_path):
+    """Every baseline's comparison with SADI on the trained sentiment model: the discordant counts
+    and the difference from the points' own per-item flags, the exact McNemar p-value against
+    scipy's binomial test, the paired and the selection-aware intervals against an independent
+    numpy bootstrap (another random stream: bounds agree to resampling noise)."""
+    import jsonschema
+    import numpy as np
+    from scipy.stats import binomtest
+    model = os.path.join(DATA, "sentiment")
+    tiny = os.path.join(ROOT, "tests", "data", "tiny")
+    mask = str(tmp_path / "mask.h5")
+    sadi("identify", "--model", model, "--pairs", os.path.join(tiny, "pairs.jsonl"), "--out", mask,
+         "--sites", "head,residual")
+    out = str(tmp_path / "r.json")
+    r = sadi("eval", "--model", model, "--mask", mask, "--task", os.path.join(tiny, "test.jsonl"), "--dev-fraction",
+             "0.5", "--top-k", "1,2,4", "--delta", "4,9", "--baselines", "none,fixed,random,caa,iti", "--random-seeds", "4",
+             "--caa-layers", "1,2", "--iti-top-k", "4,16", "--iti-alpha", "5,15", "--out", out)
+    res = json.load(open(out))
+    jsonschema.validate(res, json.load(open(os.path.join(ROOT, "docs", "results.schema.json"))))
+    pts, sel = res["points"], res["selected"]
+
+    def chosen(method):  # the dev-selected points, as the report selects them (first best in grid order)
+        if method == "random":
+            seeds = sorted({p["seed"] for p in pts if p["method"] == "random"})
+            return [chosen_in([p for p in pts if p["method"] == "random" and p["seed"] == s]) for s in seeds]
+        return [chosen_in([p for p in pts if p["method"] == method])]
+
+    def chosen_in(group):
+        return max(group, key=lambda p: (p["dev"]["accuracy"], -group.index(p)))
+
+    def flags(method, split):  # [points, items] 0/1
+        return np.array([p[split]["correct"] for p in chosen(method)], dtype=float)
+
+    s_test = flags("sadi", "test")[0]
+    rng = np.random.default_rng(123)
+    n_dev, n_test = len(pts[0]["dev"]["correct"]), len(s_test)
+    draws = [(rng.integers(0, n_dev, n_dev), rng.integers(0, n_test, n_test)) for _ in range(2000)]
+    grid = {m: [[p for p in pts if p["method"] == m and (m != "random" or p["seed"] == s)]
+                for s in sorted({p.get("seed", 0) for p in pts if p["method"] == m})] for m in sel}
+
+    def selection_aware(m):  # per resample: select on resampled dev, score on resampled test
+        out = []
+        for dev_i, test_i in draws:
+            accs = []
+            for group in grid[m]:
+                dev = np.array([p["dev"]["correct"] for p in group])[:, dev_i].sum(1)
+                best = group[int(np.argmax(dev))]  # argmax: the first best, as sadi
+                accs.append(np.array(best["test"]["correct"])[test_i].mean())
+            out.append(np.mean(accs))
+        return np.array(out)
+
+    sadi_sel = selection_aware("sadi")
+    assert sel["sadi"]["test_ci95_selection_aware"] == pytest.approx(np.percentile(sadi_sel, [2.5, 97.5]), abs=0.03)
+    compared = 0
+    for m in ("none", "fixed", "caa", "iti", "random"):
+        v = sel[m]["vs_sadi"]
+        b = flags(m, "test").mean(0)
+        d = s_test - b
+        assert v["diff"] == pytest.approx(d.mean()) and v["n"] == n_test
+        if m == "random":
+            assert v["test"] == "sign-flip-permutation" and "discordant" not in v
+        else:
+            only_s, only_b = int((d > 0).sum()), int((d < 0).sum())
+            assert v["discordant"] == {"sadi_only": only_s, "baseline_only": only_b}
+            want = 1.0 if only_s + only_b == 0 else binomtest(only_s, only_s + only_b, 0.5).pvalue
+            assert v["p"] == pytest.approx(want, rel=1e-9, abs=1e-15), m
+            compared += only_s + only_b > 0
+        boot = np.array([d[t].mean() for _, t in draws])
+        assert v["diff_ci95"] == pytest.approx(np.percentile(boot, [2.5, 97.5]), abs=0.03), m
+        sel_diff = sadi_sel - selection_aware(m)
+        assert v["diff_ci95_selection_aware"] == pytest.approx(np.percentile(sel_diff, [2.5, 97.5]), abs=0.03), m
+    assert compared >= 2  # some baselines differ from SADI on some items: the p-values are not all 1
+    assert "SADI vs each baseline" in r.stdout and "McNemar exact" in r.stdout

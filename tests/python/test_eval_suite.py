@@ -49,6 +49,17 @@ def test_suite_writes_the_table_from_the_selected_points(tmp_path):
         assert float(x["dev_accuracy"]) == pytest.approx(sel["dev_accuracy"])
     md = (out / "summary.md").read_text()
     assert "| method | copa | sst2 | avg |" in md and "| SADI-head |" in md
+    # every baseline row carries its comparison with SADI at its site (first site: baseline, CAA)
+    for x in rows:
+        res = json.load(open(os.path.join(ROOT, x["results"])))
+        if x["method"] == "sadi":
+            assert x["p_vs_sadi"] == ""
+            continue
+        v = res["selected"][x["method"]]["vs_sadi"]
+        assert float(x["p_vs_sadi"]) == pytest.approx(v["p"]) and float(x["diff_vs_sadi"]) == pytest.approx(v["diff"])
+        assert x["vs_sadi_site"] == ("head" if x["method"] in ("none", "caa", "iti") else x["site"])
+        assert x["p_test"] == v["test"]
+    assert "SADI minus each baseline on the same test items" in md and "| CAA | " in md.split("SADI minus")[1]
     # no scored item was used for identification
     for task in ("copa", "sst2"):
         pairs = {json.loads(x)["prompt"] for x in open(out / "data" / f"{task}.pairs.jsonl")}

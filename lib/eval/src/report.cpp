@@ -5,6 +5,7 @@
 #include <iomanip>
 
 #include "sadi/core/strings.hpp"
+#include "sadi/eval/significance.hpp"
 
 namespace sadi {
 namespace {
@@ -16,6 +17,28 @@ std::string cell(const ScoredPoint& s, bool k) {
 }
 
 std::string acc3(double v) { return str(std::fixed, std::setprecision(3), v); }
+std::string signed3(double v) { return str(std::fixed, std::setprecision(3), std::showpos, v); }
+std::string range3(const Interval& i) { return str("[", signed3(i.lo), ", ", signed3(i.hi), "]"); }
+
+// SADI's selected point against each baseline's on the same test items (significance.hpp).
+void print_significance(std::ostream& os, const std::vector<ScoredPoint>& all, uint64_t seed) {
+  const auto sig = significance(all, seed);
+  if (!sig || sig->vs_sadi.empty()) return;
+  os << "SADI vs each baseline, both at their dev-selected points, on the same test items (diff = SADI - baseline):\n";
+  os << std::left << std::setw(11) << "baseline" << std::setw(9) << "diff" << std::setw(20) << "95% CI paired"
+     << std::setw(20) << "95% CI sel.-aware" << "p\n";
+  for (const Comparison& c : sig->vs_sadi) {
+    const std::string how = c.only_sadi >= 0 ? str("McNemar exact, ", c.only_sadi, " vs ", c.only_baseline, " discordant")
+                                             : std::string("sign-flip permutation over the seeds' mean");
+    os << std::left << std::setw(11) << method_name(c.method) << std::setw(9) << signed3(c.diff) << std::setw(20)
+       << range3(c.diff_ci95) << std::setw(20) << range3(c.selection_diff_ci95)
+       << str(std::setprecision(3), c.p) << " (" << how << ")\n";
+  }
+  os << "selection-aware 95% CI of each selected accuracy (dev and test resampled, selection repeated, "
+     << sig->resamples << " resamples):";
+  for (const auto& [m, ci] : sig->selection_ci95) os << " " << method_name(m) << " [" << acc3(ci.lo) << ", " << acc3(ci.hi) << "]";
+  os << "\n";
+}
 
 }  // namespace
 
@@ -100,6 +123,7 @@ void print_table(std::ostream& os, const EvalResult& r) {
     if (random->sadi_percentile >= 0) os << "; SADI's selected point is at percentile " << std::lround(random->sadi_percentile);
     os << "\n";
   }
+  print_significance(os, all, seed);
   if (const ScoredPoint* o = oracle_on_test(all)) {
     os << "oracle (chosen on test, optimistic): sadi K=" << o->point.top_k << " delta=" << o->point.delta << " -> "
        << acc(o->test) << "\n";

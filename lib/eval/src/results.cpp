@@ -3,6 +3,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
 #include "sadi/eval/report.hpp"
+#include "sadi/eval/significance.hpp"
 
 namespace sadi {
 namespace {
@@ -19,6 +20,25 @@ Json split_json(const PointScore& p, uint64_t seed, Metric metric) {
   }
   if (metric == Metric::kGenerateEm) j["predictions"] = p.predictions;
   return j;
+}
+
+Json pair(const Interval& i) { return Json::array({i.lo, i.hi}); }
+
+// Each selected method's selection-aware interval and each baseline's comparison with SADI
+// (significance.hpp), into `selected`.
+void add_significance(Json& selected, const std::vector<ScoredPoint>& all, uint64_t seed) {
+  const auto sig = significance(all, seed);
+  if (!sig) return;
+  for (const auto& [m, ci] : sig->selection_ci95) {
+    if (selected.contains(method_name(m))) selected[method_name(m)]["test_ci95_selection_aware"] = pair(ci);
+  }
+  for (const Comparison& c : sig->vs_sadi) {
+    if (!selected.contains(method_name(c.method))) continue;
+    Json j{{"diff", c.diff}, {"diff_ci95", pair(c.diff_ci95)}, {"p", c.p}, {"test", c.test},
+           {"diff_ci95_selection_aware", pair(c.selection_diff_ci95)}, {"n", c.n}, {"resamples", sig->resamples}};
+    if (c.only_sadi >= 0) j["discordant"] = {{"sadi_only", c.only_sadi}, {"baseline_only", c.only_baseline}};
+    selected[method_name(c.method)]["vs_sadi"] = j;
+  }
 }
 
 // Adds "points", "selected" and (when SADI points exist) "oracle" to `results`. With
@@ -58,6 +78,7 @@ void add_scores(Json& results, const std::vector<ScoredPoint>& all, bool has_dev
     if (random->sadi_percentile >= 0) r["sadi_percentile"] = random->sadi_percentile;
     selected["random"] = r;
   }
+  add_significance(selected, all, seed);
   results["selected"] = selected;
   if (const ScoredPoint* o = oracle_on_test(all)) {
     results["oracle"] = {{"label", "best SADI point chosen on the test split itself (optimistic; not a result)"},
