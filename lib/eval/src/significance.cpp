@@ -132,6 +132,39 @@ Interval paired_interval(const std::vector<double>& d, uint64_t seed, int resamp
   return percentile_interval(std::move(means));
 }
 
+namespace {
+
+// One baseline against SADI: per-item flags (random: the mean over seeds) and both methods'
+// selection-aware accuracies per resample.
+Comparison compare(Method method, const std::vector<double>& sadi, const std::vector<double>& baseline,
+                   const std::vector<double>& sadi_resampled, const std::vector<double>& baseline_resampled,
+                   uint64_t seed) {
+  Comparison c;
+  c.method = method;
+  c.n = static_cast<int64_t>(sadi.size());
+  std::vector<double> d(sadi.size());
+  for (size_t i = 0; i < d.size(); ++i) {
+    d[i] = sadi[i] - baseline[i];
+    c.diff += d[i] / static_cast<double>(d.size());
+    if (d[i] > 0) ++c.only_sadi;
+    if (d[i] < 0) ++c.only_baseline;
+  }
+  if (method == Method::kRandom) {  // fractional per-item correctness: no discordant pairs to count
+    c.only_sadi = c.only_baseline = -1;
+    c.p = sign_flip_p(d, seed);
+    c.test = "sign-flip-permutation";
+  } else {
+    c.p = mcnemar_exact_p(c.only_sadi, c.only_baseline);
+  }
+  c.diff_ci95 = paired_interval(d, seed);
+  std::vector<double> sel_diff(sadi_resampled.size());
+  for (size_t r = 0; r < sel_diff.size(); ++r) sel_diff[r] = sadi_resampled[r] - baseline_resampled[r];
+  c.selection_diff_ci95 = percentile_interval(std::move(sel_diff));
+  return c;
+}
+
+}  // namespace
+
 std::optional<Significance> significance(const std::vector<ScoredPoint>& all, uint64_t seed, int resamples) {
   const ScoredPoint* sadi = select_on_dev(all, Method::kSadi);
   if (!sadi || sadi->test.correct.empty()) return std::nullopt;
@@ -156,33 +189,8 @@ std::optional<Significance> significance(const std::vector<ScoredPoint>& all, ui
   }
   const std::vector<double> s = selected_items(all, Method::kSadi);
   for (size_t m = 0; m < cands.size(); ++m) {
-    const Method method = cands[m].method;
-    if (method == Method::kSadi) continue;
-    const std::vector<double> b = selected_items(all, method);
-    Comparison c;
-    c.method = method;
-    c.n = static_cast<int64_t>(n_test);
-    std::vector<double> d(n_test);
-    for (size_t i = 0; i < n_test; ++i) {
-      d[i] = s[i] - b[i];
-      c.diff += d[i] / static_cast<double>(n_test);
-    }
-    if (method == Method::kRandom) {
-      c.only_sadi = c.only_baseline = -1;
-      c.p = sign_flip_p(d, seed);
-      c.test = "sign-flip-permutation";
-    } else {
-      for (double x : d) {
-        if (x > 0) ++c.only_sadi;
-        if (x < 0) ++c.only_baseline;
-      }
-      c.p = mcnemar_exact_p(c.only_sadi, c.only_baseline);
-    }
-    c.diff_ci95 = paired_interval(d, seed);
-    std::vector<double> sel_diff(static_cast<size_t>(resamples));
-    for (size_t r = 0; r < sel_diff.size(); ++r) sel_diff[r] = acc[sadi_index][r] - acc[m][r];
-    c.selection_diff_ci95 = percentile_interval(std::move(sel_diff));
-    out.vs_sadi.push_back(c);
+    if (cands[m].method == Method::kSadi) continue;
+    out.vs_sadi.push_back(compare(cands[m].method, s, selected_items(all, cands[m].method), acc[sadi_index], acc[m], seed));
   }
   return out;
 }
