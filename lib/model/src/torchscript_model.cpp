@@ -90,6 +90,7 @@ class TorchScriptModel final : public Model {
       // CPU: matrices stored column-major (the same [out, in] values, transposed memory). A
       // decode step's products y = W x then stream W as MKL reads it fastest: 38 vs 47 ms per
       // token for SmolLM2-135M's 538 MB (docs/benchmarks.md, "Decode on a real model's shape").
+      // Exports since 2026-12-07 store them so (no copy here); older ones are relaid once.
       if (device_.is_cpu() && p.dim() == 2 && p.is_contiguous()) p.set_data(p.t().contiguous().t());
     }
     check_finite_weights(path);
