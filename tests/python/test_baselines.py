@@ -115,8 +115,10 @@ def test_iti_adds_alpha_sigma_theta_on_the_best_probed_heads(model, mask, tmp_pa
     assert changed > 0
 
 
-def test_iti_directions_and_spreads_equal_a_recomputation(model, mask):
-    import h5py
+@pytest.fixture(scope="module")
+def head_captures(model):
+    """Each pair's head activations at its last token, one sequence at a time, as identify reads
+    them (stripped, one space): pos, neg [N, L, H*Dh] float64."""
     pairs = [json.loads(line) for line in open(os.path.join(TINY, "pairs.jsonl"))]
     pos, neg = [], []
     for p in pairs:
@@ -124,7 +126,12 @@ def test_iti_directions_and_spreads_equal_a_recomputation(model, mask):
             ids = model.encode(p["prompt"].strip() + " " + side.strip())
             _, cap = model.run(ids, capture={"head": torch.tensor([[len(ids) - 1]])})
             acc.append(cap["head"][0, 0].double())  # [L, H*Dh]
-    pos, neg = torch.stack(pos), torch.stack(neg)
+    return torch.stack(pos), torch.stack(neg)
+
+
+def test_iti_directions_and_spreads_equal_a_recomputation(model, mask, head_captures):
+    import h5py
+    pos, neg = head_captures
     shift = (pos - neg).mean(0).view(model.L, model.H, model.Dh)
     theta = shift / shift.norm(dim=-1, keepdim=True)
     proj = (torch.cat([pos, neg]).view(-1, model.L, model.H, model.Dh) * theta).sum(-1)
@@ -142,7 +149,7 @@ def test_iti_directions_and_spreads_equal_a_recomputation(model, mask):
         assert ((acc * 2 * n_val).round() - acc * 2 * n_val).__abs__().max() < 1e-3  # a share of 2 * n_val
 
 
-def test_iti_probe_accuracies_equal_scikit_learn_on_the_same_split(model, mask):
+def test_iti_probe_accuracies_equal_scikit_learn_on_the_same_split(model, mask, head_captures):
     """Each head's held-out probe accuracy against scikit-learn's LogisticRegression (C = 1,
     intercept: honest_llama's probe) fitted on the same captured activations and the same
     train/validation split (the mask records the held-out pairs); the ranking against honest_llama's
@@ -151,18 +158,11 @@ def test_iti_probe_accuracies_equal_scikit_learn_on_the_same_split(model, mask):
     import h5py
     import numpy as np
     from sklearn.linear_model import LogisticRegression
-    pairs = [json.loads(line) for line in open(os.path.join(TINY, "pairs.jsonl"))]
-    pos, neg = [], []
-    for p in pairs:
-        for side, acc in ((p["positive"], pos), (p["negative"], neg)):
-            ids = model.encode(p["prompt"].strip() + " " + side.strip())
-            _, cap = model.run(ids, capture={"head": torch.tensor([[len(ids) - 1]])})
-            acc.append(cap["head"][0, 0].double().view(model.L, model.H, model.Dh).numpy())
-    pos, neg = np.stack(pos), np.stack(neg)  # [N, L, H, Dh]
+    pos, neg = (x.view(x.size(0), model.L, model.H, model.Dh).numpy() for x in head_captures)  # [N, L, H, Dh]
     with h5py.File(mask, "r") as f:
         g = f["head"]["iti"]
         got, ranking, val = g["probe_accuracy"][()], g["ranking"][()], g["val_index"][()]
-    train = np.setdiff1d(np.arange(len(pairs)), val)
+    train = np.setdiff1d(np.arange(len(pos)), val)
     want = np.zeros((model.L, model.H))
     for layer in range(model.L):
         for head in range(model.H):
