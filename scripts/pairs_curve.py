@@ -18,9 +18,10 @@ import argparse
 import csv
 import json
 import os
-import shlex
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from eval_suite import Runner, SuiteError, finished  # noqa: E402  (the suite's step runner and its check)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 DEFAULT_GRIDS = os.path.join(ROOT, "configs", "reference_grids.json")
@@ -54,47 +55,30 @@ def parse_sizes(text):
     return out
 
 
-def run(sadi, args, log):
-    cmd = [sadi, *args]
-    print("+ " + " ".join(shlex.quote(c) for c in cmd), file=sys.stderr)
-    with open(log, "w", encoding="utf-8") as f:
-        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        tail = open(log, encoding="utf-8", errors="replace").read()[-1500:]
-        raise CurveError(f"{' '.join(shlex.quote(c) for c in cmd)} failed with exit code {r.returncode} (log {log}):\n{tail}")
-
-
-def finished(path):
-    if not os.path.exists(path):
-        return False
-    if path.endswith(".json"):
-        return not json.load(open(path, encoding="utf-8")).get("partial", False)
-    return True
-
-
 def one_size(a, n, grids, extra):
     """Runs (or reuses) the identify and evals of size n; returns {site: row}."""
     d = os.path.join(a.out_dir, f"n{n or 'all'}")
     os.makedirs(d, exist_ok=True)
+    run = Runner(a.sadi, d, dry_run=False)  # each step's output in d/NAME.log
     mask = os.path.join(d, "mask.h5")
-    if not (a.resume and finished(mask)):
-        run(a.sadi, ["identify", "--model", a.model, "--pairs", a.pairs, "--max-pairs", str(n), "--sites",
-                     ",".join(a.sites), "--no-iti", "--out", mask, *extra], os.path.join(d, "identify.log"))
+    if not (a.resume and os.path.exists(mask)):  # identify writes its mask atomically
+        run("identify", ["identify", "--model", a.model, "--pairs", a.pairs, "--max-pairs", str(n),
+                         "--sites", ",".join(a.sites), "--no-iti", "--out", mask, *extra])
     rows = {}
     for site in a.sites:
         ks, ds = grids[site]
         res = os.path.join(d, f"results-{site}.json")
         if not (a.resume and finished(res)):
-            run(a.sadi, ["eval", "--model", a.model, "--mask", mask, "--task", a.test, "--dev", a.dev, "--site", site,
-                         "--top-k", ",".join(map(str, ks)), "--delta", ",".join(map(str, ds)), "--baselines", "none",
-                         "--out", res, *extra], os.path.join(d, f"eval-{site}.log"))
+            run(f"eval-{site}", ["eval", "--model", a.model, "--mask", mask, "--task", a.test, "--dev", a.dev,
+                                 "--site", site, "--top-k", ",".join(map(str, ks)), "--delta", ",".join(map(str, ds)),
+                                 "--baselines", "none", "--out", res, *extra])
         r = json.load(open(res, encoding="utf-8"))
         sel, none = r["selected"]["sadi"], r["selected"]["none"]
         rnd = os.path.join(d, f"random-{site}.json")
         if not (a.resume and finished(rnd)):
-            run(a.sadi, ["eval", "--model", a.model, "--mask", mask, "--task", a.test, "--site", site, "--top-k",
-                         str(sel["top_k"]), "--delta", str(sel["delta"]), "--baselines", "random", "--random-seeds",
-                         str(a.random_seeds), "--out", rnd, *extra], os.path.join(d, f"random-{site}.log"))
+            run(f"random-{site}", ["eval", "--model", a.model, "--mask", mask, "--task", a.test, "--site", site,
+                                   "--top-k", str(sel["top_k"]), "--delta", str(sel["delta"]), "--baselines",
+                                   "random", "--random-seeds", str(a.random_seeds), "--out", rnd, *extra])
         draws = [p["test"]["accuracy"] for p in json.load(open(rnd, encoding="utf-8"))["points"] if p["method"] == "random"]
         mean = sum(draws) / len(draws)
         sd = (sum((x - mean) ** 2 for x in draws) / (len(draws) - 1)) ** 0.5 if len(draws) > 1 else 0.0
@@ -167,7 +151,7 @@ def main(argv=None):
         for n in sizes:
             for site, row in one_size(a, n, grids, extra).items():
                 curve["sites"][site].append(row)
-    except CurveError as e:
+    except (CurveError, SuiteError) as e:
         print(f"pairs_curve: error: {e}", file=sys.stderr)
         return 3
     with open(os.path.join(a.out_dir, "curve.json"), "w", encoding="utf-8") as f:
