@@ -1,5 +1,5 @@
 #pragma once
-// --device, --dtype and --batch-invariant: how identify, eval, generate and info load the model
+// --device, --dtype, --batch-invariant and --native-decode: how identify, eval, generate and info load the model
 // (--threads is common to every command: main.cpp).
 #include <optional>
 #include <string>
@@ -23,7 +23,9 @@ inline void add_model_options(cxxopts::Options& opts, const char* batch_invarian
       ("batch-invariant", "true: a row's numbers do not depend on the rows batched with it, so results are "
        "identical for every --batch-size (rows of one length per batch; docs/determinism.md); false: "
        "padded batches of mixed lengths; auto: true on cpu, false on cuda",
-       cxxopts::value<std::string>()->default_value(batch_invariant_default));
+       cxxopts::value<std::string>()->default_value(batch_invariant_default))
+      ("native-decode", "true: one-token decoding steps of a float32 Llama-family model on the CPU run sadi's "
+       "own kernels (docs/benchmarks.md); false: the TorchScript module", cxxopts::value<bool>()->default_value("true"));
 }
 
 // --prefix-sharing (identify, eval): docs/eval.md and docs/identify.md, "Prefix sharing".
@@ -41,7 +43,9 @@ inline LoadOptions load_options(const cxxopts::ParseResult& r) {
   } else if (invariant != "auto") {
     throw_usage(str("--batch-invariant: expected auto, true or false, found '", invariant, "'"));
   }
-  return {r["device"].as<std::string>(), r["dtype"].as<std::string>(), value};
+  LoadOptions out{r["device"].as<std::string>(), r["dtype"].as<std::string>(), value};
+  out.native_decode = r["native-decode"].as<bool>();
+  return out;
 }
 
 // The model of `dir`, loaded as the model options say; errors about the load options name the

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): sadi generate tokens/s without steering, with prompt-last steering,
 # every-token steering and clamp mode, at batch 1 and 16, and the overhead ratios, in one run.
-# Usage: scripts/bench/generate_bench.sh [--device cpu|cuda] [--preset small|llama-3.2-1b]
+# Usage: scripts/bench/generate_bench.sh [--device cpu|cuda] [--preset small|smollm2|llama-3.2-1b]
 #        [--prompts N] [--new-tokens N] [--repeat R]
 # Each configuration runs R times (default 3) and the best rate is reported: this machine's
 # run-to-run noise is large (seen: 395 to 595 tokens/s for the same unsteered run).

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): sadi identify pairs/s at batch 1 and 16 on one model, batch-invariant
 # (the CPU default) and not.
-# Usage: scripts/bench/identify_bench.sh [--device cpu|cuda] [--preset small|llama-3.2-1b] [--pairs N]
-# small: 8 layers, d=256, 8 heads (4 kv), FFN 688, float32 (CPU-sized);
-# llama-3.2-1b: the 1B shape in bfloat16 (GPU).
+# Usage: scripts/bench/identify_bench.sh [--device cpu|cuda] [--preset small|smollm2|llama-3.2-1b] [--pairs N]
+# small: 8 layers, d=256, 8 heads (4 kv), FFN 688, float32 (CPU-sized); smollm2: the real
+# SmolLM2-135M-Instruct in float32 (scripts/bench/smollm2_model.sh); llama-3.2-1b: the 1B shape
+# in bfloat16 (GPU).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 device=cpu preset=small n=96
@@ -19,7 +20,9 @@ py=${SADI_PYTHON:-$root/.venv/bin/python}
 sadi=${SADI_BIN:-${BUILD_DIR:-$root/build}/apps/sadi}
 work=${BENCH_DIR:-$root/out/bench}/$preset
 mkdir -p "$work"
-if [ ! -f "$work/model/manifest.json" ]; then
+if [ "$preset" = smollm2 ]; then
+  "$root/scripts/bench/smollm2_model.sh" "$work"
+elif [ ! -f "$work/model/manifest.json" ]; then
   if [ "$preset" = small ]; then
     "$py" "$root/scripts/make_tiny_model.py" --out "$work/hf" --seed 0 --layers 8 --d-model 256 --heads 8 \
       --kv-heads 4 --d-ffn 688 --max-positions 512 >&2

@@ -34,12 +34,7 @@ unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS MKL_NUM_THREADS
 make_model() {  # name -> $work/name/{hf,model,model.gguf}
   local name=$1 d=$work/$1 args
   if [ "$name" = smollm2 ]; then
-    local gguf=$root/third_party/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
-    if [ ! -f "$d/model.gguf" ]; then
-      "$py" "$root/scripts/import_gguf.py" --gguf "$gguf" --out "$d/hf" --force >/dev/null
-      "$py" "$root/scripts/export_hf.py" --hf-dir "$d/hf" --out "$d/model" --force >/dev/null
-      "$py" "$root/scripts/gguf_to_f32.py" --gguf "$gguf" --out "$d/model.gguf" >/dev/null
-    fi
+    "$root/scripts/bench/smollm2_model.sh" "$d"
     return
   fi
   case $name in
@@ -47,11 +42,9 @@ make_model() {  # name -> $work/name/{hf,model,model.gguf}
     271m) args=(--layers 16 --d-model 1024 --heads 16 --kv-heads 8 --d-ffn 2816 --vocab-size 32000) ;;
     *) echo "unknown model $name" >&2; exit 2 ;;
   esac
-  if [ ! -f "$d/model.gguf" ]; then
-    "$py" "$root/scripts/make_tiny_model.py" --out "$d/hf" --seed 1 --max-positions 1024 "${args[@]}" >/dev/null
-    "$py" "$root/scripts/export_hf.py" --hf-dir "$d/hf" --out "$d/model" >/dev/null
-    "$py" "$root/scripts/bench/to_gguf.py" --hf-dir "$d/hf" --out "$d/model.gguf"
-  fi
+  [ -f "$d/hf/config.json" ] || "$py" "$root/scripts/make_tiny_model.py" --out "$d/hf" --seed 1 --max-positions 1024 "${args[@]}" >/dev/null
+  [ -f "$d/model/manifest.json" ] || "$py" "$root/scripts/export_hf.py" --hf-dir "$d/hf" --out "$d/model" --force >/dev/null
+  [ -f "$d/model.gguf" ] || "$py" "$root/scripts/bench/to_gguf.py" --hf-dir "$d/hf" --out "$d/model.gguf"
 }
 
 best() { "$py" -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }

@@ -47,15 +47,6 @@ def build_module(arch: ArchSpec, weights: Dict[str, torch.Tensor], dtype: torch.
     return cast_parameters(model, dtype).eval()
 
 
-def column_major(model) -> None:
-    """Stores every matrix column-major (the same [out, in] values, transposed memory; torch.jit.save
-    keeps the strides): MKL streams them faster in a decode step's matrix-vector products, and sadi
-    need not relayout them at load (docs/benchmarks.md, "Decode on a real model's shape")."""
-    for p in model.parameters():
-        if p.dim() == 2:
-            p.data = p.data.t().contiguous().t()
-
-
 def cast_parameters(model, dtype: torch.dtype):
     """Casts parameters only; buffers (the float32 rotary frequencies) keep their dtype.
     The C++ runtime's --dtype does the same."""
@@ -216,7 +207,6 @@ def export(hf_dir: str, out: str, dtype_name: str, device: str, force: bool) -> 
         f"heads={arch.n_heads}/{arch.n_kv_heads}, vocab={arch.vocab_size}")
     weights = architecture_of(arch).map_weights(load_state_dict(hf_dir), arch, hf_dir)
     eager = build_module(arch, weights, dtype, hf_dir)
-    column_major(eager)
     del weights
     # float16 matmuls do not run on CPU with torch 1.x: check parity on float32 copies of the
     # float16-rounded weights there, and say so.

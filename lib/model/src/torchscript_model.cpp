@@ -13,6 +13,8 @@
 #include "sadi/model/model.hpp"
 #include "sadi/model/tensor_types.hpp"
 #include "sadi/model/threads.hpp"
+#include "native/kernels.hpp"
+#include "native/llama_step.hpp"
 
 namespace sadi {
 namespace {
@@ -62,7 +64,8 @@ void check_index(const torch::Tensor& t, int64_t limit, const std::string& what)
 
 class TorchScriptModel final : public Model {
  public:
-  TorchScriptModel(ModelInfo info, torch::Device device, torch::ScalarType dtype, bool batch_invariant)
+  TorchScriptModel(ModelInfo info, torch::Device device, torch::ScalarType dtype, bool batch_invariant,
+                   bool native_decode)
       : info_(std::move(info)), device_(device), dtype_(dtype), batch_invariant_(batch_invariant) {
     const auto path = (info_.dir / info_.model_file).string();
     std::unordered_map<std::string, std::string> extra{{"sadi_fingerprint", ""}};
@@ -87,14 +90,27 @@ class TorchScriptModel final : public Model {
     // Parameters only: the rotary frequency buffer stays float32 (as in the exporter).
     for (auto p : module_.parameters()) {
       if (p.scalar_type() != dtype_) p.set_data(p.to(dtype_));
-      // CPU: matrices stored column-major (the same [out, in] values, transposed memory). A
-      // decode step's products y = W x then stream W as MKL reads it fastest: 38 vs 47 ms per
-      // token for SmolLM2-135M's 538 MB (docs/benchmarks.md, "Decode on a real model's shape").
-      // Exports since 2026-12-07 store them so (no copy here); older ones are relaid once.
-      if (device_.is_cpu() && p.dim() == 2 && p.is_contiguous()) p.set_data(p.t().contiguous().t());
+    }
+    check_dims(path);
+    decode_kernel_ = native_decode ? native::LlamaStep::unsupported(module_, info_, dtype_, device_) : "off (--native-decode false)";
+    const bool native = decode_kernel_.empty();
+    // CPU matrices: row-major for the native decode step (it streams rows); column-major for the
+    // module's decode otherwise (the same [out, in] values, transposed memory: MKL's
+    // matrix-vector product reads it faster, 38 vs 47 ms per token for SmolLM2-135M's 538 MB;
+    // docs/benchmarks.md, "Decode on a real model's shape"). scripts/export_hf.py writes them
+    // row-major, so a Llama-family model loads without a copy.
+    for (auto p : module_.parameters()) {
+      if (!device_.is_cpu() || p.dim() != 2) continue;
+      if (native && !p.is_contiguous()) p.set_data(p.contiguous());
+      if (!native && p.is_contiguous()) p.set_data(p.t().contiguous().t());
     }
     check_finite_weights(path);
-    check_dims(path);
+    if (native) {
+      native_ = std::make_unique<native::LlamaStep>(module_, info_);
+      decode_kernel_ = str("native (", native::kernel_isa(), ")");
+    } else {
+      decode_kernel_ = str("torchscript: ", decode_kernel_);
+    }
     if (batch_invariant_) {
       if (!module_.hasattr("batch_invariant")) {
         throw_input(str(path, ": exported before batch-invariant mode existed; re-export it with "
@@ -109,7 +125,7 @@ class TorchScriptModel final : public Model {
       }
     }
     log::debug(str("loaded ", path, " on ", device_.str(), " as ", dtype_name(dtype_),
-                   batch_invariant_ ? ", batch-invariant" : ""));
+                   batch_invariant_ ? ", batch-invariant" : "", "; one-token steps: ", decode_kernel_));
   }
 
   [[noreturn]] void forward_failed(const std::string& message, int64_t rows, int64_t tokens) const {
@@ -125,8 +141,9 @@ class TorchScriptModel final : public Model {
   torch::Device device() const override { return device_; }
   torch::ScalarType dtype() const override { return dtype_; }
   bool batch_invariant() const override { return batch_invariant_; }
+  std::string decode_kernel() const override { return decode_kernel_; }
 
-  bool has_decode_step() const override { return module_.find_method("decode").has_value(); }
+  bool has_decode_step() const override { return native_ || module_.find_method("decode").has_value(); }
 
   torch::Tensor decode_step(const DecodeStep& in, KvCache& cache) override {
     const int64_t b = cache.batch();
@@ -140,15 +157,21 @@ class TorchScriptModel final : public Model {
     check_dtype(in.key_mask, torch::kBool, "decode_step: key_mask");
     check_shape(in.slot, {1}, "decode_step: slot");
     check_dtype(in.slot, torch::kInt64, "decode_step: slot");
+    c10::Dict<std::string, torch::Tensor> steer;
+    if (in.steering != nullptr) add_steering(*in.steering, b, 1, native_ ? nullptr : &steer);
+    c10::InferenceMode inference;
+    torch::Tensor logits;
+    if (native_) {
+      logits = native_->step(in.input_ids.select(1, 0), in.positions.select(1, 0), in.key_mask,
+                             in.slot.item<int64_t>(), false, cache, in.steering);
+      if (in.check_finite) check_finite_logits(logits, b, 1);
+      return logits;
+    }
     c10::List<torch::Tensor> ck, cv;
     for (size_t l = 0; l < cache.k.size(); ++l) {
       ck.push_back(cache.k[l]);
       cv.push_back(cache.v[l]);
     }
-    c10::Dict<std::string, torch::Tensor> steer;
-    if (in.steering != nullptr) add_steering(*in.steering, b, 1, steer);
-    c10::InferenceMode inference;
-    torch::Tensor logits;
     try {
       logits = module_.get_method("decode")({in.input_ids, in.positions, in.key_mask, in.slot, ck, cv, steer}).toTensor();
     } catch (const c10::Error& e) {
@@ -190,8 +213,21 @@ class TorchScriptModel final : public Model {
       throw_input("forward: start > 0 needs a KV cache");
     }
 
+    const bool native = native_ && t == 1 && cache != nullptr && in.capture.empty();
     c10::Dict<std::string, torch::Tensor> steer;
-    if (in.steering != nullptr) add_steering(*in.steering, b, t, steer);
+    if (in.steering != nullptr) add_steering(*in.steering, b, t, native ? nullptr : &steer);
+    if (native) {
+      // One token per row with a cache and no captures: the native step (llama_step.hpp).
+      c10::InferenceMode inference;
+      ForwardOutput out;
+      out.logits = native_->step(in.input_ids.select(1, 0), in.positions.select(1, 0), in.key_mask, in.start, true,
+                                 *cache, in.steering)
+                       .unsqueeze(1)
+                       .expand({b, in.logits_at.size(1), info_.vocab_size})
+                       .contiguous();  // [B, N, V]: every logits_at is position 0
+      check_finite_logits(out.logits, b, in.start + t);
+      return out;
+    }
     c10::Dict<std::string, torch::Tensor> capture;
     for (const auto& [site, pos] : in.capture) {
       if (!pos.defined() || pos.dim() != 2 || pos.size(0) != b) {
@@ -318,13 +354,15 @@ class TorchScriptModel final : public Model {
     return out;
   }
 
-  void add_steering(const Steering& steering, int64_t b, int64_t t, c10::Dict<std::string, torch::Tensor>& d) {
+  // Checks `steering` against the shapes of a call of b rows x t tokens and, with `d`, adds its
+  // tensors under the module's keys (modeling.py).
+  void add_steering(const Steering& steering, int64_t b, int64_t t, c10::Dict<std::string, torch::Tensor>* d) {
     for (const auto& [site, edit] : steering.sites) {
       const std::string name = site_name(site);
       const int64_t units = info_.site(site).units;
       check_shape(edit.at, {b, t}, str("steering '", name, "': at"));
       check_dtype(edit.at, torch::kBool, str("steering '", name, "': at"));
-      d.insert(name + ".at", edit.at.to(device_));
+      if (d) d->insert(name + ".at", edit.at.to(device_));
       for (const auto& [layer, le] : edit.layers) {
         if (layer < 0 || layer >= info_.n_layers) {
           throw_input(str("steering '", name, "': layer ", layer, " out of range [0, ", info_.n_layers, ")"));
@@ -335,13 +373,13 @@ class TorchScriptModel final : public Model {
         for (const auto& [op, tensor] : parts) {
           if (!tensor->defined()) continue;
           check_shape(*tensor, {b, units}, str("steering '", name, "' layer ", layer, ": ", op));
-          d.insert(key + op, tensor->to(device_));
+          if (d) d->insert(key + op, tensor->to(device_));
         }
         if (le.base_rows.defined()) {
           if (!le.base.defined()) throw_input(str("steering '", name, "' layer ", layer, ": base_rows without base"));
           check_shape(le.base_rows, {b}, str("steering '", name, "' layer ", layer, ": base_rows"));
           check_dtype(le.base_rows, torch::kBool, str("steering '", name, "': base_rows"));
-          d.insert(key + "base_rows", le.base_rows.to(device_));
+          if (d) d->insert(key + "base_rows", le.base_rows.to(device_));
         }
       }
     }
@@ -352,6 +390,8 @@ class TorchScriptModel final : public Model {
   torch::ScalarType dtype_;
   bool batch_invariant_;
   torch::jit::Module module_;
+  std::unique_ptr<native::LlamaStep> native_;  // null: one-token steps run the module
+  std::string decode_kernel_;
 };
 
 }  // namespace
@@ -401,7 +441,7 @@ std::unique_ptr<Model> load_model(const std::filesystem::path& dir, const LoadOp
     throw_field(ErrorKind::kUsage, "dtype", " float16 is not supported on CPU (use float32 or bfloat16)");
   }
   const bool invariant = opts.batch_invariant.value_or(device.is_cpu());
-  return std::make_unique<TorchScriptModel>(std::move(info), device, dtype, invariant);
+  return std::make_unique<TorchScriptModel>(std::move(info), device, dtype, invariant, opts.native_decode);
 }
 
 }  // namespace sadi

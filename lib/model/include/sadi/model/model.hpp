@@ -100,6 +100,9 @@ struct LoadOptions {
   // only rows of equal length (no padding). nullopt: the device's default, true on the CPU and
   // false on CUDA (where per-row GEMMs cost much and cuBLAS promises no batch invariance anyway).
   std::optional<bool> batch_invariant = false;
+  // One-token steps (decoding) of a float32 Llama-family model on the CPU run sadi's native step
+  // (lib/model/src/native/) instead of the TorchScript module; false: always the module.
+  bool native_decode = true;
 };
 
 class Model {
@@ -109,6 +112,8 @@ class Model {
   virtual torch::Device device() const = 0;
   virtual torch::ScalarType dtype() const = 0;
   virtual bool batch_invariant() const = 0;
+  // What runs one-token steps: "native (avx2)", "native (generic)" or "torchscript: <why>".
+  virtual std::string decode_kernel() const { return "torchscript"; }
   // Runs one chunk. Validates every shape against the manifest and throws sadi::Error (input)
   // naming the argument on mismatch. `cache` may be null (then start must be 0).
   virtual ForwardOutput forward(const ForwardInput& in, KvCache* cache) = 0;

@@ -1,0 +1,25 @@
+#pragma once
+// Float32 kernels of the native decode step (llama_step.cpp): dot products and matrix-vector
+// products over row-major weights, AVX2 + FMA where the CPU has them (checked at run time),
+// plain C++ otherwise. Every output value is one dot product summed in a fixed order (four
+// 8-lane partial sums over blocks of 32, then the tail), whatever the thread count or the number
+// of vectors: results are batch- and thread-invariant on one machine.
+#include <cstdint>
+
+namespace sadi::native {
+
+// The instruction set in use: "avx2" or "generic". force_generic(true) switches to the plain
+// path (tests compare the two); not thread-safe, call before any kernel runs.
+const char* kernel_isa();
+void force_generic(bool on);
+
+// sum_i a[i] * b[i]
+float dot(const float* a, const float* b, int64_t n);
+
+// Y[r, o] = W[o, :] . X[r, :] for r < rows, o < out: W [out, in] row-major; X rows `x_stride`
+// floats apart, Y rows `y_stride` apart. Output rows are split over LibTorch's intra-op threads;
+// each weight row is read once for all `rows` vectors.
+void gemv(const float* w, int64_t out, int64_t in, const float* x, int64_t x_stride, float* y, int64_t y_stride,
+          int64_t rows);
+
+}  // namespace sadi::native
