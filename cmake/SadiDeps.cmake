@@ -31,6 +31,18 @@ if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
 endif()
 option(SADI_CUDA_GRAPHS "CUDA graphs for the decode step (needs LibTorch with CUDA)" ${_sadi_torch_cuda})
 message(STATUS "sadi: CUDA graphs ${SADI_CUDA_GRAPHS}")
+# OpenMP: LibTorch's at::parallel_for is a header template whose `#pragma omp parallel` runs
+# threads only in code compiled with -fopenmp (the native decode kernels, lib/model/src/native);
+# linked against LibTorch's own libgomp.so.1 where it ships one (pip wheels), so that one OpenMP
+# runtime is loaded, as for PyTorch's C++ extensions; else the compiler's.
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_library(SADI_OPENMP_LIBRARY NAMES libgomp.so.1 PATHS "${TORCH_INSTALL_PREFIX}/lib" NO_DEFAULT_PATH)
+if(SADI_OPENMP_LIBRARY)
+  set(SADI_OPENMP_LINK "${SADI_OPENMP_LIBRARY}")
+else()
+  set(SADI_OPENMP_LINK OpenMP::OpenMP_CXX)
+endif()
+message(STATUS "sadi: OpenMP runtime ${SADI_OPENMP_LINK}")
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(cxxopts REQUIRED)

@@ -57,6 +57,15 @@ TEST(NativeKernels, GemvMatchesTorchAndIsBatchAndThreadInvariant) {
   at::set_num_threads(threads);
 }
 
+TEST(NativeKernels, SplitsWorkOverLibTorchsThreads) {
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  EXPECT_EQ(native::parallel_threads(), 2);  // 1: at::parallel_for compiled without OpenMP runs serially
+  at::set_num_threads(1);
+  EXPECT_EQ(native::parallel_threads(), 1);
+  at::set_num_threads(threads);
+}
+
 TEST(NativeKernels, GenericPathAgreesWithTheVectorPath) {
   torch::manual_seed(3);
   const int64_t out = 64, in = 576;

@@ -2,6 +2,9 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+#include <vector>
+
 #include <ATen/Parallel.h>
 
 namespace sadi::native {
@@ -71,6 +74,16 @@ const char* kernel_isa() { return (!g_generic && has_avx2()) ? "avx2" : "generic
 void force_generic(bool on) { g_generic = on; }
 
 float dot(const float* a, const float* b, int64_t n) { return dot_fn()(a, b, n); }
+
+int parallel_threads() {
+  const int64_t n = 64 * at::get_num_threads();
+  std::vector<int> seen(static_cast<size_t>(n), -1);
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) seen[static_cast<size_t>(i)] = at::get_thread_num();
+  });
+  std::sort(seen.begin(), seen.end());
+  return static_cast<int>(std::unique(seen.begin(), seen.end()) - seen.begin());
+}
 
 void gemv(const float* w, int64_t out, int64_t in, const float* x, int64_t x_stride, float* y, int64_t y_stride,
           int64_t rows) {

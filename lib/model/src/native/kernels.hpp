@@ -13,6 +13,9 @@ namespace sadi::native {
 const char* kernel_isa();
 void force_generic(bool on);
 
+// How many threads at::parallel_for runs here (1 when this code was built without OpenMP).
+int parallel_threads();
+
 // sum_i a[i] * b[i]
 float dot(const float* a, const float* b, int64_t n);
 
