@@ -65,11 +65,13 @@ void print_text(const ModelInfo& m, const Tokenizer& tok, std::ostream& os) {
   }
 }
 
-// Loads model.ts and checks it against manifest.json on the tokenized "Hello"; returns milliseconds.
-double check_forward(const ModelInfo& info, const Tokenizer& tok, const cxxopts::ParseResult& r) {
+// Loads model.ts and checks it against manifest.json on the tokenized "Hello"; returns
+// milliseconds, and in `decode` what runs its one-token steps.
+double check_forward(const ModelInfo& info, const Tokenizer& tok, const cxxopts::ParseResult& r, std::string& decode) {
   auto t0 = std::chrono::steady_clock::now();
   auto model = load_model_from_flags(info.dir, r);  // every weight checked finite on loading
   check_model_consistency(*model, tok.encode("Hello", info.tokenizer.add_bos));
+  decode = model->decode_kernel();
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -82,7 +84,7 @@ int cmd_info(const Args& args) {
       ("model", "model directory (written by scripts/export_hf.py)", cxxopts::value<std::string>())
       ("json", "print JSON instead of text")
       ("check", "also load model.ts, check its weights are finite and that it agrees with manifest.json "
-       "(loaded as --device, --dtype and --batch-invariant say)");
+       "(loaded as the model options say) and say what runs its decoding steps");
   add_model_options(opts, "false");
   add_common_options(opts);
   opts.parse_positional({"model"});
@@ -97,9 +99,10 @@ int cmd_info(const Args& args) {
     print_text(info, *tok, std::cout);
   }
   if (r.count("check")) {
-    double ms = check_forward(info, *tok, r);
+    std::string decode;
+    double ms = check_forward(info, *tok, r, decode);
     std::cerr << "check: model.ts loaded (weights finite), agrees with manifest.json (sites, dims, steering) in " << std::fixed << std::setprecision(1)
-              << ms << " ms\n";
+              << ms << " ms; one-token decoding steps: " << decode << "\n";
   }
   return 0;
 }

@@ -98,4 +98,22 @@ void gemv(const float* w, int64_t out, int64_t in, const float* x, int64_t x_str
   });
 }
 
+void gemv_fused(const std::vector<GemvPart>& parts, int64_t in, const float* x, int64_t x_stride, int64_t rows) {
+  const DotFn f = dot_fn();
+  int64_t total = 0;
+  for (const auto& p : parts) total += p.out;
+  at::parallel_for(0, total, 16, [&](int64_t begin, int64_t end) {
+    size_t k = 0;
+    int64_t first = 0;  // the global index of parts[k]'s row 0
+    while (begin >= first + parts[k].out) first += parts[k++].out;
+    for (int64_t g = begin; g < end; ++g) {
+      while (g >= first + parts[k].out) first += parts[k++].out;
+      const GemvPart& p = parts[k];
+      const int64_t o = g - first;
+      const float* wr = p.w + o * in;
+      for (int64_t r = 0; r < rows; ++r) p.y[r * p.y_stride + o] = f(wr, x + r * x_stride, in);
+    }
+  });
+}
+
 }  // namespace sadi::native

@@ -5,6 +5,7 @@
 // 8-lane partial sums over blocks of 32, then the tail), whatever the thread count or the number
 // of vectors: results are batch- and thread-invariant on one machine.
 #include <cstdint>
+#include <vector>
 
 namespace sadi::native {
 
@@ -24,5 +25,17 @@ float dot(const float* a, const float* b, int64_t n);
 // each weight row is read once for all `rows` vectors.
 void gemv(const float* w, int64_t out, int64_t in, const float* x, int64_t x_stride, float* y, int64_t y_stride,
           int64_t rows);
+
+// One matrix of a fused product: Y [rows, out] (rows y_stride apart) = X W^T, W [out, in].
+struct GemvPart {
+  const float* w;
+  int64_t out;
+  float* y;
+  int64_t y_stride;
+};
+
+// Several matrices over the same X (q/k/v, gate/up) in one split over the threads: their output
+// rows counted end to end, so the threads join once, not once per matrix. Each value as gemv's.
+void gemv_fused(const std::vector<GemvPart>& parts, int64_t in, const float* x, int64_t x_stride, int64_t rows);
 
 }  // namespace sadi::native

@@ -70,15 +70,19 @@ void rms_norm(const float* x, const float* w, float* out, int64_t d, double eps)
 
 const float* f32(const torch::Tensor& t) { return t.data_ptr<float>(); }
 
+void add_bias(const torch::Tensor& b, float* y, int64_t rows, int64_t out) {
+  if (!b.defined()) return;
+  const float* bias = b.data_ptr<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t o = 0; o < out; ++o) y[r * out + o] += bias[o];
+  }
+}
+
 // Y [rows, out] = X [rows, in] W^T (+ b): rows `in` and `out` floats apart.
 void linear(const torch::Tensor& w, const torch::Tensor& b, const float* x, float* y, int64_t rows) {
   const int64_t out = w.size(0), in = w.size(1);
   gemv(f32(w), out, in, x, in, y, out, rows);
-  if (!b.defined()) return;
-  const float* bias = f32(b);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t o = 0; o < out; ++o) y[r * out + o] += bias[o];
-  }
+  add_bias(b, y, rows, out);
 }
 
 // One site's edit in one layer, in place on x [B, U] (modeling.py Site.forward):
@@ -223,12 +227,21 @@ LlamaStep::LlamaStep(const torch::jit::Module& m, const ModelInfo& info)
   inv_freq_ = get("inv_freq");
 }
 
+void LlamaStep::fused(std::initializer_list<std::pair<const Linear*, float*>> parts, const float* x, int64_t rows) {
+  std::vector<GemvPart> gp;
+  int64_t in = 0;
+  for (const auto& [lin, y] : parts) {
+    gp.push_back({f32(lin->w), lin->w.size(0), y, lin->w.size(0)});
+    in = lin->w.size(1);
+  }
+  gemv_fused(gp, in, x, in, rows);
+  for (const auto& [lin, y] : parts) add_bias(lin->b, y, rows, lin->w.size(0));
+}
+
 void LlamaStep::attention(const Layer& ly, int64_t l, Work& w, const torch::Tensor& key_mask, int64_t slot,
                           bool attend_slot, KvCache& cache) const {
   const int64_t rows = w.rows, hd = h_ * dh_, kvd = hkv_ * dh_, half = dh_ / 2, n_rep = h_ / hkv_;
-  linear(ly.q.w, ly.q.b, w.xn.data(), w.q.data(), rows);  // [B, H * Dh]
-  linear(ly.k.w, ly.k.b, w.xn.data(), w.k.data(), rows);  // [B, Hkv * Dh]
-  linear(ly.v.w, ly.v.b, w.xn.data(), w.v.data(), rows);  // [B, Hkv * Dh]
+  fused({{&ly.q, w.q.data()}, {&ly.k, w.k.data()}, {&ly.v, w.v.data()}}, w.xn.data(), rows);  // [B, H*Dh], 2 x [B, Hkv*Dh]
   std::vector<float> tmp(static_cast<size_t>(dh_));
   // q_norm / k_norm (Qwen3), then the rotation q * cos + rotate_half(q) * sin, per head
   auto rotate = [&](float* x, const float* c, const float* s) {
@@ -310,10 +323,9 @@ void LlamaStep::attention(const Layer& ly, int64_t l, Work& w, const torch::Tens
 
 void LlamaStep::mlp(const Layer& ly, int64_t l, Work& w, const Steering* steering) const {
   const int64_t rows = w.rows;
-  linear(ly.gate.w, ly.gate.b, w.xn.data(), w.g.data(), rows);  // [B, F]
-  for (float& x : w.g) x = x / (1.0f + std::exp(-x));            // SiLU
+  fused({{&ly.gate, w.g.data()}, {&ly.up, w.u.data()}}, w.xn.data(), rows);  // [B, F] each
+  for (float& x : w.g) x = x / (1.0f + std::exp(-x));                       // SiLU
   edit_site(steering, Site::kNeuron, l, w.g.data(), rows, f_);
-  linear(ly.up.w, ly.up.b, w.xn.data(), w.u.data(), rows);  // [B, F]
   for (size_t i = 0; i < w.g.size(); ++i) w.g[i] = w.g[i] * w.u[i];
   linear(ly.down.w, ly.down.b, w.g.data(), w.y.data(), rows);  // [B, d]
   edit_site(steering, Site::kHidden, l, w.y.data(), rows, d_);

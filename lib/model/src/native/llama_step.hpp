@@ -12,7 +12,9 @@
 //
 // Shapes: B rows, S attended slots, L layers, H query heads, Hkv key/value heads, Dh head dim,
 // d model dim, F FFN dim, V vocab.
+#include <initializer_list>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,9 @@ class LlamaStep {
     Linear q, k, v, o, gate, up, down;
   };
   struct Work;
+
+  // Y_i [B, out_i] = X W_i^T (+ b_i) for matrices over the same X [B, in], in one thread split.
+  static void fused(std::initializer_list<std::pair<const Linear*, float*>> parts, const float* x, int64_t rows);
 
   void attention(const Layer& ly, int64_t l, Work& w, const torch::Tensor& key_mask, int64_t slot, bool attend_slot,
                  KvCache& cache) const;
