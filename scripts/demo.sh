@@ -48,7 +48,7 @@ for src in movie amazon; do
   "$py" "$root/scripts/convert_reviews.py" --source "$src" --out-dir "$out/data/$src" --chat-template "$out/model" "${sizes[@]}"
 done
 m="$out/data/movie"
-sep=(--separator "")
+. "$root/scripts/demo_grids.sh"  # sep, grid_head/neuron/hidden, baselines_head/site
 
 stage "sadi identify: 200 movie pairs, sites head, neuron, hidden, residual; 200 bootstrap resamples"
 timed identify "$sadi" identify --model "$out/model" --pairs "$m/pairs.jsonl" --out "$out/mask.h5" --top-k 8 "${sep[@]}" \
@@ -57,25 +57,17 @@ timed identify "$sadi" identify --model "$out/model" --pairs "$m/pairs.jsonl" --
 "$sadi" inspect "$out/mask.h5" --site head --top 5 >&2
 "$py" "$root/scripts/plot_mask.py" "$out/mask.h5" --out "$out/mask.png"
 
-# Grids (docs/real-model.md#sizes-and-grids): K from the reference code's grids
-# (configs/reference_grids.json); delta from the low end of its range and below it, because in a
-# first run with the reference deltas (4-49 for heads) nearly every steered point turned this
-# model's answers into nonsense (that run is reported in docs/real-model.md). Sized to fit about
-# 10 minutes on two cores: every eval runs 2 threads on padded batches (--batch-invariant false:
-# twice the speed of the one-thread batch-invariant default; docs/determinism.md).
+# Every eval runs 2 threads on padded batches (--batch-invariant false: twice the speed of the
+# one-thread batch-invariant default; docs/determinism.md). Sized to fit about 10 minutes on two cores.
 fast=(--batch-invariant false --log-level warn "${sep[@]}")
-grid_head=(--top-k 1,4,10 --delta 0.5,2,4)
-grid_neuron=(--top-k 10,100,500 --delta 1,4)
-grid_hidden=(--top-k 2,8,20 --delta 0.5,2)
 mt=(--model "$out/model" --mask "$out/mask.h5" --task "$m/test.jsonl" --dev "$m/dev.jsonl")
 stage "sadi eval, head site: SADI vs none, fixed, fixed-dir, ITI (8 or 48 heads), CAA (layers 7, 15, 22) on movie"
-timed eval-head "$sadi" eval "${mt[@]}" "${fast[@]}" --site head "${grid_head[@]}" \
-  --baselines none,fixed,fixed-dir,iti,caa --iti-top-k 8,48 --iti-alpha 5,15 --caa-layers 7,15,22 \
-  --caa-multipliers 4,16 --out "$out/results-head.json" > "$out/table-head.txt"
+timed eval-head "$sadi" eval "${mt[@]}" "${fast[@]}" --site head "${grid_head[@]}" "${baselines_head[@]}" \
+  --out "$out/results-head.json" > "$out/table-head.txt"
 for site in neuron hidden; do
   stage "sadi eval, $site site: SADI vs none and fixed on movie"
   grid="grid_$site[@]"
-  timed "eval-$site" "$sadi" eval "${mt[@]}" "${fast[@]}" --site "$site" "${!grid}" --baselines none,fixed \
+  timed "eval-$site" "$sadi" eval "${mt[@]}" "${fast[@]}" --site "$site" "${!grid}" "${baselines_site[@]}" \
     --out "$out/results-$site.json" > "$out/table-$site.txt"
 done
 random_sites=(head)
