@@ -125,6 +125,8 @@ cp "$tmp/mask.h5" "$tmp/nan.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv
 case_ mask-dataset-nan 3 "nan.h5: /head: dataset 'mean_diff': expected finite numbers, found nan at flat index 6" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/nan.h5" --top-k 1 --delta 1 --out "$R"
 cp "$tmp/mask.h5" "$tmp/inf.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['neuron/ranking_score'][0]=float('inf'); f.close()" "$tmp/inf.h5"; "$py" "$root/scripts/restamp_mask.py" "$tmp/inf.h5" >/dev/null
 case_ mask-dataset-inf 3 "inf.h5: /neuron: dataset 'ranking_score': expected finite numbers, found inf at flat index 0" - -- "$sadi" inspect "$tmp/inf.h5"
+cp "$tmp/mask.h5" "$tmp/dup.h5"; "$py" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); r=f['head/ranking']; r[1]=r[0]; f.close()" "$tmp/dup.h5"; "$py" "$root/scripts/restamp_mask.py" "$tmp/dup.h5" >/dev/null
+case_ mask-ranking-duplicate 3 "dup.h5: /head: dataset 'ranking': entry 1 \(.*\) repeats entry 0; expected every element once" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/dup.h5" --top-k 2 --delta 1 --out "$R"
 # a mask damaged after sadi wrote it never reaches libhdf5 (which can crash on corrupt files)
 cp "$tmp/mask.h5" "$tmp/flipped.h5"; printf 'X' | dd of="$tmp/flipped.h5" bs=1 seek=3000 conv=notrunc 2>/dev/null
 case_ mask-checksum-mismatch 3 "flipped.h5: checksum mismatch .*: the file is corrupt or was modified after sadi wrote it" "$R" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/flipped.h5" --top-k 1 --delta 1 --out "$R"

@@ -69,6 +69,9 @@ expect inspect-missing 4 "file not found" -- "$sadi" inspect "$tmp/nope.h5"
 # generate
 prompts="$root/tests/data/prompts_small.jsonl"
 expect generate-stream 0 "." -- "$sadi" generate --model "$m" --prompt "The movie was" --max-new-tokens 4
+long=$(printf 'g%.0s' $(seq 243)).jsonl  # 249 bytes: legal, but too long with a ".NAME.tmp-PID-N" around it
+expect generate-long-output-name 0 "generate: " -- "$sadi" generate --model "$m" --input "$prompts" --max-new-tokens 2 --out "$tmp/$long"
+check generate-long-output-name-written test -s "$tmp/$long"
 expect generate-jsonl 0 '"stop_reason":"length"' -- "$sadi" generate --model "$m" --input "$prompts" --max-new-tokens 3 --ignore-eos
 expect generate-timing 0 "timing: load [0-9.]+ ms; prefill [0-9]+ tokens in [0-9.]+ ms \([0-9.]+ tokens/s\); decode [0-9]+ tokens in" -- "$sadi" generate --model "$m" --input "$prompts" --max-new-tokens 3 --ignore-eos --timing-json "$tmp/timing.json" --out "$tmp/gen-t.jsonl"
 # the JSON: decode produced every token after each row's first (rows x (3 - 1)); prefill counted every prompt token
@@ -99,7 +102,7 @@ no_output generate-no-prompt-key-nofile "$tmp/g.jsonl"
 task="$root/tests/data/task_small.jsonl"
 expect eval-grid 0 "selected on dev: sadi" -- "$sadi" eval --model "$m" --task "$task" --dev-fraction 0.5 --mask "$tmp/ok.h5" --top-k 1,2 --delta 4,9 --baselines none,random --random-seeds 2 --metric choice --out "$tmp/res.json"
 # boolean flags take a separate value (`--batch-invariant false` was read as true before)
-expect eval-batch-invariant-off 0 "on cpu as float32$" -- "$sadi" eval --model "$m" --task "$task" --batch-invariant false --log-level debug --out "$tmp/bi.json"
+expect eval-batch-invariant-off 0 "on cpu as float32; one-token steps: native" -- "$sadi" eval --model "$m" --task "$task" --batch-invariant false --log-level debug --out "$tmp/bi.json"
 expect eval-prefix-sharing-off 0 "0 start from 0 shared prompts" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --top-k 1 --delta 4 --prefix-sharing false --log-level debug --out "$tmp/ps0.json"
 expect eval-prefix-sharing-on 0 "96 rows; 96 start from 39 shared prompts in 1 chunk" -- "$sadi" eval --model "$m" --task "$task" --mask "$tmp/ok.h5" --top-k 1 --delta 4 --log-level debug --out "$tmp/ps1.json"
 printf '{"prompt": "a"}\n' > "$tmp/noanswer.jsonl"

@@ -1,6 +1,7 @@
 #include "sadi/core/fs.hpp"
 
 #include <atomic>
+#include <climits>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -105,7 +106,13 @@ bool LineReader::next(std::string& line) {
 fs::path temp_sibling(const fs::path& target) {
   static std::atomic<unsigned> counter{0};
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  return dir / str(".", target.filename().string(), ".tmp-", ::getpid(), "-", counter++);
+  const std::string suffix = str(".tmp-", ::getpid(), "-", counter++);
+  // ".NAME.tmp-PID-N" must itself be a legal name: a long NAME keeps only its first bytes, so any
+  // output name the file system takes (up to NAME_MAX bytes) gets a temporary sibling.
+  std::string name = target.filename().string();
+  const size_t room = NAME_MAX - 1 - suffix.size();
+  if (name.size() > room) name.resize(room);
+  return dir / str(".", name, suffix);
 }
 
 AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)), temp_(temp_sibling(target_)) {

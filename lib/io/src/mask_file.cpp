@@ -263,13 +263,22 @@ MaskProvenance read_provenance(hid_t file, const std::string& where) {
   return provenance_from_attributes(a);
 }
 
-// Every ranking entry names an element inside [n_layers, units].
+// Every ranking entry names an element inside [n_layers, units], each element once (the ranking
+// is an order of all of them: a repeated entry would give a top K of fewer than K elements).
 void check_ranking(const SiteScores& s, const std::string& gw) {
+  std::vector<int64_t> first(static_cast<size_t>(s.n_layers * s.units), -1);  // element -> its entry
   for (size_t i = 0; i < s.ranking.size(); i += 2) {
-    if (s.ranking[i] < 0 || s.ranking[i] >= s.n_layers || s.ranking[i + 1] < 0 || s.ranking[i + 1] >= s.units) {
-      throw_input(str(gw, ": dataset 'ranking': entry ", i / 2, " (", s.ranking[i], ", ", s.ranking[i + 1],
-                      ") lies outside [", s.n_layers, ", ", s.units, "]"));
+    const int64_t layer = s.ranking[i], unit = s.ranking[i + 1], entry = static_cast<int64_t>(i / 2);
+    if (layer < 0 || layer >= s.n_layers || unit < 0 || unit >= s.units) {
+      throw_input(str(gw, ": dataset 'ranking': entry ", entry, " (", layer, ", ", unit, ") lies outside [",
+                      s.n_layers, ", ", s.units, "]"));
     }
+    int64_t& seen = first[static_cast<size_t>(layer * s.units + unit)];
+    if (seen >= 0) {
+      throw_input(str(gw, ": dataset 'ranking': entry ", entry, " (", layer, ", ", unit, ") repeats entry ", seen,
+                      "; expected every element once"));
+    }
+    seen = entry;
   }
 }
 
