@@ -32,17 +32,25 @@ endif()
 option(SADI_CUDA_GRAPHS "CUDA graphs for the decode step (needs LibTorch with CUDA)" ${_sadi_torch_cuda})
 message(STATUS "sadi: CUDA graphs ${SADI_CUDA_GRAPHS}")
 # OpenMP: LibTorch's at::parallel_for is a header template whose `#pragma omp parallel` runs
-# threads only in code compiled with -fopenmp (the native decode kernels, lib/model/src/native);
-# linked against LibTorch's own libgomp.so.1 where it ships one (pip wheels), so that one OpenMP
-# runtime is loaded, as for PyTorch's C++ extensions; else the compiler's.
-find_package(OpenMP REQUIRED COMPONENTS CXX)
-find_library(SADI_OPENMP_LIBRARY NAMES libgomp.so.1 PATHS "${TORCH_INSTALL_PREFIX}/lib" NO_DEFAULT_PATH)
-if(SADI_OPENMP_LIBRARY)
-  set(SADI_OPENMP_LINK "${SADI_OPENMP_LIBRARY}")
-else()
-  set(SADI_OPENMP_LINK OpenMP::OpenMP_CXX)
+# threads only in code compiled with -fopenmp (the native decode kernels, lib/model/src/native).
+# With GCC, those sources are, and link LibTorch's own libgomp.so.1 where it ships one (pip
+# wheels), so that one OpenMP runtime is loaded, as for PyTorch's C++ extensions. Other compilers
+# (clang: the sanitizer build) would emit calls to another runtime (libomp); there the kernels
+# are built without OpenMP and run on one thread (native::openmp_enabled() says so).
+set(SADI_NATIVE_OPENMP OFF)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  find_package(OpenMP COMPONENTS CXX)
+  if(OpenMP_CXX_FOUND)
+    set(SADI_NATIVE_OPENMP ON)
+    find_library(SADI_OPENMP_LIBRARY NAMES libgomp.so.1 PATHS "${TORCH_INSTALL_PREFIX}/lib" NO_DEFAULT_PATH)
+    if(SADI_OPENMP_LIBRARY)
+      set(SADI_OPENMP_LINK "${SADI_OPENMP_LIBRARY}")
+    else()
+      set(SADI_OPENMP_LINK OpenMP::OpenMP_CXX)
+    endif()
+  endif()
 endif()
-message(STATUS "sadi: OpenMP runtime ${SADI_OPENMP_LINK}")
+message(STATUS "sadi: native decode kernels on OpenMP threads: ${SADI_NATIVE_OPENMP} ${SADI_OPENMP_LINK}")
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(cxxopts REQUIRED)

@@ -56,7 +56,7 @@ int cmd_generate(const Args& args) {
   auto tok = load_tokenizer(model->info());
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_load).count();
   const PlannedSteering steering = with_flag_names(kGenerateFlags, [&] { return plan_steering(*model, *tok, request); });
-  if (!steering.description.is_null()) log::info(str("steering: ", steering.description.dump()));
+  if (!steering.description.is_null()) log::info(str("steering: ", dump_json(steering.description, -1)));
   job.steering = steering.intervention;
 
   install_interrupt_handlers();  // Ctrl-C: stop after the current token, remove the temporary output

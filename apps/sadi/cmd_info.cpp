@@ -94,7 +94,7 @@ int cmd_info(const Args& args) {
   const ModelInfo info = load_manifest(r["model"].as<std::string>());
   const auto tok = load_tokenizer(info);
   if (r.count("json")) {
-    std::cout << info_json(info, *tok).dump(2) << "\n";
+    std::cout << dump_json(info_json(info, *tok), 2) << "\n";
   } else {
     print_text(info, *tok, std::cout);
   }

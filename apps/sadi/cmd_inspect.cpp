@@ -110,7 +110,7 @@ int cmd_inspect(const Args& args) {
                                         {"per_layer_in_top", per_layer(*s, top)},
                                         {"stability", stability_json(s->stability)}};
     }
-    std::cout << j.dump(2) << "\n";
+    std::cout << dump_json(j, 2) << "\n";  // invalid UTF-8 (an old mask's separator) as U+FFFD: valid JSON
     return 0;
   }
   std::cout << "provenance:\n";
@@ -118,7 +118,7 @@ int cmd_inspect(const Args& args) {
   for (const auto& [k, v] : attrs.text) {
     // Quote values whose whitespace would be invisible (the separator, empty lists).
     const bool quote = v.empty() || trim(v) != v || v.find('\n') != std::string::npos;
-    std::cout << "  " << std::left << std::setw(18) << k << (quote ? Json(v).dump() : v) << "\n";
+    std::cout << "  " << std::left << std::setw(18) << k << (quote ? dump_json(Json(v), -1) : v) << "\n";
   }
   for (const auto& [k, v] : attrs.integer) std::cout << "  " << std::left << std::setw(18) << k << v << "\n";
   for (const auto* s : sites) {

@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "sadi/core/context.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
@@ -170,7 +171,12 @@ int main(int argc, char** argv) {
       std::cerr << "sadi: error: out of memory: lower --batch-size\n";
       return static_cast<int>(sadi::ErrorKind::kRuntime);
     }
-    std::cerr << "sadi: error: " << what.substr(0, what.find('\n')) << "\n";  // torch appends a backtrace
+    // Not one of sadi's own errors: a library's exception that no check of sadi's anticipated.
+    // Say what sadi was doing (the innermost OperationContext it left) and that it is a bug.
+    const std::string op = sadi::take_failed_operation();
+    std::cerr << "sadi: error: " << (op.empty() ? "" : op + ": ") << "internal error: "
+              << what.substr(0, what.find('\n'))  // torch appends a backtrace
+              << " (an exception none of sadi's checks caught; please report it with the command)\n";
     return static_cast<int>(sadi::ErrorKind::kRuntime);
   }
 }

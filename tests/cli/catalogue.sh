@@ -96,6 +96,9 @@ printf '{"id":"long","prompt":"%s","positive":" a","negative":" b"}\n' "$long" >
 case_ pair-over-length-strict 3 "pair 'long' \(line 1\): [0-9]+ tokens exceed the limit of [0-9]+ \(strict\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O" --strict
 printf '{"id":"s1","prompt":"The sky is","positive":"blue","negative":"blue"}\n{"id":"s2","prompt":"Snow is","positive":" white","negative":"white "}\n' >"$tmp/same.jsonl"
 case_ pairs-all-identical 3 "no usable pairs: in all 2 the positive and negative sequences are the same tokens \('s1' \(line 1\), 's2' \(line 2\)\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/same.jsonl" --out "$O"
+# a zero-width space: a non-empty answer that the tokenizer turns into no token at all
+printf '{"id":"e1","prompt":"The sky is","positive":"\\u200b","negative":" blue"}\n{"id":"e2","prompt":"Snow is","positive":" white","negative":"\\u200b"}\n' >"$tmp/emptyans.jsonl"
+case_ pairs-all-answers-empty 3 "no usable pairs: in all 2 an answer adds no token after the prompt \\('e1' \\(line 1\\), 'e2' \\(line 2\\)\\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/emptyans.jsonl" --out "$O"
 case_ pairs-all-over-length 3 "no usable pairs: all 1 exceed" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O"
 case_ task-empty 3 "empty.jsonl: no records" "$R" -- "$sadi" eval --model "$m" --task "$tmp/empty.jsonl" --out "$R"
 printf '{"prompt":"a"}\n' >"$tmp/noanswer.jsonl"
@@ -201,6 +204,14 @@ case_ merge-partial 3 "partial-merge.json: key 'partial': expected a finished sh
 "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/shard1.h5" --shard 1/2 --log-level warn
 case_ merge-mask-shard-missing 3 "shard 2/2 is missing" "$tmp/merged.h5" -- "$sadi" merge "$tmp/shard1.h5" --out "$tmp/merged.h5"
 case_ identify-shard-bootstrap 2 "^sadi: error: --bootstrap needs every pair" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --shard 1/2 --bootstrap 10
+
+# --- internal errors: a library's own exception (SADI_FAULT throws std::out_of_range "map::at" at
+# the named point) is reported with the operation and the file sadi was working on ------------
+case_ internal-error-load-model 1 "loading the model .*/model.ts: internal error: map::at \\(an exception none of sadi's checks caught" - -- env SADI_FAULT=load-model "$sadi" info --check "$m"
+case_ internal-error-forward 1 "running the model .*/model.ts: internal error: map::at" "$R" -- env SADI_FAULT=forward "$sadi" eval --model "$m" --task "$task" --out "$R"
+case_ internal-error-tokenizer 1 "loading the tokenizer .*/tokenizer.model: internal error: map::at" - -- env SADI_FAULT=tokenizer "$sadi" tokenize "$m" --text a
+case_ internal-error-mask 1 "reading the mask .*/mask.h5: internal error: map::at" - -- env SADI_FAULT=mask "$sadi" inspect "$tmp/mask.h5"
+case_ internal-error-jsonl 1 "reading .*/pairs.jsonl: internal error: map::at" "$O" -- env SADI_FAULT=jsonl "$sadi" identify --model "$m" --pairs "$pairs" --out "$O"
 
 # --- the docs list exactly these cases ---------------------------------------------------------
 documented=$(sed -n '/^## Bad-input catalogue/,/^## /p' "$docs" | grep -oE '^\| `[a-z0-9-]+`' | tr -d '|` ')

@@ -58,6 +58,9 @@ expect identify-skip-counted 0 "1 pairs used, 1 skipped" -- "$sadi" identify --m
 expect inspect-skipped-ids 0 "skipped_ids +long" -- "$sadi" inspect "$tmp/mixed.h5"
 expect inspect 0 "per layer in the top 3" -- "$sadi" inspect "$tmp/ok.h5" --site head --top 3
 expect inspect-json 0 '"per_layer_in_top"' -- "$sadi" inspect "$tmp/ok.h5" --json
+# a separator that is not UTF-8 is kept in the mask; inspect --json still prints valid JSON (U+FFFD)
+"$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/sep.h5" --separator "$(printf '\377')" --log-level error
+check inspect-json-non-utf8-separator bash -c '"$0" inspect "$1" --json | "$2" -c "import json, sys; json.load(sys.stdin)"' "$sadi" "$tmp/sep.h5" "$PYTHON"
 # a mask edited after identify wrote it: a warning naming the file, the mask still used
 cp "$tmp/ok.h5" "$tmp/edited.h5"
 "$PYTHON" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); d=f['head/mean_diff']; v=d[()]; v[0,0]+=1; d[...]=v" "$tmp/edited.h5"; "$PYTHON" "$root/scripts/restamp_mask.py" "$tmp/edited.h5" >/dev/null

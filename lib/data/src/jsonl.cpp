@@ -1,5 +1,6 @@
 #include "sadi/data/jsonl.hpp"
 
+#include "sadi/core/context.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/strings.hpp"
@@ -7,6 +8,8 @@
 namespace sadi {
 
 void for_each_jsonl(const std::filesystem::path& path, const std::function<void(const JsonView&, int64_t)>& fn) {
+  OperationContext context(str("reading ", path.string()));
+  fault_point("jsonl");
   LineReader in(path);
   std::string line;
   int64_t records = 0;

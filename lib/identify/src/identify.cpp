@@ -166,10 +166,14 @@ std::vector<double> to_doubles(const torch::Tensor& t) {
 // token after the prompt. All of them: an error (the mask would be all zeros); some: a warning.
 void check_degenerate(const std::vector<Prepared>& prepared) {
   std::vector<std::string> same, empty;
+  size_t unusable = 0;
   for (const auto& pr : prepared) {
-    if (pr.pos == pr.neg) same.push_back(str("'", pr.pair->id, "' (line ", pr.pair->line, ")"));
+    const bool is_same = pr.pos == pr.neg;
     const auto n = static_cast<size_t>(pr.prompt_len);
-    if (pr.pos.size() <= n || pr.neg.size() <= n) empty.push_back(str("'", pr.pair->id, "' (line ", pr.pair->line, ")"));
+    const bool is_empty = pr.pos.size() <= n || pr.neg.size() <= n;
+    if (is_same) same.push_back(str("'", pr.pair->id, "' (line ", pr.pair->line, ")"));
+    if (is_empty) empty.push_back(str("'", pr.pair->id, "' (line ", pr.pair->line, ")"));
+    unusable += (is_same || is_empty) ? 1 : 0;
   }
   auto first = [](const std::vector<std::string>& v) {
     return join(std::vector<std::string>(v.begin(), v.begin() + static_cast<long>(std::min<size_t>(3, v.size()))), ", ");
@@ -177,6 +181,14 @@ void check_degenerate(const std::vector<Prepared>& prepared) {
   if (same.size() == prepared.size()) {
     throw_input(str("no usable pairs: in all ", same.size(), " the positive and negative sequences are the same tokens (",
                     first(same), "), so every difference would be zero"));
+  }
+  if (empty.size() == prepared.size()) {
+    throw_input(str("no usable pairs: in all ", empty.size(), " an answer adds no token after the prompt (", first(empty),
+                    "), so every pair would be read inside its prompt, where positive and negative are the same"));
+  }
+  if (unusable == prepared.size()) {
+    throw_input(str("no usable pairs: each of the ", unusable, " has the same tokens for positive and negative or an "
+                    "answer that adds no token after the prompt (", first(same), same.empty() ? "" : "; ", first(empty), ")"));
   }
   if (!same.empty()) {
     log::warn(str("identify: ", same.size(), " pair(s) have the same tokens for positive and negative (", first(same),

@@ -6,6 +6,7 @@
 #include "h5.hpp"
 #include "mask_evidence.hpp"
 
+#include "sadi/core/context.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/log.hpp"
@@ -318,6 +319,8 @@ SiteScores read_site(hid_t file, Site site, const std::string& where) {
 MaskFile read_mask_file(const std::filesystem::path& path) {
   static Silence silence;
   const std::string where = path.string();
+  OperationContext context(str("reading the mask ", where));
+  fault_point("mask");
   check_readable_file(path);
   verify_checksum(path);
   if (H5Fis_hdf5(path.c_str()) <= 0) throw_input(str(where, ": not an HDF5 file"));

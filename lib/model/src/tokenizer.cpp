@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "sadi/core/context.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/strings.hpp"
@@ -168,6 +169,8 @@ std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path, std::vect
 
 std::unique_ptr<Tokenizer> load_tokenizer(const ModelInfo& info) {
   const std::string path = (info.dir / info.tokenizer.file).string();
+  OperationContext context(str("loading the tokenizer ", path));
+  fault_point("tokenizer");
   std::unique_ptr<Tokenizer> tok;
   if (info.tokenizer.kind == TokenizerKind::kSentencePiece) {
     tok = load_sentencepiece(path, info.bos_ids);

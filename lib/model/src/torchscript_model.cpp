@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "sadi/core/context.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/log.hpp"
 #include "sadi/core/strings.hpp"
@@ -68,6 +69,8 @@ class TorchScriptModel final : public Model {
                    bool native_decode)
       : info_(std::move(info)), device_(device), dtype_(dtype), batch_invariant_(batch_invariant) {
     const auto path = (info_.dir / info_.model_file).string();
+    OperationContext context(str("loading the model ", path));
+    fault_point("load-model");
     std::unordered_map<std::string, std::string> extra{{"sadi_fingerprint", ""}};
     try {
       module_ = torch::jit::load(path, device_, extra);
@@ -146,6 +149,7 @@ class TorchScriptModel final : public Model {
   bool has_decode_step() const override { return native_ || module_.find_method("decode").has_value(); }
 
   torch::Tensor decode_step(const DecodeStep& in, KvCache& cache) override {
+    OperationContext context(str("running the model's decode step ", (info_.dir / info_.model_file).string()));
     const int64_t b = cache.batch();
     if (!has_decode_step()) {
       throw_input(str(info_.dir.string(), "/", info_.model_file, ": exported before the fixed-shape decode step existed; "
@@ -185,6 +189,8 @@ class TorchScriptModel final : public Model {
   }
 
   ForwardOutput forward(const ForwardInput& in, KvCache* cache) override {
+    OperationContext context(str("running the model ", (info_.dir / info_.model_file).string()));
+    fault_point("forward");
     const int64_t b = in.input_ids.size(0);
     const int64_t t = in.input_ids.dim() == 2 ? in.input_ids.size(1) : 0;
     check_shape(in.input_ids, {b, t}, "forward: input_ids");
@@ -350,6 +356,9 @@ class TorchScriptModel final : public Model {
                   list_str(want), " [B, C, layers, units] (manifest.json's dims disagree with model.ts?)"));
       }
       out.captured[site] = std::move(t);
+    }
+    for (const auto& [site, pos] : capture) {
+      if (!out.captured.count(site)) wrong(str("no capture '", site_name(site), "' where one was asked for"));
     }
     return out;
   }

@@ -70,10 +70,21 @@ DotFn dot_fn() { return (!g_generic && has_avx2()) ? dot_avx2 : dot_generic; }
 
 }  // namespace
 
-const char* kernel_isa() { return (!g_generic && has_avx2()) ? "avx2" : "generic"; }
+const char* kernel_isa() {
+  if (!openmp_enabled()) return (!g_generic && has_avx2()) ? "avx2, one thread: built without OpenMP" : "generic, one thread: built without OpenMP";
+  return (!g_generic && has_avx2()) ? "avx2" : "generic";
+}
 void force_generic(bool on) { g_generic = on; }
 
 float dot(const float* a, const float* b, int64_t n) { return dot_fn()(a, b, n); }
+
+bool openmp_enabled() {
+#ifdef SADI_NATIVE_OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
 
 int parallel_threads() {
   const int64_t n = 64 * at::get_num_threads();

@@ -16,6 +16,8 @@ void force_generic(bool on);
 
 // How many threads at::parallel_for runs here (1 when this code was built without OpenMP).
 int parallel_threads();
+// Whether this build compiled the kernels with OpenMP (GCC; not the clang sanitizer build).
+bool openmp_enabled();
 
 // sum_i a[i] * b[i]
 float dot(const float* a, const float* b, int64_t n);
