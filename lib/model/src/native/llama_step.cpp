@@ -251,25 +251,21 @@ void LlamaStep::attention(const Layer& ly, int64_t l, Work& w, const torch::Tens
       x[j] = tmp[j] * c[j] + rot * s[j];
     }
   };
+  // heads [n, Dh] of one row: the per-head norm where the model has one, then the rotation
+  auto heads = [&](float* x, int64_t n, const torch::Tensor& norm, const float* c, const float* s) {
+    for (int64_t h = 0; h < n; ++h, x += dh_) {
+      if (norm.defined()) {
+        rms_norm(x, f32(norm), tmp.data(), dh_, ly.qk_eps);
+        std::copy(tmp.begin(), tmp.end(), x);
+      }
+      rotate(x, c, s);
+    }
+  };
   for (int64_t r = 0; r < rows; ++r) {
     const float* c = w.cos.data() + r * dh_;
     const float* s = w.sin.data() + r * dh_;
-    for (int64_t hh = 0; hh < h_; ++hh) {
-      float* x = w.q.data() + r * hd + hh * dh_;
-      if (ly.q_norm.defined()) {
-        rms_norm(x, f32(ly.q_norm), tmp.data(), dh_, ly.qk_eps);
-        std::copy(tmp.begin(), tmp.end(), x);
-      }
-      rotate(x, c, s);
-    }
-    for (int64_t g = 0; g < hkv_; ++g) {
-      float* x = w.k.data() + r * kvd + g * dh_;
-      if (ly.k_norm.defined()) {
-        rms_norm(x, f32(ly.k_norm), tmp.data(), dh_, ly.qk_eps);
-        std::copy(tmp.begin(), tmp.end(), x);
-      }
-      rotate(x, c, s);
-    }
+    heads(w.q.data() + r * hd, h_, ly.q_norm, c, s);
+    heads(w.k.data() + r * kvd, hkv_, ly.k_norm, c, s);
   }
   // K/V into the cache [B, Hkv, capacity, Dh] at `slot`
   const int64_t cap = cache.capacity();
