@@ -63,6 +63,11 @@ case_ manifest-ffn-disagree 3 "manifest.json: key 'dims.d_ffn' is 200 but model.
 d=$(copy_model huge-int); "$py" -c "import json,sys; p=sys.argv[1]; j=json.load(open(p)); j['dims']['n_layers']=2**63; json.dump(j,open(p,'w'))" "$d/manifest.json"
 case_ manifest-int-beyond-int64 3 "key 'dims.n_layers': expected a positive integer, found 9223372036854775808 \(beyond the 64-bit integer range\)" - -- "$sadi" info "$d"
 
+cp -r "$m" "$tmp/tsdir" && rm "$tmp/tsdir/model.ts" && mkdir "$tmp/tsdir/model.ts"
+case_ model-ts-is-a-directory 4 "tsdir/model.ts: is a directory, expected a file" "$R" -- "$sadi" eval --model "$tmp/tsdir" --task "$task" --out "$R"
+cp -r "$m" "$tmp/tokdir" && rm "$tmp/tokdir/tokenizer.model" && mkdir "$tmp/tokdir/tokenizer.model"
+case_ tokenizer-is-a-directory 4 "tokdir/tokenizer.model: is a directory, expected a file" "$R" -- "$sadi" eval --model "$tmp/tokdir" --task "$task" --out "$R"
+
 # --- pairs and task files --------------------------------------------------------------------
 : >"$tmp/empty.jsonl"
 case_ pairs-empty 3 "empty.jsonl: no records" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/empty.jsonl" --out "$O"

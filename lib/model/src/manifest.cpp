@@ -3,8 +3,8 @@
 #include <set>
 
 #include "sadi/core/error.hpp"
-#include "sadi/core/named.hpp"
 #include "sadi/core/fs.hpp"
+#include "sadi/core/named.hpp"
 #include "sadi/core/json.hpp"
 #include "sadi/core/strings.hpp"
 
@@ -189,6 +189,7 @@ ModelInfo load_manifest(const std::filesystem::path& dir) {
 
   const fs::path model_path = dir / m.model_file;
   if (!fs::exists(model_path, ec)) throw_io(str(model_path.string(), ": file not found (named by ", origin, ")"));
+  check_readable_file(model_path);  // a directory, a socket, no read permission: named, exit 4
   auto size = static_cast<int64_t>(fs::file_size(model_path, ec));
   if (ec || size != m.model_file_bytes) {
     throw_input(str(model_path.string(), ": size is ", size, " bytes but ", origin, " records ",
@@ -196,6 +197,7 @@ ModelInfo load_manifest(const std::filesystem::path& dir) {
   }
   const fs::path tok_path = dir / m.tokenizer.file;
   if (!fs::exists(tok_path, ec)) throw_io(str(tok_path.string(), ": file not found (named by ", origin, ")"));
+  check_readable_file(tok_path);
   return m;
 }
 
