@@ -91,9 +91,59 @@ def hf_name(g: GgufFile, name: str) -> str:
     raise GgufError(f"{g.path}: tensor '{name}' is not part of a {architecture(g)} model the importer knows")
 
 
+def expected_shapes(g: GgufFile, cfg: dict) -> Dict[str, Tuple[Tuple[int, ...], str]]:
+    """GGUF tensor name -> (PyTorch shape, the metadata keys it follows) of every tensor the
+    architecture needs; output.weight (untied head) and biases are checked when present."""
+    arch = architecture(g)
+    d, ffn, vocab = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    q, kv = cfg["num_attention_heads"] * cfg["head_dim"], cfg["num_key_value_heads"] * cfg["head_dim"]
+    k = lambda name: f"'{arch}.{name}'"  # noqa: E731
+    emb, heads, kvh, ff = k("embedding_length"), k("attention.head_count"), k("attention.head_count_kv"), \
+        k("feed_forward_length")
+    voc = "the vocabulary size"
+    out = {"token_embd.weight": ((vocab, d), f"{voc} {vocab}, {emb} {d}"), "output_norm.weight": ((d,), f"{emb} {d}")}
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"blk.{i}."
+        out.update({
+            p + "attn_norm.weight": ((d,), f"{emb} {d}"), p + "ffn_norm.weight": ((d,), f"{emb} {d}"),
+            p + "attn_q.weight": ((q, d), f"{heads}, {emb} {d}"), p + "attn_k.weight": ((kv, d), f"{kvh}, {emb} {d}"),
+            p + "attn_v.weight": ((kv, d), f"{kvh}, {emb} {d}"), p + "attn_output.weight": ((d, q), f"{emb} {d}, {heads}"),
+            p + "ffn_gate.weight": ((ffn, d), f"{ff} {ffn}, {emb} {d}"), p + "ffn_up.weight": ((ffn, d), f"{ff} {ffn}, {emb} {d}"),
+            p + "ffn_down.weight": ((d, ffn), f"{emb} {d}, {ff} {ffn}")})
+        if arch == "qwen2":  # Qwen2's q/k/v projections have biases
+            out.update({p + "attn_q.bias": ((q,), heads), p + "attn_k.bias": ((kv,), kvh), p + "attn_v.bias": ((kv,), kvh)})
+    return out
+
+
+def check_tensors(g: GgufFile, cfg: dict) -> None:
+    """Every tensor the metadata implies is present with the shape it implies, and no tensor
+    belongs to a layer beyond the block count; checked before anything is dequantized."""
+    expected = expected_shapes(g, cfg)
+    optional = {"output.weight": ((cfg["vocab_size"], cfg["hidden_size"]), "the vocabulary size, "
+                                  f"'{architecture(g)}.embedding_length'")}
+    n_layers = cfg["num_hidden_layers"]
+    for name, t in g.tensors.items():
+        parts = name.split(".")
+        if parts[0] == "blk" and len(parts) > 2 and parts[1].isdigit() and int(parts[1]) >= n_layers:
+            raise GgufError(f"{g.path}: tensor '{name}': layer {parts[1]} is beyond the metadata's "
+                            f"'{architecture(g)}.block_count' {n_layers}")
+        hf_name(g, name)  # a name the importer does not know is refused
+        want = expected.get(name) or optional.get(name)
+        shape = tuple(int(x) for x in reversed(t.shape))  # GGML lists the innermost dimension first
+        if want is not None and shape != want[0]:
+            raise GgufError(f"{g.path}: tensor '{name}': shape {list(shape)} disagrees with the metadata "
+                            f"({want[1]}: expected {list(want[0])})")
+    missing = [name for name in expected if name not in g.tensors]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise GgufError(f"{g.path}: tensor '{missing[0]}' missing{more}: the metadata "
+                        f"('{architecture(g)}.block_count' {n_layers}) needs it")
+
+
 def state_dict(g: GgufFile, cfg: dict) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]]:
     """(HF name -> float32 tensor, HF name -> the GGUF tensor type it came from)."""
     _, _, permuted = ARCHITECTURES[architecture(g)]
+    check_tensors(g, cfg)
     out, types = {}, {}
     for name, t in g.tensors.items():
         key = hf_name(g, name)

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from . import GgufError
+from .layout import check_layout
 
 MAGIC = b"GGUF"
 # Tensor types the importer dequantizes (gguf.quants implements each; llama.cpp's own formats).
@@ -23,6 +24,7 @@ class GgufFile:
             head = f.read(4)
         if head != MAGIC:
             raise GgufError(f"{path}: not a GGUF file (expected the magic bytes {MAGIC!r}, found {head!r})")
+        self.layout = check_layout(path)  # every length, count, type and data range, named
         try:
             from gguf import GGUFReader
             self._reader = GGUFReader(path)
@@ -31,10 +33,6 @@ class GgufFile:
         self.fields: Dict[str, Any] = self._reader.fields
         self.tensors = {t.name: t for t in self._reader.tensors}
         self.size = os.path.getsize(path)
-        for t in self._reader.tensors:
-            if t.data_offset + t.n_bytes > self.size:
-                raise GgufError(f"{path}: tensor '{t.name}' ends at byte {t.data_offset + t.n_bytes}, "
-                                f"past the end of the file ({self.size} bytes): truncated file?")
 
     # -- metadata ------------------------------------------------------------------------------
     def has(self, key: str) -> bool:
