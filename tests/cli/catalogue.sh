@@ -26,7 +26,7 @@ R="$tmp/res.json"
 
 # --- model directory -------------------------------------------------------------------------
 copy_model() { rm -rf "$tmp/$1"; cp -r "$m" "$tmp/$1"; echo "$tmp/$1"; }
-case_ model-dir-missing 4 "/nonexistent: not a model directory" "$O" -- "$sadi" identify --model /nonexistent --pairs "$pairs" --out "$O"
+case_ model-dir-missing 4 "/nonexistent: not found \(expected a model directory written by scripts/export_hf.py\)" "$O" -- "$sadi" identify --model /nonexistent --pairs "$pairs" --out "$O"
 case_ model-dir-not-a-model 4 "manifest.json: file not found" "$O" -- "$sadi" identify --model "$tmp" --pairs "$pairs" --out "$O"
 d=$(copy_model malformed); printf '{"format_version": 2,\n  "dims": {\n' >"$d/manifest.json"
 case_ manifest-malformed 3 "manifest.json: malformed JSON: parse error at line 3" "$O" -- "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
@@ -99,6 +99,17 @@ case_ task-id-beyond-uint64 3 "hugeid.jsonl:1: key 'id': expected a string or an
 long=$("$py" -c "print('word ' * 400)")
 printf '{"id":"long","prompt":"%s","positive":" a","negative":" b"}\n' "$long" >"$tmp/long.jsonl"
 case_ pair-over-length-strict 3 "pair 'long' \(line 1\): [0-9]+ tokens exceed the limit of [0-9]+ \(strict\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/long.jsonl" --out "$O" --strict
+# Far over the limit: refused from the text's bytes before it is tokenized (a 3.4 MB pair cost
+# 8.7 s and 580 MB to tokenize; docs/errors.md "Input limits")
+"$py" -c "
+import json
+w = ' '.join('word%d' % (i % 50) for i in range(500000))
+print(json.dumps({'id': 'huge', 'prompt': w, 'positive': ' a', 'negative': ' b'}))" >"$tmp/huge.jsonl"
+case_ pair-far-over-length 3 "pair 'huge' \(line 1\): at least [0-9]+ tokens \(counted from its [0-9]+ bytes\) exceed the limit of [0-9]+ \(strict\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/huge.jsonl" --out "$O" --strict
+"$py" -c "
+import json
+print(json.dumps({'id': 'huge', 'prompt': 'word ' * 800000}))" >"$tmp/hugeprompt.jsonl"
+case_ prompt-far-over-length 3 "prompt 'huge': at least [0-9]+ tokens \(counted from its 4000000 bytes\) \+ max_new_tokens 8 exceed" "$tmp/gen.jsonl" -- "$sadi" generate --model "$data/llama-json" --input "$tmp/hugeprompt.jsonl" --max-new-tokens 8 --out "$tmp/gen.jsonl"
 printf '{"id":"s1","prompt":"The sky is","positive":"blue","negative":"blue"}\n{"id":"s2","prompt":"Snow is","positive":" white","negative":"white "}\n' >"$tmp/same.jsonl"
 case_ pairs-all-identical 3 "no usable pairs: in all 2 the positive and negative sequences are the same tokens \('s1' \(line 1\), 's2' \(line 2\)\)" "$O" -- "$sadi" identify --model "$m" --pairs "$tmp/same.jsonl" --out "$O"
 # a zero-width space: a non-empty answer that the tokenizer turns into no token at all
@@ -209,6 +220,41 @@ case_ merge-partial 3 "partial-merge.json: key 'partial': expected a finished sh
 "$sadi" identify --model "$m" --pairs "$pairs" --out "$tmp/shard1.h5" --shard 1/2 --log-level warn
 case_ merge-mask-shard-missing 3 "shard 2/2 is missing" "$tmp/merged.h5" -- "$sadi" merge "$tmp/shard1.h5" --out "$tmp/merged.h5"
 case_ identify-shard-bootstrap 2 "^sadi: error: --bootstrap needs every pair" "$O" -- "$sadi" identify --model "$m" --pairs "$pairs" --out "$O" --shard 1/2 --bootstrap 10
+
+# --- unreadable files and directories: every input goes through one check that tells missing, a
+# directory (or a file where a directory is expected), a special file and no read permission apart
+# (exit 4). As root, permissions are enforced by running sadi without the capabilities that
+# override them (setpriv, util-linux); as another user, chmod alone does it.
+if [ "$(id -u)" = 0 ]; then nopriv=(setpriv --bounding-set=-dac_override,-dac_read_search); else nopriv=(); fi
+unreadable() { chmod 000 "$1"; }
+: >"$tmp/probe" && chmod 000 "$tmp/probe"
+"${nopriv[@]}" cat "$tmp/probe" 2>/dev/null && echo "NOTE: permissions cannot be enforced here; the *-unreadable cases check nothing"
+d=$(copy_model dir-noperm) && unreadable "$d"
+case_ model-dir-unreadable 4 "dir-noperm: cannot read the directory: Permission denied \(expected a model directory" "$O" -- "${nopriv[@]}" "$sadi" identify --model "$d" --pairs "$pairs" --out "$O"
+chmod 755 "$d"
+case_ model-dir-is-a-file 4 "pairs.jsonl: is a file, expected a model directory" "$R" -- "$sadi" eval --model "$pairs" --task "$task" --out "$R"
+d=$(copy_model manifest-noperm) && unreadable "$d/manifest.json"
+case_ manifest-unreadable 4 "manifest-noperm/manifest.json: cannot read: Permission denied" - -- "${nopriv[@]}" "$sadi" info "$d"
+d=$(copy_model ts-noperm) && unreadable "$d/model.ts"
+case_ model-ts-unreadable 4 "ts-noperm/model.ts: cannot read: Permission denied" "$R" -- "${nopriv[@]}" "$sadi" eval --model "$d" --task "$task" --out "$R"
+d=$(copy_model tok-noperm) && unreadable "$d/tokenizer.model"
+case_ tokenizer-unreadable 4 "tok-noperm/tokenizer.model: cannot read: Permission denied" - -- "${nopriv[@]}" "$sadi" tokenize "$d" --text a
+cp "$tmp/mask.h5" "$tmp/mask-noperm.h5" && unreadable "$tmp/mask-noperm.h5"
+case_ mask-unreadable 4 "mask-noperm.h5: cannot read: Permission denied" "$R" -- "${nopriv[@]}" "$sadi" eval --model "$m" --task "$task" --mask "$tmp/mask-noperm.h5" --out "$R"
+mkdir -p "$tmp/mask-dir.h5"
+case_ mask-is-a-directory 4 "mask-dir.h5: is a directory, expected a file" - -- "$sadi" inspect "$tmp/mask-dir.h5"
+cp "$pairs" "$tmp/pairs-noperm.jsonl" && unreadable "$tmp/pairs-noperm.jsonl"
+case_ pairs-unreadable 4 "pairs-noperm.jsonl: cannot read: Permission denied" "$O" -- "${nopriv[@]}" "$sadi" identify --model "$m" --pairs "$tmp/pairs-noperm.jsonl" --out "$O"
+cp "$task" "$tmp/task-noperm.jsonl" && unreadable "$tmp/task-noperm.jsonl"
+case_ task-unreadable 4 "task-noperm.jsonl: cannot read: Permission denied" "$R" -- "${nopriv[@]}" "$sadi" eval --model "$m" --task "$tmp/task-noperm.jsonl" --out "$R"
+printf '{"id":"c","prompt":"The sky is"}\n' >"$tmp/calib-noperm.jsonl" && unreadable "$tmp/calib-noperm.jsonl"
+case_ calibration-unreadable 4 "calib-noperm.jsonl: cannot read: Permission denied" "$tmp/gen.jsonl" -- "${nopriv[@]}" "$sadi" generate --model "$m" --prompt a --mask "$tmp/mask.h5" --method fixed --calibration "$tmp/calib-noperm.jsonl" --out "$tmp/gen.jsonl"
+mkdir -p "$tmp/calib-dir.jsonl"
+case_ calibration-is-a-directory 4 "calib-dir.jsonl: is a directory, expected a file" "$tmp/gen.jsonl" -- "$sadi" generate --model "$m" --prompt a --mask "$tmp/mask.h5" --method fixed --calibration "$tmp/calib-dir.jsonl" --out "$tmp/gen.jsonl"
+printf '{"id":"p","prompt":"a"}\n' >"$tmp/prompts-noperm.jsonl" && unreadable "$tmp/prompts-noperm.jsonl"
+case_ prompts-unreadable 4 "prompts-noperm.jsonl: cannot read: Permission denied" "$tmp/gen.jsonl" -- "${nopriv[@]}" "$sadi" generate --model "$m" --input "$tmp/prompts-noperm.jsonl" --out "$tmp/gen.jsonl"
+cp "$tmp/shard1.h5" "$tmp/shard-noperm.h5" && unreadable "$tmp/shard-noperm.h5"
+case_ merge-input-unreadable 4 "shard-noperm.h5: cannot read: Permission denied" "$tmp/merged.h5" -- "${nopriv[@]}" "$sadi" merge "$tmp/shard-noperm.h5" --out "$tmp/merged.h5"
 
 # --- internal errors: a library's own exception (SADI_FAULT throws std::out_of_range "map::at" at
 # the named point) is reported with the operation and the file sadi was working on ------------

@@ -24,7 +24,7 @@ expect threads-default 0 "cpu: $(nproc) threads" -- env OMP_NUM_THREADS=7 "$sadi
 expect threads-affinity 0 "cpu: 1 threads" -- taskset -c 0 "$sadi" info "$data/llama" --log-level debug
 expect threads-flag 0 "cpu: 3 threads" -- "$sadi" info "$data/llama" --log-level debug --threads 3
 expect info-missing-arg 2 "missing MODEL_DIR" -- "$sadi" info
-expect info-bad-dir 4 "not a model directory" -- "$sadi" info /nonexistent
+expect info-bad-dir 4 "/nonexistent: not found \(expected a model directory" -- "$sadi" info /nonexistent
 expect info-bad-flag 2 "Option .*frob.* does not exist" -- "$sadi" info --frob "$data/llama"
 expect info-bad-level 2 "log-level" -- "$sadi" info --log-level loud "$data/llama"
 expect info-cuda-absent 2 "CUDA" -- bash -c "if $sadi --version | grep -q CUDA; then echo CUDA; exit 2; else $sadi info --check --device cuda $data/llama; fi"

@@ -1,6 +1,7 @@
 // Arbitrary text through a fixed byte-level BPE tokenizer.json (SADI_FUZZ_TOKENIZER, set by
 // CMake to tests/fuzz/data/byte_level.json): every id is in the vocabulary and valid UTF-8 text
-// decodes back to itself (byte-level BPE loses nothing).
+// decodes back to itself (byte-level BPE loses nothing), and min_tokens (the bound that refuses
+// over-length texts before tokenizing) never exceeds the real count.
 #include <memory>
 
 #include "fuzz_common.hpp"
@@ -33,6 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::unique_ptr<sadi::Tokenizer> tok = sadi::load_hf_tokenizer(SADI_FUZZ_TOKENIZER, {});
   const std::string text(reinterpret_cast<const char*>(data), size);
   const auto ids = tok->encode(text, false);
+  if (tok->min_tokens(text) > static_cast<int64_t>(ids.size())) __builtin_trap();
   for (auto id : ids) {
     if (id < 0 || id >= tok->vocab_size()) __builtin_trap();
   }

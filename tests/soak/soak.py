@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Same input, same answer: a seeded random-input soak of the sadi CLI (issue 16, docs/testing.md).
 
-Runs identify, eval and generate (and inspect on the masks made) on random valid and invalid
-inputs for a time budget and asserts, for every run:
+Runs identify, eval and generate (and inspect on the masks made), and merge, info, tokenize and
+inspect on random valid and damaged inputs, for a time budget and asserts, for every run:
   - the process ended by itself (no signal, no timeout);
   - exit 0 with a well-formed result (a mask inspect can read, a results JSON with its grid,
     generated JSON lines), or a documented exit code (1-4, docs/errors.md) with one
@@ -177,12 +177,36 @@ def mutate_manifest(rng, model_src, dst):
 
 
 def names_the_input(err_line, named):
+    """The line names an input, a record, or a flag (one given, or one to give: '--dev or ...')."""
+    import re
     line = err_line.replace("(see --help)", "")
-    return any(n and n in line for n in named)
+    return any(n and n in line for n in named) or re.search(r"(^|\s)--[a-z][a-z-]+[:\s]", line[len("sadi: error: "):])
+
+
+def check_stdout(args, stdout):
+    """--json output of info and inspect must be valid JSON; tokenize prints ids per line."""
+    if "--json" in args:
+        try:
+            json.loads(stdout.decode("utf-8"))
+        except ValueError as e:
+            return f"--json printed invalid JSON: {e}"
+    if args[0] == "tokenize" and "--decode" not in args:
+        for line in stdout.decode("utf-8", "replace").splitlines():
+            try:
+                ids = json.loads(line)
+            except ValueError:
+                ids = None
+            if not isinstance(ids, list) or not all(isinstance(t, int) for t in ids):
+                return f"tokenize printed a line that is not a JSON list of ids: {line[:80]}"
+    return None
 
 
 def check_result(cmd, out, rc):
     """Well-formed output of a successful run; returns a reason or None."""
+    if cmd in ("info", "tokenize", "inspect"):
+        return None
+    if cmd == "merge":
+        return None if os.path.exists(out) else f"exit 0 but no output at {out}"
     if out is None or not os.path.exists(out):
         return None if cmd == "generate-stdout" else f"exit 0 but no output at {out}"
     if cmd == "identify":
@@ -241,9 +265,9 @@ def main():
             case_dir = os.path.join(work, f"case{cases}")
             os.makedirs(case_dir)
             g = Gen(rng)
-            cmd = rng.choice(["identify", "eval", "eval", "generate"])
+            cmd = rng.choice(["identify", "eval", "eval", "generate", "merge", "info", "tokenize", "inspect"])
             m = model
-            if rng.random() < 0.06:
+            if rng.random() < (0.3 if cmd in ("info", "tokenize") else 0.06):
                 m = os.path.join(case_dir, "model")
                 mutate_manifest(rng, model, m)
             mask = mask0
@@ -289,6 +313,58 @@ def main():
                     args += ["--batch-size", g.ints(1, 16)]
                 if rng.random() < 0.1:
                     args += ["--max-new-tokens", g.ints(1, 4)]
+            elif cmd == "merge":  # masks (possibly damaged), shards of one identify, or results files
+                src = os.path.join(case_dir, "shards")
+                os.makedirs(src)
+                shards = []
+                if rng.random() < 0.5:
+                    n = rng.randint(1, 3)
+                    pairs = os.path.join(case_dir, "pairs.jsonl")
+                    g.jsonl(pairs, ["prompt", "positive", "negative"], 2, 6)
+                    for i in range(1, n + 1):
+                        sh = os.path.join(src, f"s{i}.h5")
+                        subprocess.run([a.sadi, "identify", "--model", model, "--pairs", pairs, "--out", sh, "--shard",
+                                        f"{i}/{n}", "--log-level", "error"], capture_output=True, timeout=a.timeout)
+                        if os.path.exists(sh) and rng.random() < 0.2:
+                            mutate_bytes(rng, sh, sh + ".bad")
+                            os.replace(sh + ".bad", sh)
+                        if os.path.exists(sh) and (rng.random() < 0.9 or not shards):
+                            shards.append(sh)
+                else:
+                    for i in range(rng.randint(1, 3)):
+                        sh = os.path.join(src, f"r{i}.json")
+                        with open(sh, "w") as f:
+                            f.write(rng.choice([json.dumps({"partial": False, "grid": []}), "{", json.dumps(g.record(["x"])),
+                                                json.dumps({"shard": {"index": 1, "count": 2}, "grid": [{"k": 1}]})]))
+                        shards.append(sh)
+                if not shards:  # every shard's identify refused its pairs: merge a damaged results file
+                    shards.append(os.path.join(src, "r.json"))
+                    with open(shards[0], "w") as f:
+                        f.write("{")
+                inputs += shards
+                out = os.path.join(case_dir, "merged" + (".h5" if shards and shards[0].endswith(".h5") else ".json"))
+                args = ["merge"] + shards
+            elif cmd == "info":
+                src = None
+                args = ["info", m] + (["--json"] if rng.random() < 0.5 else []) + (["--check"] if rng.random() < 0.3 else [])
+            elif cmd == "tokenize":
+                src = os.path.join(case_dir, "lines.txt")
+                with open(src, "w", encoding="utf-8") as f:
+                    for _ in range(rng.randint(0, 5)):
+                        f.write((json.dumps(g.text()) if rng.random() < 0.5 else g.text()) + "\n")
+                inputs.append(src)
+                args = ["tokenize", m] + (["--text", g.text()] if rng.random() < 0.4 else ["--input", src])
+                args += ["--jsonl"] if rng.random() < 0.4 else []
+                args += ["--decode"] if rng.random() < 0.3 else []
+                args += ["--no-bos"] if rng.random() < 0.3 else []
+            elif cmd == "inspect":
+                src = None
+                inputs = [mask]
+                args = ["inspect", mask] + (["--json"] if rng.random() < 0.5 else [])
+                if rng.random() < 0.3:
+                    args += ["--site", rng.choice(["head", "neuron", "hidden", "residual", "elbow"])]
+                if rng.random() < 0.3:
+                    args += ["--top", g.ints(1, 30)]
             else:
                 src = os.path.join(case_dir, "prompts.jsonl")
                 g.jsonl(src, ["prompt"], 1, 6)
@@ -301,30 +377,33 @@ def main():
                     args += ["--temperature", rng.choice(["0", "0.7", "1.3", "0.7", "-1", "nan", "1e309"]), "--seed", g.ints(0, 99)]
                 if rng.random() < 0.2:
                     args += ["--batch-size", g.ints(1, 4)]
+            writes = cmd not in ("info", "tokenize", "inspect")
             roll = rng.random()
-            if roll < 0.04:
+            if not writes:
+                out = None
+            elif roll < 0.04 and src and os.path.isfile(src):
                 out = src  # --out naming an input: must be refused, the input unchanged
             elif roll < 0.06:
                 out = os.path.join(case_dir, "no-such-dir", "out")
-            args += ["--out", out, "--log-level", "warn"]
+            args += (["--out", out] if writes else []) + ["--log-level", "warn"]
             before = snapshot(inputs)
             t0 = time.time()
             try:
                 p = subprocess.run([a.sadi] + args, capture_output=True, timeout=a.timeout,
                                    env=dict(os.environ, SADI_MAX_LINE_BYTES="65536"))
-                rc, err = p.returncode, p.stderr.decode("utf-8", "replace")
+                rc, err, stdout = p.returncode, p.stderr.decode("utf-8", "replace"), p.stdout
             except subprocess.TimeoutExpired:
-                rc, err = "timeout", ""
+                rc, err, stdout = "timeout", "", b""
             reasons = []
             if rc == "timeout" or rc < 0:
                 reasons.append(f"ended by {'a timeout' if rc == 'timeout' else f'signal {-rc}'}")
             elif rc not in DOCUMENTED:
                 reasons.append(f"undocumented exit code {rc}")
             elif rc == 0:
-                if out == src:
+                if out is not None and out == src:
                     reasons.append("--out naming an input was accepted")
                 else:
-                    why = check_result(cmd, out, rc)
+                    why = check_result(cmd, out, rc) or check_stdout(args, stdout)
                     if why:
                         reasons.append(why)
                     elif cmd == "identify":
@@ -337,11 +416,11 @@ def main():
                     reasons.append(f"expected one 'sadi: error:' line, found {len(lines)}")
                 else:
                     flags = [x for x in args if x.startswith("--")]
-                    named = [os.path.basename(x) for x in inputs + [out]] + flags + [
+                    named = [os.path.basename(x) for x in inputs + [out] if x] + flags + [
                         "pair '", "item '", "prompt '", "no usable pairs", "model forward", "out of memory"]
                     if not names_the_input(lines[0], named):
                         reasons.append(f"the message names no input, flag or record: {lines[0]}")
-                if out != src and os.path.exists(out):
+                if out is not None and out != src and os.path.exists(out):
                     reasons.append("a failed run left its output file")
             left = temp_files([case_dir, base, os.path.dirname(model)])
             if left:

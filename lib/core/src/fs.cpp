@@ -52,6 +52,20 @@ void check_readable_file(const fs::path& path) {
   }
 }
 
+void check_readable_dir(const fs::path& dir, const std::string& what) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (st.type() == fs::file_type::not_found) throw_io(str(dir.string(), ": not found (expected ", what, ")"));
+  if (ec) throw_io(str(dir.string(), ": cannot read: ", ec.message(), " (expected ", what, ")"));
+  if (st.type() != fs::file_type::directory) {
+    throw_io(str(dir.string(), ": is a ", st.type() == fs::file_type::regular ? "file" : "special file",
+                 ", expected ", what));
+  }
+  if (::access(dir.c_str(), R_OK | X_OK) != 0) {
+    throw_io(str(dir.string(), ": cannot read the directory: ", std::strerror(errno), " (expected ", what, ")"));
+  }
+}
+
 std::string read_text_file(const fs::path& path, uintmax_t max_bytes) {
   check_readable_file(path);
   auto too_large = [&](const std::string& size) {

@@ -32,8 +32,16 @@ std::vector<std::vector<Seq>> tokenize_items(const ModelInfo& info, const Tokeni
   std::vector<std::vector<Seq>> seqs(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     const TaskItem& it = items[i];
-    const auto n_prompt = static_cast<int64_t>(tok.encode(it.prompt, bos).size());
     std::vector<std::string> cands = run.metric == Metric::kChoice ? it.choices : std::vector<std::string>{it.answer};
+    for (const auto& c : cands) {  // far over the limit: refused from its bytes, before tokenizing
+      const std::string whole = it.prompt + run.separator + c;
+      const int64_t least = tokens_at_least(tok, whole);
+      if (least > info.max_positions) {
+        throw_input(str("item '", it.id, "' (line ", it.line, "): at least ", least, " tokens (counted from its ",
+                        whole.size(), " bytes) exceed the model's maximum of ", info.max_positions));
+      }
+    }
+    const auto n_prompt = static_cast<int64_t>(tok.encode(it.prompt, bos).size());
     if (run.metric == Metric::kChoice && cands.empty()) {
       throw_input(str("item '", it.id, "' (line ", it.line, "): the choice metric needs \"choices\""));
     }

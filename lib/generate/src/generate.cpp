@@ -76,6 +76,12 @@ std::vector<std::vector<int64_t>> tokenize_prompts(const Tokenizer& tok, const M
                                                    const std::vector<Prompt>& prompts, const GenerateOptions& opts) {
   std::vector<std::vector<int64_t>> ids;
   for (const auto& p : prompts) {
+    const int64_t least = tokens_at_least(tok, p.text);  // far over the limit: refused before tokenizing
+    if (least + opts.max_new_tokens > info.max_positions) {
+      throw_input(str("prompt '", p.id, "': at least ", least, " tokens (counted from its ", p.text.size(),
+                      " bytes) + max_new_tokens ", opts.max_new_tokens, " exceed the model's maximum of ",
+                      info.max_positions, " positions"));
+    }
     ids.push_back(tok.encode(p.text, info.tokenizer.add_bos));
     const auto n = static_cast<int64_t>(ids.back().size());
     if (n + opts.max_new_tokens > info.max_positions) {

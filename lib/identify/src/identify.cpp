@@ -276,19 +276,27 @@ std::vector<Prepared> prepare_pairs(const ModelInfo& info, const Tokenizer& tok,
   const bool bos = info.tokenizer.add_bos;
   std::vector<Prepared> prepared;
   auto text = [&](const std::string& s) { return opts.strip ? trim(s) : s; };
+  auto skip = [&](const Pair& p, const std::string& count) {  // count: "N tokens ..."
+    if (opts.strict) {
+      throw_input(str("pair '", p.id, "' (line ", p.line, "): ", count, " exceed the limit of ", max_len, " (strict)"));
+    }
+    ++stats.skipped;
+    stats.skipped_ids.push_back(p.id);
+  };
   for (const auto& p : pairs) {
     const std::string prompt = text(p.prompt);
-    Prepared pr{&p, static_cast<int64_t>(prepared.size()), tok.encode(prompt + opts.separator + text(p.positive), bos),
-                tok.encode(prompt + opts.separator + text(p.negative), bos),
+    std::string pos = prompt + opts.separator + text(p.positive), neg = prompt + opts.separator + text(p.negative);
+    // Far over the limit: refused from its bytes alone, before tokenizing costs memory.
+    const int64_t least = std::max(tokens_at_least(tok, pos), tokens_at_least(tok, neg));
+    if (least > max_len) {
+      skip(p, str("at least ", least, " tokens (counted from its ", std::max(pos.size(), neg.size()), " bytes)"));
+      continue;
+    }
+    Prepared pr{&p, static_cast<int64_t>(prepared.size()), tok.encode(pos, bos), tok.encode(neg, bos),
                 static_cast<int64_t>(tok.encode(prompt, bos).size())};
     const auto longest = static_cast<int64_t>(std::max(pr.pos.size(), pr.neg.size()));
     if (longest > max_len) {
-      if (opts.strict) {
-        throw_input(str("pair '", p.id, "' (line ", p.line, "): ", longest, " tokens exceed the limit of ", max_len,
-                        " (strict)"));
-      }
-      ++stats.skipped;
-      stats.skipped_ids.push_back(p.id);
+      skip(p, str(longest, " tokens"));
       continue;
     }
     prepared.push_back(std::move(pr));

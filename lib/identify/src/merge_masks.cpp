@@ -78,7 +78,10 @@ MaskFile merge_mask_shards(const std::vector<std::pair<std::string, MaskFile>>& 
     by_index[i] = &shard;
   }
   for (int64_t i = 1; i <= count; ++i) {
-    if (!by_index.count(i)) throw_input(str("sadi merge: shard ", i, "/", count, " is missing"));
+    if (by_index.count(i)) continue;
+    std::string given;
+    for (const auto& [index, shard] : by_index) given += str(given.empty() ? "" : ", ", shard->first, " (", index, "/", count, ")");
+    throw_input(str("sadi merge: shard ", i, "/", count, " is missing (given: ", given, ")"));
   }
   MaskFile out;
   out.provenance = first.provenance;

@@ -5,6 +5,7 @@
 // symbols collide with the libprotobuf.so that Debian's libtorch links; linking both into one
 // process crashes during static initialisation. Loading sentencepiece in its own symbol scope
 // keeps the two protobufs apart. (docs/dependencies.md)
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -65,6 +66,25 @@ __attribute__((visibility("default"))) int sadi_spm_decode(sadi_spm* h, const in
   std::memcpy(*text, out.data(), out.size());
   (*text)[out.size()] = '\0';
   return 0;
+}
+
+// The most printable ASCII bytes (0x21-0x7E) one piece stands for (the printable ASCII characters
+// of the piece; "<0x41>" counts 6 for 1 byte, which only loosens the bound), or -1 when some
+// printable ASCII character has no piece of its own and there is no byte fallback: such
+// characters become unknown pieces, which sentencepiece may fuse into one.
+__attribute__((visibility("default"))) int sadi_spm_max_piece_bytes(sadi_spm* h) {
+  bool bytes = false;
+  int most = 1;
+  for (int i = 0; i < h->sp.GetPieceSize(); ++i) {
+    bytes = bytes || h->sp.IsByte(i);
+    int n = 0;
+    for (const char c : h->sp.IdToPiece(i)) n += (c > 0x20 && c < 0x7F) ? 1 : 0;
+    most = std::max(most, n);
+  }
+  for (char c = 0x21; c < 0x7F && !bytes; ++c) {
+    if (h->sp.PieceToId(std::string(1, c)) == h->sp.unk_id()) return -1;
+  }
+  return most;
 }
 
 __attribute__((visibility("default"))) const char* sadi_spm_error(sadi_spm* h) { return h->error.c_str(); }

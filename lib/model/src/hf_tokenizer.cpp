@@ -53,6 +53,11 @@ class HfTokenizer final : public Tokenizer {
     load_normalizer(root.value("normalizer", Json()), path, "normalizer");
     if (root.contains("pre_tokenizer")) load_pre(root["pre_tokenizer"], path, "pre_tokenizer");
     load_decoder(root.value("decoder", Json()), path, "decoder");
+    max_token_bytes_ = max_token_bytes();
+  }
+
+  int64_t min_tokens(std::string_view text) const override {
+    return max_token_bytes_ > 0 ? printable_ascii_bytes(text) / max_token_bytes_ : 0;
   }
 
   std::vector<int64_t> encode(std::string_view text, bool add_bos) const override {
@@ -371,7 +376,36 @@ class HfTokenizer final : public Tokenizer {
     if (cache_.size() < 100000) cache_.emplace(word, std::move(out));
   }
 
+  // The most printable ASCII bytes one token stands for: the printable ASCII characters of its
+  // string (byte-level symbols map exactly the printable ASCII bytes to themselves; "▁" and
+  // "Ġ" are not ASCII; "<0x41>" counts 6 for 1 byte, which only loosens the bound). 0 (no bound)
+  // where unknown characters fuse into one token, or a Replace normalizer shortens text.
+  int64_t max_token_bytes() const {
+    if (fuse_unk_ && !all_bytes_in_vocab()) return 0;
+    for (const auto& [pattern, content] : replaces_) {
+      if (content.size() < pattern.size()) return 0;
+    }
+    int64_t most = 1;
+    for (const auto& t : id_to_token_) most = std::max(most, printable_ascii_bytes(t));
+    return most;
+  }
+
+  // No character can become the unknown token: a byte-level pre-tokenizer with all 256 byte
+  // symbols in the vocabulary, or byte fallback with all 256 byte tokens.
+  bool all_bytes_in_vocab() const {
+    const bool byte_level = std::any_of(pre_.begin(), pre_.end(), [](const PreStep& p) { return p.byte_level; });
+    char name[8];
+    for (int b = 0; b < 256; ++b) {
+      std::snprintf(name, sizeof(name), "<0x%02X>", b);
+      const bool known = (byte_level && vocab_.count(byte_table().to_char[static_cast<size_t>(b)])) ||
+                         (byte_fallback_ && vocab_.count(name));
+      if (!known) return false;
+    }
+    return true;
+  }
+
   std::vector<int64_t> bos_;
+  int64_t max_token_bytes_ = 0;
   std::unordered_map<std::string, int64_t> vocab_;
   std::vector<std::string> id_to_token_;
   std::unordered_map<uint64_t, std::pair<int64_t, int64_t>> merges_;  // (a, b) -> (rank, merged id)

@@ -120,12 +120,10 @@ void read_computation(const JsonView& root, const std::string& origin, ModelInfo
 }  // namespace
 
 ModelInfo load_manifest(const std::filesystem::path& dir) {
+  check_readable_dir(dir, "a model directory written by scripts/export_hf.py");
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    throw_io(str(dir.string(), ": not a model directory (expected a directory written by scripts/export_hf.py)"));
-  }
   const fs::path path = dir / "manifest.json";
-  if (!fs::exists(path, ec)) {
+  if (fs::symlink_status(path, ec).type() == fs::file_type::not_found) {
     throw_io(str(path.string(), ": file not found (is ", dir.string(), " a model directory written by scripts/export_hf.py?)"));
   }
   const std::string origin = path.string();

@@ -26,6 +26,7 @@ struct SpmApi {
   int (*encode)(void*, const char*, size_t, int**, size_t*);
   int (*decode)(void*, const int*, size_t, char**, size_t*);
   const char* (*error)(void*);
+  int (*max_piece_bytes)(void*);
 };
 
 std::string self_dir() {
@@ -72,6 +73,7 @@ const SpmApi& spm_api() {
     api.encode = reinterpret_cast<int (*)(void*, const char*, size_t, int**, size_t*)>(sym("sadi_spm_encode"));
     api.decode = reinterpret_cast<int (*)(void*, const int*, size_t, char**, size_t*)>(sym("sadi_spm_decode"));
     api.error = reinterpret_cast<const char* (*)(void*)>(sym("sadi_spm_error"));
+    api.max_piece_bytes = reinterpret_cast<int (*)(void*)>(sym("sadi_spm_max_piece_bytes"));
   });
   if (!api.load) throw_runtime("the sentencepiece plugin failed to load earlier");
   return api;
@@ -87,6 +89,7 @@ class SentencePieceTokenizer final : public Tokenizer {
       std::free(err);
       throw_input(str(path, ": cannot load sentencepiece model: ", msg));
     }
+    max_piece_bytes_ = api_.max_piece_bytes(handle_);
   }
   ~SentencePieceTokenizer() override { api_.free_handle(handle_); }
   SentencePieceTokenizer(const SentencePieceTokenizer&) = delete;
@@ -120,10 +123,14 @@ class SentencePieceTokenizer final : public Tokenizer {
 
   int64_t vocab_size() const override { return api_.size(handle_); }
   std::string kind() const override { return "sentencepiece"; }
+  int64_t min_tokens(std::string_view text) const override {
+    return max_piece_bytes_ > 0 ? printable_ascii_bytes(text) / max_piece_bytes_ : 0;
+  }
 
  private:
   const SpmApi& api_;
   void* handle_ = nullptr;
+  int64_t max_piece_bytes_ = 0;  // printable ASCII bytes of any piece; <= 0: unknown characters could fuse
   std::vector<int64_t> bos_;
 };
 
@@ -153,6 +160,7 @@ class OutOfVocabGuard final : public Tokenizer {
   }
   int64_t vocab_size() const override { return n_; }
   std::string kind() const override { return inner_->kind(); }
+  int64_t min_tokens(std::string_view text) const override { return inner_->min_tokens(text); }
 
  private:
   std::unique_ptr<Tokenizer> inner_;
@@ -162,6 +170,17 @@ class OutOfVocabGuard final : public Tokenizer {
 }  // namespace
 
 std::string out_of_vocab_text(int64_t id) { return str("<|id:", id, "|>"); }
+
+int64_t tokens_at_least(const Tokenizer& tok, std::string_view text) {
+  constexpr size_t kExactBelowBytes = 16 << 10;
+  return text.size() > kExactBelowBytes ? tok.min_tokens(text) : 0;
+}
+
+int64_t printable_ascii_bytes(std::string_view text) {
+  int64_t n = 0;
+  for (const char c : text) n += (c > 0x20 && c < 0x7F) ? 1 : 0;
+  return n;
+}
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path, std::vector<int64_t> bos_ids) {
   return std::make_unique<SentencePieceTokenizer>(path, std::move(bos_ids));

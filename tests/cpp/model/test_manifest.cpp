@@ -60,7 +60,7 @@ TEST(Manifest, ReadsTheExportedTinyModel) {
 }
 
 TEST(Manifest, MissingDirectoryAndFile) {
-  EXPECT_HAS(load_error("/nonexistent/model"), "/nonexistent/model: not a model directory");
+  EXPECT_HAS(load_error("/nonexistent/model"), "/nonexistent/model: not found (expected a model directory");
   auto empty = fs::temp_directory_path() / "sadi-empty-model";
   fs::create_directories(empty);
   EXPECT_HAS(load_error(empty), "manifest.json: file not found");

@@ -35,6 +35,36 @@ TEST_P(HfTokenizerVsReference, IdsAndDecodedTextMatch) {
   }
 }
 
+// min_tokens, the bound that refuses over-length inputs before tokenizing them, never exceeds the
+// real count: on every reference string, on all of them joined, and on a long English text (where
+// it must also be of use: within a factor 100 of the real count, so that a text 100 times over
+// a limit is refused untokenized).
+TEST_P(HfTokenizerVsReference, MinTokensIsALowerBound) {
+  const auto dir = std::filesystem::path(SADI_TOKREF) / "reference";
+  const auto ref_path = dir / (GetParam() + ".json");
+  if (!std::filesystem::exists(ref_path)) GTEST_SKIP() << ref_path << " not made";
+  const Json ref = parse_json(read_text_file(ref_path), ref_path.string());
+  auto tok = load_hf_tokenizer((dir / ref["tokenizer"].get<std::string>()).string(), {});
+  std::string all;
+  for (const auto& c : ref["cases"]) {
+    const std::string text = c["text"].get<std::string>();
+    EXPECT_LE(tok->min_tokens(text), static_cast<int64_t>(c["ids"].size())) << GetParam() << ": " << dump_json(c["text"]);
+    all += text;
+  }
+  EXPECT_LE(tok->min_tokens(all), static_cast<int64_t>(tok->encode(all, false).size())) << GetParam();
+  // whitespace runs (no printable byte: tokens of many spaces count for nothing) and digits
+  for (const std::string& unit : {std::string("x") + std::string(200, ' '), std::string("1234567890\n\t")}) {
+    std::string text;
+    for (int i = 0; i < 300; ++i) text += unit;
+    EXPECT_LE(tok->min_tokens(text), static_cast<int64_t>(tok->encode(text, false).size())) << dump_json(unit);
+  }
+  std::string english;
+  for (int i = 0; i < 400; ++i) english += "The quick brown fox jumps over the lazy dog; 42 sheep (and 7 goats) agree. ";
+  const auto n = static_cast<int64_t>(tok->encode(english, false).size());
+  EXPECT_LE(tok->min_tokens(english), n) << GetParam();
+  EXPECT_GT(tok->min_tokens(english) * 100, n) << GetParam() << ": the bound is too loose to be of use";
+}
+
 INSTANTIATE_TEST_SUITE_P(Published, HfTokenizerVsReference,
                          ::testing::Values("tokenizer-llama2", "tokenizer-llama3", "tokenizer-qwen2",
                                            "tokenizer-gpt2", "tokenizer-starcoder", "tokenizer-smollm2",

@@ -22,6 +22,10 @@ size_t max_line_bytes();
 // read as streams, bounded by the readers' limits. Throws sadi::Error (io).
 void check_readable_file(const fs::path& path);
 
+// Checks that `dir` can be listed and entered as a directory: missing ("DIR: not WHAT"), a file or
+// anything else ("DIR: is a file, expected WHAT"), no permission. Throws sadi::Error (io).
+void check_readable_dir(const fs::path& dir, const std::string& what);
+
 // Reads a whole file of at most max_bytes (a larger one is refused before it is read); throws
 // sadi::Error (io) naming the path when it cannot, (input) when it is too large.
 std::string read_text_file(const fs::path& path, uintmax_t max_bytes = max_file_bytes());

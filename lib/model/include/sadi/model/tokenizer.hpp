@@ -18,7 +18,19 @@ class Tokenizer {
   virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
   virtual int64_t vocab_size() const = 0;
   virtual std::string kind() const = 0;
+  // A lower bound on encode(text, false).size() found in one pass without tokenizing (nothing
+  // allocated), so that an input far over a length limit is refused before it costs memory; 0
+  // where the tokenizer gives no bound (docs/errors.md, "Input limits").
+  virtual int64_t min_tokens(std::string_view /*text*/) const { return 0; }
 };
+
+// The printable ASCII bytes (0x21-0x7E) of `text`: no normalizer sadi reads removes one, so with
+// per-token byte lengths of at most B a text needs at least this / B tokens.
+int64_t printable_ascii_bytes(std::string_view text);
+
+// What the length checks compare with their limit before tokenizing: tok.min_tokens(text) for a
+// text over 16 KiB, 0 for a shorter one (cheap to tokenize, and then counted exactly).
+int64_t tokens_at_least(const Tokenizer& tok, std::string_view text);
 
 // What an id outside the tokenizer's vocabulary (but inside the model's) decodes to: "<|id:N|>".
 std::string out_of_vocab_text(int64_t id);
