@@ -291,6 +291,8 @@ def main():
                     args += ["--bootstrap", g.ints(0, 10)]
                 if rng.random() < 0.2:
                     args += ["--max-pairs", g.ints(0, 10)]
+                if rng.random() < 0.2:  # odd separators (invalid UTF-8 included): the mask must read back as JSON
+                    args += ["--separator", rng.choice([" ", "\n", "\t", "", "é", " ⇒ ", b"\xff", b"\xc3", "\\u0000"])]
             elif cmd == "eval":
                 src = os.path.join(case_dir, "task.jsonl")
                 g.jsonl(src, ["prompt", "answer"], 2, 14, g.task_extra)
@@ -386,6 +388,7 @@ def main():
             elif roll < 0.06:
                 out = os.path.join(case_dir, "no-such-dir", "out")
             args += (["--out", out] if writes else []) + ["--log-level", "warn"]
+            shown = [x.decode("utf-8", "backslashreplace") if isinstance(x, bytes) else x for x in args]
             before = snapshot(inputs)
             t0 = time.time()
             try:
@@ -410,12 +413,14 @@ def main():
                         q = subprocess.run([a.sadi, "inspect", out, "--json"], capture_output=True, timeout=a.timeout)
                         if q.returncode != 0:
                             reasons.append(f"the mask written cannot be inspected: {q.stderr.decode()[-300:]}")
+                        elif check_stdout(["inspect", "--json"], q.stdout):
+                            reasons.append(check_stdout(["inspect", "--json"], q.stdout))
             else:
                 lines = [ln for ln in err.splitlines() if ln.startswith("sadi: error: ")]
                 if len(lines) != 1:
                     reasons.append(f"expected one 'sadi: error:' line, found {len(lines)}")
                 else:
-                    flags = [x for x in args if x.startswith("--")]
+                    flags = [x for x in shown if x.startswith("--")]
                     named = [os.path.basename(x) for x in inputs + [out] if x] + flags + [
                         "pair '", "item '", "prompt '", "no usable pairs", "model forward", "out of memory"]
                     if not names_the_input(lines[0], named):
@@ -433,10 +438,10 @@ def main():
             if a.show_errors and rc != 0:
                 print(f"  case {cases} {cmd} exit {rc}: " + next((ln for ln in err.splitlines() if ln.startswith("sadi: ")), "")[:200])
             if a.only:
-                print(f"case {cases}: sadi {' '.join(args)}")
+                print(f"case {cases}: sadi {' '.join(shown)}")
             if reasons:
                 failures.append((cases, args, reasons, err[-600:]))
-                print(f"FAIL case {cases} (seed {a.seed}): sadi {' '.join(args)}\n  " + "\n  ".join(reasons)
+                print(f"FAIL case {cases} (seed {a.seed}): sadi {' '.join(shown)}\n  " + "\n  ".join(reasons)
                       + f"\n  stderr: {err[-400:]}", flush=True)
                 if a.keep:
                     shutil.copytree(case_dir, os.path.join(a.keep, f"case{cases}"), dirs_exist_ok=True)
