@@ -110,7 +110,7 @@ class TorchScriptModel final : public Model {
     check_finite_weights(path);
     if (native) {
       native_ = std::make_unique<native::LlamaStep>(module_, info_);
-      decode_kernel_ = str("native (", native::kernel_isa(), ")");
+      decode_kernel_ = str("native (", native::kernel_isa(), "; weights on ", native_->weight_pages(), ")");
     } else {
       decode_kernel_ = str("torchscript: ", decode_kernel_);
     }

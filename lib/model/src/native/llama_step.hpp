@@ -38,6 +38,9 @@ class LlamaStep {
   // `attend_slot` (forward()'s rule: a padding column attends to itself, as in modeling.py;
   // decode()'s fixed-shape step attends to key_mask alone). Steering as Model::forward's,
   // validated by the caller ("at" [B, 1]). Returns logits [B, V].
+  // What pages the streamed matrices are on: "2 MiB pages", or "4 KiB pages: why".
+  const std::string& weight_pages() const { return pages_; }
+
   torch::Tensor step(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& key_mask,
                      int64_t slot, bool attend_slot, KvCache& cache, const Steering* steering) const;
 
@@ -60,10 +63,12 @@ class LlamaStep {
   void attention(const Layer& ly, int64_t l, Work& w, const torch::Tensor& key_mask, int64_t slot, bool attend_slot,
                  KvCache& cache) const;
   void mlp(const Layer& ly, int64_t l, Work& w, const Steering* steering) const;
+  void use_huge_pages();
 
 
   int64_t d_, f_, h_, hkv_, dh_, v_;
   double norm_eps_ = 0, scaling_ = 0;
+  std::string pages_ = "4 KiB pages";
   std::vector<Layer> layers_;
   torch::Tensor embed_, norm_, head_, inv_freq_;  // [V, d], [d], [V, d], [Dh / 2]
 };
