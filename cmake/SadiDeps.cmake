@@ -29,8 +29,16 @@ set(_sadi_torch_cuda OFF)
 if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
   set(_sadi_torch_cuda ON)
 endif()
-option(SADI_CUDA_GRAPHS "CUDA graphs for the decode step (needs LibTorch with CUDA)" ${_sadi_torch_cuda})
-message(STATUS "sadi: CUDA graphs ${SADI_CUDA_GRAPHS}")
+option(SADI_CUDA "the CUDA backend plugin libsadi_cuda.so (needs LibTorch with CUDA)" ${_sadi_torch_cuda})
+option(SADI_CUDA_GRAPHS "CUDA graphs for the decode step, in the CUDA plugin" ${SADI_CUDA})
+message(STATUS "sadi: CUDA plugin ${SADI_CUDA}, CUDA graphs ${SADI_CUDA_GRAPHS}")
+# What sadi itself links: LibTorch's CPU libraries (torch_cpu and what it needs), not libtorch.so,
+# which pulls in torch_cuda and with it the CUDA libraries.
+if(TARGET torch_cpu_library)
+  set(SADI_TORCH_CPU_LIBRARIES torch_cpu_library)
+else()
+  set(SADI_TORCH_CPU_LIBRARIES torch_cpu c10)
+endif()
 # OpenMP: LibTorch's at::parallel_for is a header template whose `#pragma omp parallel` runs
 # threads only in code compiled with -fopenmp (the native decode kernels, lib/model/src/native).
 # With GCC, those sources are, and link LibTorch's own libgomp.so.1 where it ships one (pip

@@ -9,6 +9,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/json.hpp"
 #include "sadi/core/strings.hpp"
+#include "sadi/model/cuda_backend.hpp"
 #include "sadi/model/model.hpp"
 #include "sadi/model/model_check.hpp"
 #include "sadi/model/tokenizer.hpp"
@@ -102,7 +103,7 @@ int cmd_info(const Args& args) {
     std::string decode;
     double ms = check_forward(info, *tok, r, decode);
     std::cerr << "check: model.ts loaded (weights finite), agrees with manifest.json (sites, dims, steering) in " << std::fixed << std::setprecision(1)
-              << ms << " ms; one-token decoding steps: " << decode << "\n";
+              << ms << " ms; one-token decoding steps: " << decode << "; CUDA backend: " << cuda_backend_status() << "\n";
   }
   return 0;
 }

@@ -28,6 +28,12 @@ expect info-bad-dir 4 "/nonexistent: not found \(expected a model directory" -- 
 expect info-bad-flag 2 "Option .*frob.* does not exist" -- "$sadi" info --frob "$data/llama"
 expect info-bad-level 2 "log-level" -- "$sadi" info --log-level loud "$data/llama"
 expect info-cuda-absent 2 "CUDA" -- bash -c "if $sadi --version | grep -q CUDA; then echo CUDA; exit 2; else $sadi info --check --device cuda $data/llama; fi"
+# LibTorch's CUDA libraries come with the plugin libsadi_cuda.so, loaded at start only where an
+# NVIDIA device exists (SADI_CUDA_BACKEND=load forces it, off refuses it): here, without a GPU
+expect cuda-backend-not-loaded 0 "CUDA backend: not loaded: (no NVIDIA device|this build's LibTorch has no CUDA)" -- bash -c "[ -e /dev/nvidiactl ] && echo 'CUDA backend: not loaded: no NVIDIA device (skipped: this machine has one)' >&2 || \"$sadi\" info --check $data/llama"
+expect cuda-backend-forced 0 "CUDA backend: (loaded \\(.*libsadi_cuda.so|not loaded: this build's LibTorch has no CUDA)" -- env SADI_CUDA_BACKEND=load "$sadi" info --check "$data/llama"
+expect cuda-backend-forced-no-device 2 "--device cuda: CUDA is not available|only 0 CUDA device|CUDA" -- env SADI_CUDA_BACKEND=load "$sadi" info --check --device cuda "$data/llama"
+expect cuda-backend-off 2 "CUDA is not available \\(CUDA backend not loaded: SADI_CUDA_BACKEND=off\\)" -- env SADI_CUDA_BACKEND=off "$sadi" info --check --device cuda "$data/llama"
 # stdout carries only the program's output
 "$sadi" info --json "$data/llama" 2>/dev/null | "$PYTHON" -c "import json,sys; json.load(sys.stdin)" \
   && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL info-json-parses"; }

@@ -32,4 +32,10 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
+int64_t printable_ascii_bytes(std::string_view text) {
+  int64_t n = 0;
+  for (const char c : text) n += (c > 0x20 && c < 0x7F) ? 1 : 0;
+  return n;
+}
+
 }  // namespace sadi

@@ -1,27 +1,35 @@
 #include "sadi/model/decode_graph.hpp"
 
 #include "sadi/core/error.hpp"
-
-#if SADI_CUDA_GRAPHS
-#include <ATen/cuda/CUDAGraph.h>
-#include <c10/cuda/CUDAFunctions.h>
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#endif
+#include "sadi/core/strings.hpp"
+#include "sadi/model/cuda_backend.hpp"
 
 namespace sadi {
 
-#if SADI_CUDA_GRAPHS
-
+// The graph itself lives in the CUDA plugin (lib/model/plugin/cuda_plugin.cpp); this side keeps
+// the protocol: warm-up step, capture on the second, replays after.
 struct DecodeGraph::Impl {
-  explicit Impl(Model& m) : model(m) {}
+  Impl(Model& m, const CudaBackend& b) : model(m), api(b), graph(b.graph_new()) {}
+  ~Impl() { api.graph_free(graph); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
   Model& model;
-  at::cuda::CUDAGraph graph;
+  const CudaBackend& api;
+  void* graph;
   torch::Tensor out;  // [B, V]: written by every replay
   int calls = 0;
 };
 
-bool DecodeGraph::available() { return true; }
+bool DecodeGraph::available() {
+  const CudaBackend* b = cuda_backend();
+  return b != nullptr && b->graphs;
+}
+
+DecodeGraph::DecodeGraph(Model& model) {
+  if (!available()) throw_runtime(str("CUDA graphs: not available (CUDA backend ", cuda_backend_status(), ")"));
+  impl_ = std::make_unique<Impl>(model, *cuda_backend());
+}
+DecodeGraph::~DecodeGraph() = default;
 
 torch::Tensor DecodeGraph::step(const DecodeStep& in, KvCache& cache) {
   Impl& g = *impl_;
@@ -30,35 +38,14 @@ torch::Tensor DecodeGraph::step(const DecodeStep& in, KvCache& cache) {
   if (g.calls == 2) {
     DecodeStep quiet = in;
     quiet.check_finite = false;  // no value may be read back while capturing
-    c10::cuda::device_synchronize();
-    {
-      c10::cuda::CUDAStreamGuard side(c10::cuda::getStreamFromPool());
-      g.graph.capture_begin();
-      g.out = g.model.decode_step(quiet, cache);
-      g.graph.capture_end();
-    }
-    c10::cuda::device_synchronize();
+    g.api.synchronize();
+    const std::function<void()> body = [&] { g.out = g.model.decode_step(quiet, cache); };
+    g.api.graph_capture(g.graph, &body);
+    g.api.synchronize();
   }
-  g.graph.replay();  // on the current stream, after the in-place updates of the inputs
+  g.api.graph_replay(g.graph);  // on the current stream, after the in-place updates of the inputs
   check_finite_logits(g.out, g.out.size(0), 1);
   return g.out;
 }
-
-#else
-
-struct DecodeGraph::Impl {
-  explicit Impl(Model&) {}
-};
-
-bool DecodeGraph::available() { return false; }
-
-torch::Tensor DecodeGraph::step(const DecodeStep&, KvCache&) {
-  throw_runtime("CUDA graphs: this build's LibTorch has no CUDA (SADI_CUDA_GRAPHS off)");
-}
-
-#endif
-
-DecodeGraph::DecodeGraph(Model& model) : impl_(std::make_unique<Impl>(model)) {}
-DecodeGraph::~DecodeGraph() = default;
 
 }  // namespace sadi

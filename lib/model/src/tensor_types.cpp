@@ -4,6 +4,7 @@
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
+#include "sadi/model/cuda_backend.hpp"
 
 namespace sadi {
 
@@ -12,7 +13,8 @@ torch::Device parse_device(const std::string& name) {
   if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
     if (!torch::cuda::is_available()) {
-      throw_field(ErrorKind::kUsage, "device", str(" ", name, ": CUDA is not available in this build or on this machine"));
+      throw_field(ErrorKind::kUsage, "device", str(" ", name, ": CUDA is not available (CUDA backend ",
+                                                   cuda_backend_status(), ")"));
     }
     try {
       torch::Device d(name);

@@ -10,6 +10,7 @@
 #include "sadi/core/error.hpp"
 #include "sadi/core/fs.hpp"
 #include "sadi/core/strings.hpp"
+#include "plugin_path.hpp"
 
 #ifndef SADI_SPM_PLUGIN_BUILD_PATH
 #define SADI_SPM_PLUGIN_BUILD_PATH ""
@@ -29,14 +30,6 @@ struct SpmApi {
   int (*max_piece_bytes)(void*);
 };
 
-std::string self_dir() {
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&self_dir), &info) && info.dli_fname) {
-    return fs::path(info.dli_fname).parent_path().string();
-  }
-  return ".";
-}
-
 // Loads the plugin once: $SADI_SPM_PLUGIN, then next to the binary, then the build tree.
 const SpmApi& spm_api() {
   static SpmApi api{};
@@ -48,19 +41,9 @@ const SpmApi& spm_api() {
     throw_runtime("the sentencepiece plugin cannot be loaded in a sanitizer build (RTLD_DEEPBIND); "
                   "use a model with a tokenizer.json");
 #endif
-    std::vector<std::string> candidates;
-    if (const char* env = std::getenv("SADI_SPM_PLUGIN")) candidates.emplace_back(env);
-    const std::string dir = self_dir();
-    candidates.push_back(dir + "/libsadi_spm.so");
-    candidates.push_back(dir + "/../lib/sadi/libsadi_spm.so");
-    if (*SADI_SPM_PLUGIN_BUILD_PATH) candidates.emplace_back(SADI_SPM_PLUGIN_BUILD_PATH);
-    void* h = nullptr;
     std::string errors;
-    for (const auto& c : candidates) {
-      h = dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
-      if (h) break;
-      errors += "\n  " + c + ": " + dlerror();
-    }
+    void* h = open_plugin("libsadi_spm.so", "SADI_SPM_PLUGIN", SADI_SPM_PLUGIN_BUILD_PATH,
+                          RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND, errors);
     if (!h) throw_runtime("cannot load the sentencepiece plugin libsadi_spm.so; tried:" + errors);
     auto sym = [&](const char* name) {
       void* p = dlsym(h, name);
@@ -174,12 +157,6 @@ std::string out_of_vocab_text(int64_t id) { return str("<|id:", id, "|>"); }
 int64_t tokens_at_least(const Tokenizer& tok, std::string_view text) {
   constexpr size_t kExactBelowBytes = 16 << 10;
   return text.size() > kExactBelowBytes ? tok.min_tokens(text) : 0;
-}
-
-int64_t printable_ascii_bytes(std::string_view text) {
-  int64_t n = 0;
-  for (const char c : text) n += (c > 0x20 && c < 0x7F) ? 1 : 0;
-  return n;
 }
 
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path, std::vector<int64_t> bos_ids) {

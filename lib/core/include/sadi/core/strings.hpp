@@ -1,5 +1,6 @@
 #pragma once
 // Small string helpers used across the library (no torch, no fmt in headers).
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -34,5 +35,9 @@ std::string list_str(const Seq& seq) {
   os << ']';
   return os.str();
 }
+
+// The printable ASCII bytes (0x21-0x7E) of `text`: no tokenizer normalizer sadi reads removes
+// one, so with at most B of them per token a text needs at least this / B tokens (tokenizer.hpp).
+int64_t printable_ascii_bytes(std::string_view text);
 
 }  // namespace sadi

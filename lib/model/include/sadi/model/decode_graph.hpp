@@ -2,8 +2,10 @@
 // CUDA graphs for the fixed-shape decode step (Model::decode_step, docs/gpu.md): a batch's first
 // step runs eagerly (warm-up), its second is captured into a graph and replayed, and every later
 // step is one replay: one graph launch instead of some 50 kernel launches per layer behind the
-// TorchScript interpreter. Compiled with CUDA only where LibTorch has CUDA (SADI_CUDA_GRAPHS);
-// elsewhere available() is false and step() refuses.
+// TorchScript interpreter. The graph calls are in the CUDA plugin (cuda_backend.hpp);
+// available() is false where it is not loaded or was built without graphs, and the constructor
+// then refuses.
+#include <functional>
 #include <memory>
 
 #include "sadi/model/model.hpp"

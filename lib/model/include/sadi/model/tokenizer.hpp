@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sadi/core/strings.hpp"  // printable_ascii_bytes
 #include "sadi/model/manifest.hpp"
 
 namespace sadi {
@@ -23,10 +24,6 @@ class Tokenizer {
   // where the tokenizer gives no bound (docs/errors.md, "Input limits").
   virtual int64_t min_tokens(std::string_view /*text*/) const { return 0; }
 };
-
-// The printable ASCII bytes (0x21-0x7E) of `text`: no normalizer sadi reads removes one, so with
-// per-token byte lengths of at most B a text needs at least this / B tokens.
-int64_t printable_ascii_bytes(std::string_view text);
 
 // What the length checks compare with their limit before tokenizing: tok.min_tokens(text) for a
 // text over 16 KiB, 0 for a shorter one (cheap to tokenize, and then counted exactly).
