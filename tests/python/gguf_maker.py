@@ -3,28 +3,20 @@ written with the `gguf` package's GGUFWriter (llama.cpp's own writer, not sadi's
 Llama with a byte-level BPE ("gpt2") vocabulary of the 256 byte symbols, two merges and an
 end-of-text token. Each defect is made by a keyword: metadata overridden or dropped, a tensor
 dropped, reshaped or stored as another type. Needs no download."""
+import os
+import sys
 from typing import Dict, Optional, Set
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from make_tiny_model import byte_chars  # noqa: E402  GPT-2's byte stand-ins, as the tiny models use them
 
 D, HEADS, KV_HEADS, FFN, LAYERS = 32, 4, 2, 64, 2
 HEAD_DIM = D // HEADS
 
 
-def byte_symbols():
-    """GPT-2's printable stand-ins for the 256 bytes (the byte-level BPE alphabet)."""
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    out, n = {}, 0
-    for b in range(256):
-        if b in keep:
-            out[b] = chr(b)
-        else:
-            out[b] = chr(256 + n)
-            n += 1
-    return [out[b] for b in range(256)]
-
-
-TOKENS = byte_symbols() + ["Ġt", "Ġth", "<|endoftext|>"]
+TOKENS = byte_chars() + ["Ġt", "Ġth", "<|endoftext|>"]
 MERGES = ["Ġ t", "Ġt h"]
 TYPES = [1] * (len(TOKENS) - 1) + [3]
 EOS = len(TOKENS) - 1
