@@ -1,6 +1,5 @@
 #include "native/llama_step.hpp"
 
-#include <malloc.h>
 #include <sys/mman.h>
 
 #include <cstdlib>
@@ -243,21 +242,13 @@ void LlamaStep::use_huge_pages() {
   pages_ = str("4 KiB pages: mmap failed: ", std::strerror(errno));
   if (base == nullptr) return;
   auto arena = std::make_shared<HugeArena>(base, len);
-  size_t offset = 0, freed = 0;
+  size_t offset = 0;
   for (torch::Tensor* t : mats) {
     char* dst = static_cast<char*>(base) + offset;
     std::memcpy(dst, t->data_ptr(), t->nbytes());
     t->set_data(torch::from_blob(dst, t->sizes(), [arena](void*) {}, t->options()));  // the old storage is freed
     offset += slot(t);
-    // glibc keeps freed heap memory mapped: hand it back as the move goes, or the peak would hold
-    // the weights nearly twice (measured: +68 MB peak resident on SmolLM2-135M without).
-    freed += t->nbytes();
-    if (freed > (size_t{32} << 20)) {
-      malloc_trim(0);
-      freed = 0;
-    }
   }
-  malloc_trim(0);
   // Where the faults did not get huge pages (fragmented memory), collapse now (Linux 6.1+).
   pages_ = madvise(base, len, MADV_COLLAPSE) == 0 ? "2 MiB pages"
                                                  : str("4 KiB pages where the kernel had no huge page: ",
