@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "sadi/core/error.hpp"
-#include "sadi/core/json.hpp"
 #include "sadi/model/batch.hpp"
 #include "sadi/model/model.hpp"
 #include "sadi/model/prefix_cache.hpp"
 #include "sadi/model/tokenizer.hpp"
+#include "../min_tokens_checks.hpp"
 #include "test_util.hpp"
 
 using namespace sadi;
@@ -78,17 +78,7 @@ TEST_P(ModelTest, TokenizerMatchesPythonSentencepiece) {
     EXPECT_EQ(tok_->decode(std::vector<int64_t>(ids.begin() + 1, ids.end())), text);
     EXPECT_LE(tok_->min_tokens(text), static_cast<int64_t>(ids.size()) - 1) << text;  // the bound over-length checks use
   }
-  // whitespace runs (no printable byte: tokens of many spaces count for nothing) and digits
-  for (const std::string& unit : {std::string("x") + std::string(200, ' '), std::string("1234567890\n\t")}) {
-    std::string text;
-    for (int i = 0; i < 300; ++i) text += unit;
-    EXPECT_LE(tok_->min_tokens(text), static_cast<int64_t>(tok_->encode(text, false).size())) << dump_json(unit);
-  }
-  std::string english;
-  for (int i = 0; i < 400; ++i) english += "The quick brown fox jumps over the lazy dog; 42 sheep (and 7 goats) agree. ";
-  const auto n = static_cast<int64_t>(tok_->encode(english, false).size());
-  EXPECT_LE(tok_->min_tokens(english), n);
-  EXPECT_GT(tok_->min_tokens(english) * 100, n) << "the bound is too loose to be of use";
+  expect_min_tokens_bounds(*tok_, "sentencepiece");
 }
 
 TEST_P(ModelTest, LogitsMatchThePythonModule) {
