@@ -4,6 +4,7 @@
 #include <torch/script.h>
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <optional>
 
@@ -21,6 +22,16 @@ namespace sadi {
 namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// Room in the load arena beyond model.ts's size (its records are stored uncompressed): the
+// module's other CPU allocations while it loads. What does not fit goes to LibTorch's allocator.
+constexpr size_t kArenaSlack = size_t{16} << 20;
+
+size_t file_bytes(const std::string& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<size_t>(n);
+}
 
 // The informative line of a TorchScript interpreter error ("The following operation failed in
 // the TorchScript interpreter. Traceback ... RuntimeError: <what>"): the RuntimeError line, else
@@ -72,7 +83,14 @@ class TorchScriptModel final : public Model {
     OperationContext context(str("loading the model ", path));
     fault_point("load-model");
     std::unordered_map<std::string, std::string> extra{{"sadi_fingerprint", ""}};
+    // Weights the native decode step may stream load straight onto 2 MiB pages (no copy after).
+    std::shared_ptr<native::HugeArena> arena;
+    if (native_decode && device_.is_cpu() && dtype_ == torch::kFloat32 && info_.norm_kind == NormKind::kRms &&
+        info_.positions == PositionKind::kRope && !native::huge_pages_disabled()) {
+      arena = native::HugeArena::reserve(file_bytes(path) + kArenaSlack);
+    }
     try {
+      native::ArenaLoadScope into_arena(arena);
       module_ = torch::jit::load(path, device_, extra);
     } catch (const c10::Error& e) {
       throw_input(str(path, ": cannot load the TorchScript module (corrupt or truncated file?): ",
@@ -109,7 +127,7 @@ class TorchScriptModel final : public Model {
     }
     check_finite_weights(path);
     if (native) {
-      native_ = std::make_unique<native::LlamaStep>(module_, info_);
+      native_ = std::make_unique<native::LlamaStep>(module_, info_, arena);
       decode_kernel_ = str("native (", native::kernel_isa(), "; weights on ", native_->weight_pages(), ")");
     } else {
       decode_kernel_ = str("torchscript: ", decode_kernel_);

@@ -3,6 +3,10 @@
 // architecture it takes; the module kept for those it does not.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
 #include "sadi/model/batch.hpp"
 #include "sadi/model/model.hpp"
 #include "test_util.hpp"
@@ -118,6 +122,21 @@ TEST_P(NativeDecode, TakesExactlyTheFloat32LlamaFamily) {
   const auto m = load(GetParam().model, true);
   EXPECT_EQ(m->decode_kernel().rfind("native", 0) == 0, GetParam().native) << m->decode_kernel();
   EXPECT_EQ(load(GetParam().model, false)->decode_kernel(), "torchscript: off (--native-decode false)");
+}
+
+// The streamed matrices load straight onto 2 MiB pages (no copy after the load), where the
+// kernel offers transparent huge pages at all; SADI_NATIVE_HUGE_PAGES=0 keeps them on 4 KiB.
+TEST_P(NativeDecode, LoadsTheStreamedWeightsOntoHugePages) {
+  if (!GetParam().native) GTEST_SKIP() << "the module decodes " << GetParam().model;
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes((std::istreambuf_iterator<char>(thp)), std::istreambuf_iterator<char>());
+  if (modes.empty() || modes.find("[never]") != std::string::npos) GTEST_SKIP() << "no transparent huge pages here";
+  EXPECT_NE(load(GetParam().model, true)->decode_kernel().find("weights on 2 MiB pages (loaded onto them)"),
+            std::string::npos);
+  setenv("SADI_NATIVE_HUGE_PAGES", "0", 1);
+  const std::string off = load(GetParam().model, true)->decode_kernel();
+  unsetenv("SADI_NATIVE_HUGE_PAGES");
+  EXPECT_NE(off.find("weights on 4 KiB pages: SADI_NATIVE_HUGE_PAGES=0"), std::string::npos) << off;
 }
 
 TEST_P(NativeDecode, EqualsTheModuleWithAndWithoutSteering) {

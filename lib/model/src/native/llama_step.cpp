@@ -1,11 +1,5 @@
 #include "native/llama_step.hpp"
 
-#include <sys/mman.h>
-
-#include <cstdlib>
-#include <cerrno>
-#include <cstring>
-
 #include <ATen/Parallel.h>
 
 #include <cmath>
@@ -16,10 +10,6 @@
 #include "native/kernels.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
-
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25  // Linux 6.1 (older headers lack the name; older kernels answer EINVAL)
-#endif
 
 namespace sadi::native {
 namespace {
@@ -193,69 +183,25 @@ std::string LlamaStep::unsupported(const torch::jit::Module& m, const ModelInfo&
   return "";
 }
 
-// One anonymous mapping, 2 MiB-aligned and on transparent huge pages, holding every matrix the
-// step streams back to back. Streaming weights through 4 KiB pages costs a TLB miss every 4 KiB:
-// measured on this machine, 25.4 GB/s read on 4 KiB pages against 29.4 GB/s on 2 MiB ones (one
-// thread). The matrices move there (set_data: the module's own parameters, no second copy);
-// the mapping goes when the last of them does.
-namespace {
-
-struct HugeArena {
-  void* base = nullptr;
-  size_t bytes = 0;
-  HugeArena(void* b, size_t n) : base(b), bytes(n) {}
-  ~HugeArena() { munmap(base, bytes); }
-};
-
-// 2 MiB-aligned anonymous memory of `len` bytes (a multiple of 2 MiB) asked to be on huge pages;
-// null when the mapping fails.
-void* map_huge(size_t len) {
-  constexpr size_t kHuge = size_t{2} << 20;
-  void* p = mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
-  const auto raw = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t base = (raw + kHuge - 1) & ~(kHuge - 1);
-  if (base > raw) munmap(p, base - raw);
-  if (raw + kHuge > base) munmap(reinterpret_cast<void*>(base + len), raw + kHuge - base);
-  madvise(reinterpret_cast<void*>(base), len, MADV_HUGEPAGE);  // before the first touch: faults take huge pages
-  return reinterpret_cast<void*>(base);
-}
-
-}  // namespace
-
-// Off with SADI_NATIVE_HUGE_PAGES=0 (to measure what the pages bring: docs/benchmarks.md).
-void LlamaStep::use_huge_pages() {
-  const char* env = std::getenv("SADI_NATIVE_HUGE_PAGES");
+// The streamed matrices on 2 MiB pages (huge_pages.hpp): where the load put them in an arena,
+// collapse what the faults left on 4 KiB pages; otherwise move them into one. Off with
+// SADI_NATIVE_HUGE_PAGES=0 (to measure what the pages bring: docs/benchmarks.md).
+void LlamaStep::use_huge_pages(const std::shared_ptr<HugeArena>& loaded_into) {
   pages_ = "4 KiB pages: SADI_NATIVE_HUGE_PAGES=0";
-  if (env != nullptr && std::string(env) == "0") return;
+  if (huge_pages_disabled()) return;
   std::vector<torch::Tensor*> mats{&embed_};
   if (!head_.is_same(embed_)) mats.push_back(&head_);
   for (auto& ly : layers_) {
     for (Linear* lin : {&ly.q, &ly.k, &ly.v, &ly.o, &ly.gate, &ly.up, &ly.down}) mats.push_back(&lin->w);
   }
-  constexpr size_t kHuge = size_t{2} << 20, kAlign = 64;
-  auto slot = [&](const torch::Tensor* t) { return (t->nbytes() + kAlign - 1) / kAlign * kAlign; };
-  size_t total = 0;
-  for (const auto* t : mats) total += slot(t);
-  const size_t len = (total + kHuge - 1) / kHuge * kHuge;
-  void* base = map_huge(len);
-  pages_ = str("4 KiB pages: mmap failed: ", std::strerror(errno));
-  if (base == nullptr) return;
-  auto arena = std::make_shared<HugeArena>(base, len);
-  size_t offset = 0;
-  for (torch::Tensor* t : mats) {
-    char* dst = static_cast<char*>(base) + offset;
-    std::memcpy(dst, t->data_ptr(), t->nbytes());
-    t->set_data(torch::from_blob(dst, t->sizes(), [arena](void*) {}, t->options()));  // the old storage is freed
-    offset += slot(t);
-  }
-  // Where the faults did not get huge pages (fragmented memory), collapse now (Linux 6.1+).
-  pages_ = madvise(base, len, MADV_COLLAPSE) == 0 ? "2 MiB pages"
-                                                 : str("4 KiB pages where the kernel had no huge page: ",
-                                                       std::strerror(errno));
+  bool in_place = loaded_into != nullptr;
+  for (const auto* t : mats) in_place = in_place && loaded_into->holds(t->data_ptr(), t->nbytes());
+  pages_ = in_place ? loaded_into->collapse() : move_to_huge_pages(mats);
+  if (pages_.rfind("2 MiB", 0) == 0) pages_ += in_place ? " (loaded onto them)" : " (copied onto them)";
 }
 
-LlamaStep::LlamaStep(const torch::jit::Module& m, const ModelInfo& info)
+LlamaStep::LlamaStep(const torch::jit::Module& m, const ModelInfo& info,
+                     const std::shared_ptr<HugeArena>& loaded_into)
     : d_(info.d_model), f_(info.d_ffn), h_(info.n_heads), hkv_(info.n_kv_heads), dh_(info.head_dim),
       v_(info.vocab_size) {
   const auto params = params_of(m);
@@ -296,7 +242,7 @@ LlamaStep::LlamaStep(const torch::jit::Module& m, const ModelInfo& info)
   embed_ = get("embed_tokens.weight");
   head_ = info.tied_embeddings ? embed_ : get("lm_head.weight");
   norm_ = get("norm.weight");
-  use_huge_pages();
+  use_huge_pages(loaded_into);
   norm_eps_ = eps("norm");
   inv_freq_ = get("inv_freq");
 }

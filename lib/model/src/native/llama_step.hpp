@@ -20,6 +20,7 @@
 
 #include <torch/script.h>
 
+#include "native/huge_pages.hpp"
 #include "sadi/model/model.hpp"
 
 namespace sadi::native {
@@ -30,15 +31,17 @@ class LlamaStep {
   // dtype or device); `why` then says what.
   static std::string unsupported(const torch::jit::Module& m, const ModelInfo& info, torch::ScalarType dtype,
                                  torch::Device device);
-  // The module's parameters must be float32, CPU, every matrix row-major contiguous.
-  LlamaStep(const torch::jit::Module& m, const ModelInfo& info);
+  // The module's parameters must be float32, CPU, every matrix row-major contiguous. `loaded_into`:
+  // the arena torch::jit::load put them in, if any (huge_pages.hpp); matrices outside it move to one.
+  LlamaStep(const torch::jit::Module& m, const ModelInfo& info, const std::shared_ptr<HugeArena>& loaded_into);
 
   // ids, positions [B] int64 (CPU); key_mask [B, S] bool: the slots each row attends to; slot < S:
   // the cache slot this step's K/V are written to, attended to whatever key_mask says where
   // `attend_slot` (forward()'s rule: a padding column attends to itself, as in modeling.py;
   // decode()'s fixed-shape step attends to key_mask alone). Steering as Model::forward's,
   // validated by the caller ("at" [B, 1]). Returns logits [B, V].
-  // What pages the streamed matrices are on: "2 MiB pages", or "4 KiB pages: why".
+  // What pages the streamed matrices are on: "2 MiB pages (loaded onto them)" (or "copied onto
+  // them"), or "4 KiB pages: why".
   const std::string& weight_pages() const { return pages_; }
 
   torch::Tensor step(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& key_mask,
@@ -63,7 +66,7 @@ class LlamaStep {
   void attention(const Layer& ly, int64_t l, Work& w, const torch::Tensor& key_mask, int64_t slot, bool attend_slot,
                  KvCache& cache) const;
   void mlp(const Layer& ly, int64_t l, Work& w, const Steering* steering) const;
-  void use_huge_pages();
+  void use_huge_pages(const std::shared_ptr<HugeArena>& loaded_into);
 
 
   int64_t d_, f_, h_, hkv_, dh_, v_;
