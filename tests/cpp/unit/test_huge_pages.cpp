@@ -4,9 +4,12 @@
 // a move keeps every value.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <torch/torch.h>
+
+#include <cstdio>
 
 #include "native/huge_pages.hpp"
 
@@ -35,7 +38,7 @@ TEST(HugePages, AllocationsInTheScopeComeFromTheArenaAndOutliveIt) {
   ASSERT_TRUE(arena);
   torch::Tensor inside;
   {
-    ArenaLoadScope scope(arena);
+    ArenaLoadScope scope(arena, 0);
     ASSERT_TRUE(scope.active());
     inside = torch::arange(kMiB, torch::kFloat32);  // 4 MiB
     EXPECT_TRUE(arena->holds(inside.data_ptr(), inside.nbytes()));
@@ -50,7 +53,7 @@ TEST(HugePages, AllocationsInTheScopeComeFromTheArenaAndOutliveIt) {
 TEST(HugePages, AFullArenaFallsBackToLibTorchsAllocator) {
   auto arena = HugeArena::reserve(2 * kMiB);
   ASSERT_TRUE(arena);
-  ArenaLoadScope scope(arena);
+  ArenaLoadScope scope(arena, 0);
   const torch::Tensor big = torch::ones({static_cast<int64_t>(kMiB)}, torch::kFloat32);  // 4 MiB > 2 MiB
   EXPECT_FALSE(arena->holds(big.data_ptr(), big.nbytes()));
   EXPECT_EQ(big.sum().item<float>(), static_cast<float>(kMiB));
@@ -63,7 +66,7 @@ TEST(HugePages, AFreedLargeBlockGivesItsWholePagesBack) {
   ASSERT_TRUE(arena);
   const void* p = nullptr;
   {
-    ArenaLoadScope scope(arena);
+    ArenaLoadScope scope(arena, 0);
     torch::Tensor t = torch::ones({static_cast<int64_t>(2 * kMiB)}, torch::kFloat32);  // 8 MiB, touched
     p = t.data_ptr();
     ASSERT_TRUE(arena->holds(p, t.nbytes()));
@@ -87,4 +90,22 @@ TEST(HugePages, MoveKeepsEveryValueOnTheArenasAlignment) {
   EXPECT_TRUE(torch::equal(b, b0));
   EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data_ptr()) % (2 * kMiB), 0u);  // the arena's start
   EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data_ptr()) % 64, 0u);
+}
+
+TEST(HugePages, TheScopeFaultsInWhatItIsAskedToAheadOfTheLoad) {
+  auto arena = HugeArena::reserve(16 * kMiB);
+  ASSERT_TRUE(arena);
+  torch::Tensor t;
+  {
+    ArenaLoadScope scope(arena, 6 * kMiB);
+    t = torch::empty({16}, torch::kFloat32);  // the arena's first block: its start
+  }
+  utsname u{};
+  uname(&u);
+  int major = 0, minor = 0;
+  std::sscanf(u.release, "%d.%d", &major, &minor);
+  if (major * 100 + minor < 514) GTEST_SKIP() << "MADV_POPULATE_WRITE is Linux 5.14+, this is " << u.release;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  EXPECT_EQ(resident_pages(t.data_ptr(), 6 * kMiB), 6 * kMiB / page);
+  EXPECT_EQ(resident_pages(static_cast<char*>(t.data_ptr()) + 8 * kMiB, 2 * kMiB), 0u);  // past what was asked
 }

@@ -3,6 +3,7 @@
 #include <c10/core/CPUAllocator.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +11,9 @@
 
 #include "sadi/core/strings.hpp"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25  // Linux 6.1 (older headers lack the name; older kernels answer EINVAL)
 #endif
@@ -135,11 +139,23 @@ std::string HugeArena::collapse() const {
   return str("4 KiB pages where the kernel had no huge page: ", std::strerror(errno));
 }
 
-ArenaLoadScope::ArenaLoadScope(std::shared_ptr<HugeArena> arena) {
-  if (arena) active_ = arena_allocator().install(std::move(arena));
+void HugeArena::prefault(size_t bytes) const {
+  constexpr size_t kChunk = size_t{8} << 20;
+  for (size_t at = 0; at < std::min(bytes, capacity_); at += kChunk) {
+    if (madvise(base_ + at, std::min(kChunk, capacity_ - at), MADV_POPULATE_WRITE) != 0) return;
+  }
 }
 
-ArenaLoadScope::~ArenaLoadScope() { arena_allocator().uninstall(); }
+ArenaLoadScope::ArenaLoadScope(std::shared_ptr<HugeArena> arena, size_t prefault) {
+  if (!arena) return;
+  active_ = arena_allocator().install(arena);
+  if (active_ && prefault > 0) prefaulter_ = std::thread([arena, prefault] { arena->prefault(prefault); });
+}
+
+ArenaLoadScope::~ArenaLoadScope() {
+  if (prefaulter_.joinable()) prefaulter_.join();
+  arena_allocator().uninstall();
+}
 
 std::string move_to_huge_pages(const std::vector<torch::Tensor*>& mats) {
   size_t total = 0;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sadi::native {
@@ -34,6 +35,8 @@ class HugeArena : public std::enable_shared_from_this<HugeArena> {
   size_t used() const;
   // MADV_COLLAPSE over the used part: "2 MiB pages", or "4 KiB pages ...: why".
   std::string collapse() const;
+  // Faults in the first `bytes` (MADV_POPULATE_WRITE, Linux 5.14+; a no-op before), in chunks.
+  void prefault(size_t bytes) const;
 
  private:
   HugeArena(char* base, size_t capacity) : base_(base), capacity_(capacity) {}
@@ -48,7 +51,9 @@ class HugeArena : public std::enable_shared_from_this<HugeArena> {
 // back when the scope ends. Freed blocks of 2 MiB or more give their whole pages back.
 class ArenaLoadScope {
  public:
-  explicit ArenaLoadScope(std::shared_ptr<HugeArena> arena);
+  // `prefault` bytes of the arena are faulted in on a second thread while the load reads into
+  // them (huge-page faults cost what the read itself does here: docs/benchmarks.md).
+  ArenaLoadScope(std::shared_ptr<HugeArena> arena, size_t prefault);
   ~ArenaLoadScope();
   ArenaLoadScope(const ArenaLoadScope&) = delete;
   ArenaLoadScope& operator=(const ArenaLoadScope&) = delete;
@@ -57,6 +62,7 @@ class ArenaLoadScope {
 
  private:
   bool active_ = false;
+  std::thread prefaulter_;
 };
 
 // Moves the matrices into one new arena (set_data: the module's own parameters are re-pointed,
