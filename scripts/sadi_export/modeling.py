@@ -58,6 +58,58 @@ def batched_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], invariant:
     return torch.nn.functional.linear(x, weight, bias)
 
 
+# Batch-invariant elementwise functions and row norms (docs/determinism.md): ATen's vector kernels
+# compute all but the last (n mod 2 * vector width) elements of a loop with SIMD code and those
+# with scalar code that rounds differently (silu's std::exp against Sleef's), and split a loop
+# over threads at places that depend on the tensor's size; so an element's bits depended on where
+# its row sat in the batch. In pieces of 8192 elements (a multiple of any vector width, below
+# ATen's parallel grain of 32768: one serial loop each, no scalar remainder) every element takes
+# the SIMD path, whatever the batch and the thread count. (TorchScript takes no global constants:
+# the 8192 is spelled out below.)
+
+
+def _elementwise(x: Tensor, kind: str) -> Tensor:
+    if kind == "silu":
+        return torch.nn.functional.silu(x)
+    if kind == "gelu_tanh":
+        return torch.nn.functional.gelu(x, approximate="tanh")
+    if kind == "tanh":
+        return torch.tanh(x)
+    if kind == "cos":
+        return x.cos()
+    if kind == "sin":
+        return x.sin()
+    raise RuntimeError("unknown elementwise function " + kind)
+
+
+def elementwise(x: Tensor, kind: str, invariant: bool) -> Tensor:
+    """silu, gelu_tanh, tanh, cos or sin of x (any shape); invariant: piece by piece, as above."""
+    if not invariant or x.numel() == 0:
+        return _elementwise(x, kind)
+    flat = x.reshape(-1)
+    n = flat.numel()
+    pad = (64 - n % 64) % 64
+    if pad > 0:
+        flat = torch.cat([flat, flat.new_zeros(pad)])
+    parts = [_elementwise(p, kind) for p in flat.split(8192)]
+    return torch.cat(parts)[:n].view(x.shape)
+
+
+def mean_square(h: Tensor, invariant: bool) -> Tensor:
+    """h [..., d] -> mean of squares over d, [..., 1]. invariant: a few rows per call (one serial
+    reduction each: ATen splits a large reduction's reduced dimension over threads when it is
+    the tensor's largest, which depends on the batch)."""
+    if not invariant or h.numel() == 0:
+        return h.pow(2).mean(-1, keepdim=True)
+    d = h.size(-1)
+    rows = h.reshape(-1, d)
+    per_call = max(1, 8192 // d)
+    parts = [p.pow(2).mean(-1, keepdim=True) for p in rows.split(per_call)]
+    out_shape = list(h.shape)
+    out_shape[-1] = 1
+    return torch.cat(parts).view(out_shape)
+
+
 def head_logits(h: Tensor, weight: Tensor, invariant: bool) -> Tensor:
     """h [B, N, d] -> logits [B, N, V]. invariant: one GEMM per position, so neither the batch
     nor N (the batch's longest answer) changes a position's logits."""
@@ -93,11 +145,12 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim) if offset == 0.0 else torch.zeros(dim))  # [dim]
         self.eps = eps
         self.offset = offset  # Gemma: the scale is (1 + weight), applied in float32
+        self.batch_invariant = False  # set by the runtime, as Proj's
 
     def forward(self, x: Tensor) -> Tensor:
         dtype = x.dtype
         h = x.float()
-        var = h.pow(2).mean(-1, keepdim=True)
+        var = mean_square(h, self.batch_invariant)
         h = h * torch.rsqrt(var + self.eps)
         if self.offset != 0.0:
             return (h * (self.offset + self.weight.float())).to(dtype)
@@ -204,24 +257,24 @@ class Attention(nn.Module):
         # repeat_interleave) are stacked as n_rep*T query rows of that head.
         s_len = k.size(2)
         qg = q.reshape(b, self.n_kv, self.n_rep * t, self.head_dim)  # [B, Hkv, n_rep*T, Dh]
-        if t == 1:  # decoding: a few query rows against the cache; a GEMM would pack (copy) all of K
-            scores = (k.unsqueeze(2) * qg.unsqueeze(3)).sum(-1) * self.scaling  # [B, Hkv, n_rep, S]
-        elif self.batch_invariant and b > 0:  # torch.matmul's batched kernel depends on B for a transposed K
+        if self.batch_invariant and b > 0:  # torch.matmul's batched kernel depends on B for a transposed K
             scores = torch.stack([torch.matmul(qg[i], k[i].transpose(1, 2)) for i in range(b)]) * self.scaling
+        elif t == 1:  # decoding: a few query rows against the cache; a GEMM would pack (copy) all of K
+            scores = (k.unsqueeze(2) * qg.unsqueeze(3)).sum(-1) * self.scaling  # [B, Hkv, n_rep, S]
         else:
             scores = torch.matmul(qg, k.transpose(2, 3)) * self.scaling  # [B, Hkv, n_rep*T, S]
         if self.softcap > 0.0:
-            scores = torch.tanh(scores / self.softcap) * self.softcap
+            scores = elementwise(scores / self.softcap, "tanh", self.batch_invariant) * self.softcap
         if bias.size(1) == 1:
             bias_g = bias.unsqueeze(2)  # [B, 1, 1, T, S]
         else:  # per-head bias (ALiBi): [B, H, T, S] -> [B, Hkv, n_rep, T, S]
             bias_g = bias.view(bias.size(0), self.n_kv, self.n_rep, t, s_len)
         scores = scores.float().view(b, self.n_kv, self.n_rep, t, s_len) + bias_g
         probs = torch.softmax(scores, dim=-1).to(q.dtype).view(b, self.n_kv, self.n_rep * t, s_len)
-        if t == 1:
-            o = (probs.unsqueeze(-1) * v.unsqueeze(2)).sum(3)  # [B, Hkv, n_rep, Dh]
-        elif self.batch_invariant and b > 0:
+        if self.batch_invariant and b > 0:  # (a sum over S splits over threads by the batch's size)
             o = torch.stack([torch.matmul(probs[i], v[i]) for i in range(b)])  # [B, Hkv, n_rep*T, Dh]
+        elif t == 1:
+            o = (probs.unsqueeze(-1) * v.unsqueeze(2)).sum(3)  # [B, Hkv, n_rep, Dh]
         else:
             o = torch.matmul(probs, v)  # [B, Hkv, n_rep*T, Dh]
         o = o.view(b, self.n_heads, t, self.head_dim).transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim)  # [B, T, H*Dh]
@@ -239,13 +292,11 @@ class MLP(nn.Module):
         self.down_proj = Proj(f, d, bias)
         self.neuron_site = Site("neuron", layer)
         self.hidden_site = Site("hidden", layer)
+        self.batch_invariant = False  # set by the runtime, as Proj's
 
     def forward(self, x: Tensor, steer: Dict[str, Tensor], capture: Dict[str, Tensor],
                 captured: Dict[str, List[Tensor]]) -> Tensor:
-        if self.gelu_tanh:
-            g = torch.nn.functional.gelu(self.gate_proj(x), approximate="tanh")  # [B, T, F]
-        else:
-            g = torch.nn.functional.silu(self.gate_proj(x))  # [B, T, F]
+        g = elementwise(self.gate_proj(x), "gelu_tanh" if self.gelu_tanh else "silu", self.batch_invariant)  # [B, T, F]
         g = self.neuron_site(g, steer, capture, captured)
         if self.gated:
             y = self.down_proj(g * self.up_proj(x))  # [B, T, d]
@@ -354,6 +405,9 @@ class CausalLM(nn.Module):
         self.site_names: List[str] = ["head", "neuron", "hidden", "residual"]
         # Set by the runtime (with every Proj's): logits one position at a time, below.
         self.batch_invariant = False
+        # Marks exports whose batch-invariant mode holds at any thread count (elementwise() and
+        # mean_square() above); the runtime holds older ones to one LibTorch thread.
+        self.invariant_at_any_threads = True
 
     def embed(self, input_ids: Tensor, positions: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """input_ids, positions [B, T] -> x [B, T, d], cos and sin [B, 1, T, Dh]."""
@@ -365,7 +419,9 @@ class CausalLM(nn.Module):
         x = self.embed_norm(x)
         freqs = positions.float().unsqueeze(-1) * self.inv_freq  # [B, T, Dh/2]
         emb = torch.cat((freqs, freqs), dim=-1)
-        return x, emb.cos().to(x.dtype).unsqueeze(1), emb.sin().to(x.dtype).unsqueeze(1)
+        cos = elementwise(emb, "cos", self.batch_invariant)
+        sin = elementwise(emb, "sin", self.batch_invariant)
+        return x, cos.to(x.dtype).unsqueeze(1), sin.to(x.dtype).unsqueeze(1)
 
     def with_alibi(self, bias: Tensor, key_mask: Tensor) -> Tensor:
         """BLOOM: slope_h * key position, positions counted over real tokens as HF's BLOOM does;
@@ -382,7 +438,7 @@ class CausalLM(nn.Module):
         else:
             logits = self.lm_head(h)
         if self.final_softcap > 0.0:
-            logits = torch.tanh(logits.float() / self.final_softcap) * self.final_softcap
+            logits = elementwise(logits.float() / self.final_softcap, "tanh", self.batch_invariant) * self.final_softcap
         return logits.float()
 
     @torch.jit.export

@@ -14,17 +14,19 @@ TINY = os.path.join(ROOT, "tests", "data", "tiny")
 pytestmark = pytest.mark.skipif(not BIN or not DATA, reason="needs SADI_BIN and SADI_TESTDATA (run through ctest)")
 
 
-def identify(out, batch):
+def identify(out, batch, threads=None):
     subprocess.run([BIN, "identify", "--model", os.path.join(DATA, "sentiment"), "--pairs",
                     os.path.join(TINY, "pairs.jsonl"), "--out", out, "--top-k", "8", "--batch-size", str(batch),
-                    "--log-level", "warn"], check=True)
+                    "--log-level", "warn", *(["--threads", str(threads)] if threads else [])], check=True)
 
 
-def evaluate(mask, out, batch, metric="choice"):
-    subprocess.run([BIN, "eval", "--model", os.path.join(DATA, "sentiment"), "--task", os.path.join(TINY, "test.jsonl"),
-                    "--dev", os.path.join(TINY, "dev.jsonl"), "--mask", mask, "--site", "head", "--top-k", "1,2",
-                    "--delta", "19", "--baselines", "none,random", "--random-seeds", "1", "--metric", metric, "--batch-size", str(batch),
-                    "--out", out, "--log-level", "warn"], check=True, stdout=subprocess.DEVNULL)
+def evaluate(mask, out, batch, metric="choice", threads=None):
+    return subprocess.run([BIN, "eval", "--model", os.path.join(DATA, "sentiment"), "--task", os.path.join(TINY, "test.jsonl"),
+                           "--dev", os.path.join(TINY, "dev.jsonl"), "--mask", mask, "--site", "head", "--top-k", "1,2",
+                           "--delta", "19", "--baselines", "none,random", "--random-seeds", "1", "--metric", metric,
+                           "--batch-size", str(batch), "--out", out, "--log-level", "info",
+                           *(["--threads", str(threads)] if threads else [])],
+                          check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +79,29 @@ def test_batch_sizes(tmp_path, mask8):
         r.pop("command_line")
         results.append(r)
     assert results[0] == results[1] == results[2], "eval results differ across batch sizes"
+
+
+def test_thread_counts(tmp_path):
+    """Batch-invariant mode keeps every --threads (the export's elementwise functions and norms run
+    in fixed pieces, docs/determinism.md) and the thread count changes no number: masks and eval
+    results at 1, 2 and 3 threads are identical (2 and 3 split the work at other places)."""
+    import h5py
+    masks, results = {}, []
+    for t in (1, 2, 3):
+        masks[t] = str(tmp_path / f"mask{t}.h5")
+        identify(masks[t], 5, threads=t)
+        res = str(tmp_path / f"res{t}.json")
+        log = evaluate(masks[1], res, 7, threads=t).stderr
+        assert "-> 1" not in log, log  # no "LibTorch intra-op threads N -> 1"
+        r = json.load(open(res))
+        r.pop("command_line")
+        results.append(r)
+    assert results[0] == results[1] == results[2], "eval results differ across thread counts"
+    with h5py.File(masks[1]) as a:
+        for t in (2, 3):
+            with h5py.File(masks[t]) as o:
+                for site in ("head", "neuron", "hidden", "residual"):
+                    names = []
+                    a[site].visititems(lambda n, obj: names.append(n) if isinstance(obj, h5py.Dataset) else None)
+                    for name in names:
+                        assert a[site][name][()].tobytes() == o[site][name][()].tobytes(), (t, site, name)

@@ -224,12 +224,17 @@ def _set_batch_invariant(module, on):
             sub.batch_invariant = on
 
 
-@pytest.mark.parametrize("arch", ["llama", "gpt2"])
-def test_batch_invariant_mode(tmp_path, arch):
-    """docs/determinism.md: with batch_invariant set, a row's logits and captures are bit-identical
-    alone and in batches of 2..16 (same length, no padding), and a position's logits do not
-    depend on how many positions are asked for; the mode changes numbers only at float rounding."""
-    hf = make_hf(tmp_path, "hf", "--seed", "4", "--arch", arch, *(["--tokenizer", "json"] if arch == "gpt2" else []))
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("arch", ["llama", "gpt2", "gemma2"])
+def test_batch_invariant_mode(tmp_path, arch, threads):
+    """docs/determinism.md: with batch_invariant set, every row's logits and captures are
+    bit-identical alone and at any place in batches of 2..16 (same length, no padding), at one
+    LibTorch thread and at two, and a position's logits do not depend on how many positions are
+    asked for; the mode changes numbers only at float rounding. Rows alone run at one thread, so
+    the batches at two also show the thread count changes nothing. The FFN width (172, not a multiple
+    of 8) puts rows at every alignment of the vector kernels."""
+    hf = make_hf(tmp_path, "hf", "--seed", "4", "--arch", arch, "--d-ffn", "172",
+                 *(["--tokenizer", "json"] if arch == "gpt2" else []))
     export(hf, str(tmp_path / "m"))
     m = torch.jit.load(str(tmp_path / "m" / "model.ts"))
     vocab = load_cfg(hf)["vocab_size"]
@@ -244,20 +249,27 @@ def test_batch_invariant_mode(tmp_path, arch):
             return m.forward(ids, pos, torch.ones(b, t, dtype=torch.bool), 0, [], [], at, {}, cap)
 
     g = torch.Generator().manual_seed(0)
-    for t in (1, 9, 23):
-        rows = torch.randint(3, vocab, (16, t), generator=g).tolist()
-        _set_batch_invariant(m, False)
-        plain, _ = run(rows[:1])
-        _set_batch_invariant(m, True)
-        alone, cap_alone = run(rows[:1])
-        torch.testing.assert_close(alone, plain, rtol=0, atol=tol("float32", "layouts"))
-        for b in (2, 3, 8, 16):
-            logits, cap = run(rows[:b])
-            assert torch.equal(logits[:1], alone), (t, b)
-            for s in cap:
-                assert torch.equal(cap[s][:1], cap_alone[s]), (t, b, s)
-        more, _ = run(rows[:3], n_logits=min(t, 4))
-        assert torch.equal(more[0, -1], alone[0, -1]), t
+    before = torch.get_num_threads()
+    try:
+        for t in (1, 9, 23, 81):
+            rows = torch.randint(3, vocab, (16, t), generator=g).tolist()
+            torch.set_num_threads(1)  # each row alone at one thread; the batches at `threads`
+            _set_batch_invariant(m, False)
+            plain = run(rows[:1])[0]
+            _set_batch_invariant(m, True)
+            alone = [run([r]) for r in rows]
+            torch.testing.assert_close(alone[0][0], plain, rtol=0, atol=tol("float32", "layouts"))
+            torch.set_num_threads(threads)
+            for b in (2, 3, 7, 8, 16):
+                logits, cap = run(rows[:b])
+                for j in range(b):
+                    assert torch.equal(logits[j], alone[j][0][0]), (t, b, j)
+                    for s in cap:
+                        assert torch.equal(cap[s][j], alone[j][1][s][0]), (t, b, j, s)
+            more, _ = run(rows[:3], n_logits=min(t, 4))
+            assert torch.equal(more[0, -1], alone[0][0][0, -1]), t
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("arch", ["llama", "qwen2", "gemma2", "gpt2", "bloom"])

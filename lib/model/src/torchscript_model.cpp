@@ -144,7 +144,9 @@ class TorchScriptModel final : public Model {
       for (auto m : module_.modules()) {
         if (m.hasattr("batch_invariant")) m.setattr("batch_invariant", true);
       }
-      if (device_.is_cpu()) {
+      // Exports before the pieces of modeling.py's elementwise()/mean_square() are batch-invariant
+      // at one LibTorch thread only (docs/determinism.md).
+      if (device_.is_cpu() && !module_.hasattr("invariant_at_any_threads")) {
         const std::string changed = restrict_threads_for_batch_invariance();
         if (!changed.empty()) log::info(changed);
       }
