@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): the real-model job's eval sweep against one unsteered eval of the same
-# test items, wall time, in the CPU default mode (--batch-invariant auto: true, one LibTorch
-# thread) and with --batch-invariant false (padded batches, every core), in one run.
+# test items, wall time, in the CPU default mode (--batch-invariant auto: true; every core for
+# exports that carry invariant_at_any_threads, one LibTorch thread for older ones: docs/determinism.md)
+# and with --batch-invariant false (padded batches, every core), in one run.
 # The sweep is the demo's: the head site's K x delta grid with fixed, fixed-dir, ITI and CAA, then
 # the neuron and hidden sites' grids with fixed (scripts/demo_grids.sh), each over the dev and
 # the test split; the unsteered eval scores the test split only (no mask, no dev).
