@@ -85,16 +85,17 @@ class TorchScriptModel final : public Model {
     fault_point("load-model");
     std::unordered_map<std::string, std::string> extra{{"sadi_fingerprint", ""}};
     // Weights the native decode step may stream load straight onto 2 MiB pages (no copy after).
+    const size_t model_bytes = file_bytes(path);
     std::shared_ptr<native::HugeArena> arena;
     if (native_decode && device_.is_cpu() && dtype_ == torch::kFloat32 && info_.norm_kind == NormKind::kRms &&
         info_.positions == PositionKind::kRope && !native::huge_pages_disabled()) {
-      arena = native::HugeArena::reserve(file_bytes(path) + kArenaSlack);
+      arena = native::HugeArena::reserve(model_bytes + kArenaSlack);
     }
     try {
       // A second thread faults the arena in ahead of the read where the user gave sadi two
       // threads or more: 250-530 ms to load SmolLM2-135M against 420-560 ms on 4 KiB pages and
       // 245-860 ms on 2 MiB pages faulted by the read itself (docs/benchmarks.md).
-      native::ArenaLoadScope into_arena(arena, at::get_num_threads() > 1 ? file_bytes(path) : 0);
+      native::ArenaLoadScope into_arena(arena, at::get_num_threads() > 1 ? model_bytes : 0);
       module_ = torch::jit::load(path, device_, extra);
     } catch (const c10::Error& e) {
       throw_input(str(path, ": cannot load the TorchScript module (corrupt or truncated file?): ",

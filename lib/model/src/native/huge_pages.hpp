@@ -21,7 +21,7 @@ namespace sadi::native {
 
 // One reserved, 2 MiB-aligned anonymous mapping asked to be on transparent huge pages, handed out
 // front to back (64-byte aligned blocks). It is unmapped when the last block and owner let go.
-class HugeArena : public std::enable_shared_from_this<HugeArena> {
+class HugeArena {
  public:
   // Null when the mapping fails.
   static std::shared_ptr<HugeArena> reserve(size_t capacity);
