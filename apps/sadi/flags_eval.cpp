@@ -45,6 +45,9 @@ void add_eval_options(cxxopts::Options& opts) {
       ("batch-size", "rows (item x configuration [x choice]) per forward pass", cxxopts::value<int64_t>()->default_value("32"))
       ("prefix-cache-mb", "prefix sharing: prompts' K/V held at a time, in MiB",
        cxxopts::value<int64_t>()->default_value("256"))
+      ("layer-sharing", "with prefix sharing: a row first steered in layer f runs layers f.. only, from its unsteered "
+       "residual stream computed once per distinct row (docs/eval.md, \"Layer sharing\"); false: every layer",
+       cxxopts::value<bool>()->default_value("true"))
       ("out", "results JSON (written atomically; an interrupted run leaves a partial result there)",
        cxxopts::value<std::string>())
       ("resume", "continue the partial result in --out left by an interrupted run of the same command")
@@ -65,6 +68,7 @@ EvalJob eval_job_from_flags(const cxxopts::ParseResult& r) {
   run.batch_size = bounded(r, "batch-size", 1, 1 << 20);
   run.separator = r["separator"].as<std::string>();
   run.prefix_sharing = r["prefix-sharing"].as<bool>();
+  run.layer_sharing = r["layer-sharing"].as<bool>();
   run.prefix_cache_bytes = bounded(r, "prefix-cache-mb", 1, 1 << 20) << 20;
   run.match_rule = parse_match_rule(r["em-rule"].as<std::string>());
   run.max_new_tokens = bounded(r, "max-new-tokens", 1, 1 << 20);

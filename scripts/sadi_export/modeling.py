@@ -417,11 +417,42 @@ class CausalLM(nn.Module):
         if self.learned_positions:
             x = x + self.embed_positions(positions)
         x = self.embed_norm(x)
+        cos, sin = self.rotary(positions, x)
+        return x, cos, sin
+
+    def rotary(self, positions: Tensor, like: Tensor) -> Tuple[Tensor, Tensor]:
+        """positions [B, T] -> cos and sin [B, 1, T, Dh] in like's dtype."""
         freqs = positions.float().unsqueeze(-1) * self.inv_freq  # [B, T, Dh/2]
         emb = torch.cat((freqs, freqs), dim=-1)
         cos = elementwise(emb, "cos", self.batch_invariant)
         sin = elementwise(emb, "sin", self.batch_invariant)
-        return x, cos.to(x.dtype).unsqueeze(1), sin.to(x.dtype).unsqueeze(1)
+        return cos.to(like.dtype).unsqueeze(1), sin.to(like.dtype).unsqueeze(1)
+
+    def chunk_bias(self, key_mask: Tensor, start: int, t: int, like: Tensor) -> Tensor:
+        """The attention bias of a chunk of t tokens from slot start: key_mask [B, S] -> [B, 1, T, S]
+        (0 where a query may attend, -1e30 elsewhere; finite: a fully masked row never yields NaN)."""
+        s = start + t
+        if key_mask.size(1) != s:
+            raise RuntimeError("key_mask must have start + T columns")
+        q_slot = torch.arange(start, s, device=key_mask.device).unsqueeze(1)  # [T, 1]
+        k_slot = torch.arange(0, s, device=key_mask.device).unsqueeze(0)      # [1, S]
+        allowed = ((k_slot <= q_slot).unsqueeze(0) & key_mask.unsqueeze(1)) | (k_slot == q_slot).unsqueeze(0)
+        bias = torch.zeros(allowed.shape, dtype=torch.float32, device=like.device).masked_fill(
+            ~allowed, -1.0e30).unsqueeze(1)
+        return self.with_alibi(bias, key_mask)
+
+    def check_cache(self, start: int, cache_k: List[Tensor], cache_v: List[Tensor]) -> bool:
+        use_cache = len(cache_k) > 0
+        if use_cache and (len(cache_k) != self.n_layers or len(cache_v) != self.n_layers):
+            raise RuntimeError("cache_k and cache_v must hold one tensor per layer")
+        if not use_cache and start != 0:
+            raise RuntimeError("start > 0 needs a KV cache")
+        return use_cache
+
+    def logits_of(self, x: Tensor, logits_at: Tensor) -> Tensor:
+        """x [B, T, d] (the last layer's output), logits_at [B, N] -> logits [B, N, V] float32."""
+        idx = logits_at.unsqueeze(-1).expand(logits_at.size(0), logits_at.size(1), x.size(2))
+        return self.head(self.norm(torch.gather(x, 1, idx)))
 
     def with_alibi(self, bias: Tensor, key_mask: Tensor) -> Tensor:
         """BLOOM: slope_h * key position, positions counted over real tokens as HF's BLOOM does;
@@ -472,21 +503,9 @@ class CausalLM(nn.Module):
         # logits_at [B, N] int64 positions of this chunk whose logits are returned.
         # Returns logits [B, N, V] float32 and captures {site: [B, C, L, U]}.
         t = input_ids.size(1)
-        s = start + t
-        if key_mask.size(1) != s:
-            raise RuntimeError("key_mask must have start + T columns")
-        use_cache = len(cache_k) > 0
-        if use_cache and (len(cache_k) != self.n_layers or len(cache_v) != self.n_layers):
-            raise RuntimeError("cache_k and cache_v must hold one tensor per layer")
-        if not use_cache and start != 0:
-            raise RuntimeError("start > 0 needs a KV cache")
+        use_cache = self.check_cache(start, cache_k, cache_v)
         x, cos, sin = self.embed(input_ids, positions)
-        q_slot = torch.arange(start, s, device=input_ids.device).unsqueeze(1)  # [T, 1]
-        k_slot = torch.arange(0, s, device=input_ids.device).unsqueeze(0)      # [1, S]
-        allowed = ((k_slot <= q_slot).unsqueeze(0) & key_mask.unsqueeze(1)) | (k_slot == q_slot).unsqueeze(0)
-        bias = torch.zeros(allowed.shape, dtype=torch.float32, device=x.device).masked_fill(
-            ~allowed, -1.0e30).unsqueeze(1)  # [B, 1, T, S]; finite: a fully masked row never yields NaN
-        bias = self.with_alibi(bias, key_mask)
+        bias = self.chunk_bias(key_mask, start, t, x)  # [B, 1, T, S]
         captured: Dict[str, List[Tensor]] = {}
         for name in capture.keys():
             captured[name] = []
@@ -499,11 +518,42 @@ class CausalLM(nn.Module):
                 cv = cache_v[i]
             x = layer(x, cos, sin, bias, start, None, ck, cv, steer, capture, captured)
             i += 1
-        idx = logits_at.unsqueeze(-1).expand(logits_at.size(0), logits_at.size(1), x.size(2))
-        logits = self.head(self.norm(torch.gather(x, 1, idx)))  # [B, N, V]
+        logits = self.logits_of(x, logits_at)  # [B, N, V]
         out: Dict[str, Tensor] = {}
         for name, parts in captured.items():
             if len(parts) != self.n_layers:
                 raise RuntimeError("unknown capture site '" + name + "'")
             out[name] = torch.stack(parts, dim=2)  # [B, C, L, U]
         return logits, out
+
+    @torch.jit.export
+    def forward_from(self, first: int, hidden: Tensor, positions: Tensor, key_mask: Tensor, start: int,
+                     cache_k: List[Tensor], cache_v: List[Tensor], logits_at: Tensor,
+                     steer: Dict[str, Tensor]) -> Tensor:
+        """forward() from layer `first` on, the layers below not run: hidden [B, T, d] is the residual
+        stream entering layer `first` (what layer first - 1 puts out, as forward() captures it at
+        site "residual"); first == L runs the final norm and head alone. The other arguments as
+        forward()'s; steering keys of layers below `first` are not read, nor are their cache
+        tensors (any tensor will do). Returns logits [B, N, V] float32, bit-identical to forward()'s
+        for the same tokens when layers below `first` are not steered (and, batch-invariant, for any
+        batch). What eval's layer sharing runs (docs/eval.md, "Layer sharing")."""
+        t = hidden.size(1)
+        if first < 0 or first > self.n_layers:
+            raise RuntimeError("forward_from: first must be a layer in [0, L]")
+        use_cache = self.check_cache(start, cache_k, cache_v)
+        x = hidden
+        cos, sin = self.rotary(positions, x)
+        bias = self.chunk_bias(key_mask, start, t, x)  # [B, 1, T, S]
+        capture: Dict[str, Tensor] = {}
+        captured: Dict[str, List[Tensor]] = {}
+        i = 0
+        for layer in self.layers:
+            if i >= first:
+                ck: Optional[Tensor] = None
+                cv: Optional[Tensor] = None
+                if use_cache:
+                    ck = cache_k[i]
+                    cv = cache_v[i]
+                x = layer(x, cos, sin, bias, start, None, ck, cv, steer, capture, captured)
+            i += 1
+        return self.logits_of(x, logits_at)

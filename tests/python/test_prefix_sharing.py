@@ -65,6 +65,31 @@ def test_shared_rows_match_whole_rows(tmp_path, mask, invariant, mode):
         assert pa["test"]["correct"] == pb["test"]["correct"], pa["method"]
 
 
+@pytest.mark.parametrize("invariant", ["true", "false"])
+def test_layer_sharing_matches_every_layer(tmp_path, mask, invariant):
+    """Layer sharing (docs/eval.md "Layer sharing"): a row first steered in layer f runs layers f..
+    only, from its unsteered residual stream (computed once per distinct row); the unsteered rows
+    run the head alone. Batch-invariant: every log-likelihood equals running every layer bit for
+    bit; padded batches: to float32 rounding. The grid edits layers 1 and 3 (CAA), the mask's
+    heads' layers (SADI, random, ITI), and none."""
+    runs = {}
+    for share in ("true", "false"):
+        out = str(tmp_path / f"{share}.json")
+        log = subprocess.run([BIN, "eval", "--model", MODEL, "--task", os.path.join(TINY, "test.jsonl"), "--mask", mask,
+                              "--site", "head", "--metric", "choice", "--out", out, *GRID, "--batch-invariant", invariant,
+                              "--layer-sharing", share, "--batch-size", "16", "--log-level", "debug"],
+                             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr
+        assert ("layers shared by" in log) == (share == "true"), log
+        runs[share] = json.load(open(out))
+    if invariant == "true":
+        for pa, pb in zip(runs["true"]["points"], runs["false"]["points"]):
+            assert pa["test"]["loglik"] == pb["test"]["loglik"], (pa["method"], pa.get("top_k"), pa.get("delta"))
+    else:
+        assert loglik_diff(runs["true"], runs["false"]) <= TOL
+    for pa, pb in zip(runs["true"]["points"], runs["false"]["points"]):
+        assert pa["test"]["correct"] == pb["test"]["correct"], pa["method"]
+
+
 def test_shared_rows_equal_rows_run_alone(tmp_path, mask):
     """Batch-invariant mode: the whole grid at batch 64 gives, bit for bit, what each
     configuration gives run on its own at batch 1 (a row's numbers depend on the row alone,

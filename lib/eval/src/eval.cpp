@@ -86,33 +86,43 @@ std::vector<Site> clamp_sites(const std::vector<Intervention>& points) {
   return sites;
 }
 
-// Holds the prompts of the chunk the batch at `row` starts from (nothing for whole rows).
+// Holds the prompts of the chunk the batch at `row` starts from (nothing for whole rows) and,
+// with layer sharing, that chunk's clean streams.
 class ChunkPrompts {
  public:
   ChunkPrompts(Model& model, const RowPlan& plan, const std::vector<Intervention>& points, int64_t batch_size)
-      : plan_(plan), cache_(model, clamp_sites(points)), batch_size_(batch_size) {}
+      : model_(model), plan_(plan), cache_(model, clamp_sites(points)), batch_size_(batch_size) {}
   const PrefixCache& at(int64_t row) {
     const int64_t chunk = plan_.jobs[static_cast<size_t>(row)].chunk;
     if (chunk >= 0 && chunk != filled_) {
       cache_.fill(plan_.prompts[static_cast<size_t>(chunk)], batch_size_);
+      streams_.clear();
+      if (!plan_.streams.empty()) streams_ = clean_streams(model_, plan_.streams[static_cast<size_t>(chunk)], batch_size_, cache_);
       filled_ = chunk;
     }
     return cache_;
   }
+  // The streams of the chunk at() last filled (empty without layer sharing).
+  const ChunkStreams& streams() const { return streams_; }
 
  private:
+  Model& model_;
   const RowPlan& plan_;
   PrefixCache cache_;
   int64_t batch_size_;
   int64_t filled_ = -1;
+  ChunkStreams streams_;
 };
 
 void log_plan(const RowPlan& plan) {
   size_t shared = 0, prompts = 0;
   for (const auto& j : plan.jobs) shared += j.chunk >= 0 ? 1 : 0;
   for (const auto& c : plan.prompts) prompts += c.size();
+  size_t streams = 0;
+  for (const auto& c : plan.streams) streams += c.size();
   log::debug(str("eval: ", plan.jobs.size(), " rows; ", shared, " start from ", prompts, " shared prompts in ",
-                 plan.prompts.size(), " chunk(s)"));
+                 plan.prompts.size(), " chunk(s)", plan.streams.empty() ? std::string() : str("; layers shared by ", streams,
+                 " distinct rows")));
   if (plan.window_differs > 0) {
     log::warn(str("eval: for ", plan.window_differs, " of ", plan.n_cands.size(), " items the answer has another number of "
                   "tokens alone than after the prompt; --em-rule reference scores the predictions of as many last "
@@ -239,7 +249,8 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
   c10::InferenceMode inference;
   for (int64_t start = first, end = 0; start < total && !interrupted(); start = end) {
     end = ends(start);
-    const auto values = score_rows(model, tok, items, points, run, jobs, start, end, &chunks.at(start));
+    const PrefixCache& prefix = chunks.at(start);
+    const auto values = score_rows(model, tok, items, points, run, jobs, start, end, &prefix, &chunks.streams());
     for (int64_t r = start; r < end; ++r) record(r, values[static_cast<size_t>(r - start)]);
     ck.values.insert(ck.values.end(), values.begin(), values.end());
     ck.rows_done = end;

@@ -16,6 +16,7 @@
 #include "sadi/model/mask_check.hpp"
 #include "sadi/model/tensor_types.hpp"
 #include "sadi/steer/calibration.hpp"
+#include "row_plan.hpp"
 
 namespace sadi {
 namespace {
@@ -129,6 +130,7 @@ Json resume_config(const EvalJob& job, const Model& model) {
               {"shard", job.shard.name()}, {"batch_size", run.batch_size},
               {"dtype", dtype_name(model.dtype())}, {"device", model.device().str()},
               {"batch_invariant", model.batch_invariant()}, {"prefix_sharing", run.prefix_sharing},
+              {"layer_sharing", shares_layers(model, run)},
               {"prefix_cache_bytes", run.prefix_cache_bytes}};
 }
 

@@ -1,6 +1,7 @@
 #include "row_plan.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
@@ -70,9 +71,22 @@ std::vector<std::vector<Seq>> tokenize_items(const ModelInfo& info, const Tokeni
   return seqs;
 }
 
+// Layer sharing: each chunk's distinct rows (the same ids start from the same prompt), in run order.
+void lay_out_streams(std::vector<RowJob>& shared, RowPlan& plan) {
+  plan.streams.assign(plan.prompts.size(), {});
+  std::map<std::pair<int64_t, std::vector<int64_t>>, int64_t> index;  // (chunk, ids) -> stream
+  for (RowJob& j : shared) {
+    auto& streams = plan.streams[static_cast<size_t>(j.chunk)];
+    auto [it, added] = index.emplace(std::make_pair(j.chunk, j.ids), static_cast<int64_t>(streams.size()));
+    if (added) streams.push_back(j);
+    j.stream = it->second;
+  }
+}
+
 // Shared rows: each distinct prompt (the row's first n_prompt ids) once, prompts in order of
-// length, chunked to the budget; rows chunk by chunk, by (answer length, prompt length) within.
-void lay_out_shared(std::vector<RowJob>& shared, const Model& model, const EvalRun& run, RowPlan& plan) {
+// length, chunked to the budget; rows chunk by chunk, by (answer length, prompt length) within,
+// and with layer sharing by the first layer they edit (a batch runs from its lowest).
+void lay_out_shared(std::vector<RowJob>& shared, const Model& model, const EvalRun& run, bool layer_rows, RowPlan& plan) {
   std::vector<const std::vector<int64_t>*> rows;
   std::vector<int64_t> n_prompt;
   for (const RowJob& j : shared) {
@@ -99,12 +113,26 @@ void lay_out_shared(std::vector<RowJob>& shared, const Model& model, const EvalR
     std::tie(j.chunk, j.entry) = place[prompt_of[r]];
     j.key = (j.answer_tokens() + 1) * (int64_t{1} << 32) + j.n_prompt - 1;  // (tokens run, tokens kept)
   }
-  std::stable_sort(shared.begin(), shared.end(), [](const RowJob& a, const RowJob& b) {
-    return a.chunk != b.chunk ? a.chunk < b.chunk : a.key < b.key;
+  const bool layers = layer_rows && shares_layers(model, run);
+  std::stable_sort(shared.begin(), shared.end(), [layers](const RowJob& a, const RowJob& b) {
+    if (a.chunk != b.chunk) return a.chunk < b.chunk;
+    if (a.key != b.key || !layers) return a.key < b.key;
+    return a.first_layer < b.first_layer;
   });
+  if (layers) lay_out_streams(shared, plan);
 }
 
 }  // namespace
+
+int64_t first_edited_layer(const Intervention& point, int64_t n_layers) {
+  if (!point.steers()) return n_layers;
+  if (point.mode == Mode::kClamp) return 0;
+  return point.layers.empty() ? n_layers : point.layers.front();
+}
+
+bool shares_layers(const Model& model, const EvalRun& run) {
+  return run.prefix_sharing && run.layer_sharing && model.has_forward_from();
+}
 
 bool shares_prefix(const Intervention& point) {
   return !point.steers() || point.positions == Positions::kPromptLast || point.positions == Positions::kFromPromptLast;
@@ -128,11 +156,12 @@ std::vector<int64_t> chunk_prompts(const std::vector<int64_t>& kept, int64_t byt
 namespace {
 
 // Shared rows chunk by chunk, then whole rows by length.
+// layer_rows: scored rows, which may share layers (generation rows do not).
 RowPlan finish_plan(std::vector<RowJob> shared, std::vector<RowJob> whole, const Model& model, const EvalRun& run,
-                    std::vector<size_t> n_cands) {
+                    std::vector<size_t> n_cands, bool layer_rows) {
   RowPlan plan;
   plan.n_cands = std::move(n_cands);
-  lay_out_shared(shared, model, run, plan);
+  lay_out_shared(shared, model, run, layer_rows, plan);
   std::stable_sort(whole.begin(), whole.end(), [](const RowJob& a, const RowJob& b) { return a.ids.size() < b.ids.size(); });
   plan.jobs = std::move(shared);
   plan.jobs.insert(plan.jobs.end(), std::make_move_iterator(whole.begin()), std::make_move_iterator(whole.end()));
@@ -166,13 +195,14 @@ RowPlan plan_rows(const Model& model, const Tokenizer& tok, const std::vector<Ta
     for (size_t p = 0; p < points.size(); ++p) {
       for (const Seq& s : seqs[i]) {
         RowJob j = make_job(i, p, static_cast<size_t>(&s - seqs[i].data()), s.ids, s.n_prompt, s.window);
+        j.first_layer = first_edited_layer(points[p], model.info().n_layers);
         // a window reaching into the prompt needs logits the shared prefix does not keep
         const bool share = run.prefix_sharing && shares_prefix(points[p]) && j.logits_from() == j.n_prompt - 1;
         (share ? shared : whole).push_back(std::move(j));
       }
     }
   }
-  RowPlan plan = finish_plan(std::move(shared), std::move(whole), model, run, std::move(n_cands));
+  RowPlan plan = finish_plan(std::move(shared), std::move(whole), model, run, std::move(n_cands), true);
   plan.window_differs = differs;
   return plan;
 }
@@ -192,7 +222,7 @@ RowPlan plan_generation_rows(const Model& model, const Tokenizer& tok, const std
       dest.push_back(make_job(i, p, 0, ids, n, 0));
     }
   }
-  return finish_plan(std::move(shared), std::move(whole), model, run, std::vector<size_t>(items.size(), 1));
+  return finish_plan(std::move(shared), std::move(whole), model, run, std::vector<size_t>(items.size(), 1), false);
 }
 
 int64_t batch_end(const std::vector<RowJob>& jobs, int64_t start, int64_t batch_size, bool invariant) {

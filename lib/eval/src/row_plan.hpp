@@ -23,6 +23,8 @@ struct RowJob {
   int64_t chunk = -1;         // shared rows: the chunk of prompts the row starts from; -1: whole row
   size_t entry = 0;           // shared rows: the row's prompt within its chunk
   int64_t key = 0;            // a batch-invariant model batches only rows of one key (no padding)
+  int64_t first_layer = 0;    // the first layer the row's steering edits (L: none; clamp: 0)
+  int64_t stream = -1;        // layer-shared rows: the row's distinct tokens within its chunk (RowPlan::streams)
   int64_t window = 0;         // the predictions scored: those of the row's last `window` tokens
                               // (exact-match under --em-rule reference: the answer's tokens
                               // counted alone; otherwise the answer's tokens in context)
@@ -38,7 +40,18 @@ struct RowPlan {
   int64_t window_differs = 0;  // items whose answer window alone differs from in context
   std::vector<std::vector<std::vector<int64_t>>> prompts;  // chunk -> its distinct prompts' ids
   std::vector<size_t> n_cands;  // per item: candidates (choice) or 1
+  // Layer sharing: chunk -> its distinct rows (prompt + answer tokens), in run order, one
+  // representative row each (its point unused); empty without layer sharing.
+  std::vector<std::vector<RowJob>> streams;
 };
+
+// The first layer `point` edits: L (the number of layers) when it edits none (unsteered, delta 0),
+// 0 in clamp mode (clamp overwrites its site in every layer), else its lowest edited layer.
+int64_t first_edited_layer(const Intervention& point, int64_t n_layers);
+
+// Whether an evaluation of `model` shares layers (run.layer_sharing, with prefix sharing, and a
+// model that can start at a layer).
+bool shares_layers(const Model& model, const EvalRun& run);
 
 // Whether point p may start from the unsteered prompt prefix: not steered before the last prompt
 // token.

@@ -51,7 +51,7 @@ Prepared prepare_whole(const Model& model, const std::vector<RowJob>& jobs, int6
 // Shared rows: the prompt's K/V from the cache, then [last prompt token, answer] per row
 // (right-padded: padding after a row's tokens is never attended to by them).
 Prepared prepare_shared(const Model& model, const std::vector<RowJob>& jobs, int64_t start, int64_t end,
-                        const BatchSteering& steering, const PrefixCache& prefix) {
+                        const BatchSteering& steering, const PrefixCache& prefix, int64_t first_layer = 0) {
   const int64_t b = end - start;
   std::vector<size_t> entries;
   std::vector<const std::vector<int64_t>*> rows;
@@ -70,7 +70,7 @@ Prepared prepare_shared(const Model& model, const std::vector<RowJob>& jobs, int
     for (int64_t k = 0; k < t - 1; ++k) at_a[r][k] = std::min(k, batch.lengths[static_cast<size_t>(r)] - 2);
   }
   Prepared p;
-  p.start = prefix.start(entries, t);
+  p.start = prefix.start(entries, t, first_layer);
   const int64_t w = p.start->width;
   auto key_mask = torch::cat({p.start->key_mask, batch.real.to(model.device())}, 1);  // [B, W + T]
   p.in = ForwardInput{batch.input_ids.to(model.device()), batch.positions.to(model.device()), key_mask, w,
@@ -119,11 +119,55 @@ std::vector<double> values_of(const torch::Tensor& logits, const Tokenizer& tok,
   return values;
 }
 
+// Layer sharing: the layer a batch of shared rows starts at (the lowest its rows edit; 0 without
+// their streams).
+int64_t batch_first_layer(const std::vector<RowJob>& jobs, int64_t start, int64_t end, const ChunkStreams* streams) {
+  if (streams == nullptr || streams->empty()) return 0;
+  int64_t first = jobs[static_cast<size_t>(start)].first_layer;
+  for (int64_t r = start; r < end; ++r) first = std::min(first, jobs[static_cast<size_t>(r)].first_layer);
+  return first;
+}
+
+// The rows' unsteered residual stream entering layer `first` (> 0), right-padded to t tokens with
+// zeros (padding after a row's tokens is never attended to by them): [B, t, d].
+torch::Tensor stream_input(const std::vector<RowJob>& jobs, int64_t start, int64_t end, const ChunkStreams& streams,
+                           int64_t first, int64_t t) {
+  std::vector<torch::Tensor> rows;
+  for (int64_t r = start; r < end; ++r) {
+    const torch::Tensor& s = streams.at(static_cast<size_t>(jobs[static_cast<size_t>(r)].stream));  // [T_r, L, d]
+    auto x = s.select(1, first - 1);                                                                  // [T_r, d]
+    if (x.size(0) < t) x = torch::cat({x, x.new_zeros({t - x.size(0), x.size(1)})});
+    rows.push_back(x);
+  }
+  return torch::stack(rows);
+}
+
 }  // namespace
+
+ChunkStreams clean_streams(Model& model, const std::vector<RowJob>& streams, int64_t batch_size, const PrefixCache& prefix) {
+  ChunkStreams out(streams.size());
+  const auto total = static_cast<int64_t>(streams.size());
+  for (int64_t start = 0, end = 0; start < total; start = end) {
+    end = batch_end(streams, start, batch_size, model.batch_invariant());
+    const BatchSteering unsteered(std::vector<const Intervention*>(static_cast<size_t>(end - start), nullptr), model);
+    Prepared p = prepare_shared(model, streams, start, end, unsteered, prefix);
+    const int64_t b = end - start, t = p.in.input_ids.size(1);
+    p.in.logits_at = p.in.logits_at.new_empty({b, 0});
+    p.in.capture[Site::kResidual] = torch::arange(t, p.in.logits_at.options()).unsqueeze(0).expand({b, t}).contiguous();
+    const ForwardOutput o = model.forward(p.in, &p.start->cache);
+    const torch::Tensor& h = o.captured.at(Site::kResidual);  // [B, t, L, d]
+    for (int64_t r = 0; r < b; ++r) {
+      const RowJob& j = streams[static_cast<size_t>(start + r)];
+      out[static_cast<size_t>(start + r)] = h[r].slice(0, 0, j.answer_tokens() + 1).clone();  // [T_r, L, d]
+    }
+  }
+  return out;
+}
 
 std::vector<double> score_rows(Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,
                                const std::vector<Intervention>& points, const EvalRun& run,
-                               const std::vector<RowJob>& jobs, int64_t start, int64_t end, const PrefixCache* prefix) {
+                               const std::vector<RowJob>& jobs, int64_t start, int64_t end, const PrefixCache* prefix,
+                               const ChunkStreams* streams) {
   std::vector<const Intervention*> steers;
   for (int64_t r = start; r < end; ++r) steers.push_back(&points[jobs[static_cast<size_t>(r)].point]);
   // Each row steered at its intervention's positions: the last prompt token, or (caa, iti) also
@@ -131,8 +175,14 @@ std::vector<double> score_rows(Model& model, const Tokenizer& tok, const std::ve
   const BatchSteering steering(steers, model);
   const bool shared = jobs[static_cast<size_t>(start)].chunk >= 0;
   if (shared && !prefix) throw_runtime("score_rows: prefix-shared rows without their prompts' cache");
-  Prepared p = shared ? prepare_shared(model, jobs, start, end, steering, *prefix)
+  const int64_t first = shared ? batch_first_layer(jobs, start, end, streams) : 0;
+  Prepared p = shared ? prepare_shared(model, jobs, start, end, steering, *prefix, first)
                       : prepare_whole(model, jobs, start, end, steering);
+  if (first > 0) {  // layers below `first` are the rows' unsteered ones, run once by clean_streams
+    const auto hidden = stream_input(jobs, start, end, *streams, first, p.in.input_ids.size(1));  // [B, T, d]
+    const auto logits = steering.forward_from(model, p.in, &p.start->cache, p.at, first, hidden);
+    return values_of(logits, tok, items, run, jobs, start, end);
+  }
   ForwardOutput out = shared ? steering.forward_with_clean(model, p.in, &p.start->cache, p.at, p.clean)
                              : steering.forward(model, p.in, nullptr, p.at, p.clean_col);
   return values_of(out.logits, tok, items, run, jobs, start, end);

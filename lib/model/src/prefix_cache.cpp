@@ -72,18 +72,18 @@ void PrefixCache::run_batch(const std::vector<std::vector<int64_t>>& prompts, co
   }
 }
 
-PrefixStart PrefixCache::start(const std::vector<size_t>& entries, int64_t extra) const {
+PrefixStart PrefixCache::start(const std::vector<size_t>& entries, int64_t extra, int64_t first_layer) const {
   if (entries.empty()) throw_runtime("PrefixCache::start: no rows");
   int64_t w = 0;
   for (size_t e : entries) w = std::max(w, entries_.at(e).kept);
   const auto b = static_cast<int64_t>(entries.size());
-  PrefixStart s{KvCache(model_.info(), b, w + extra, model_.dtype(), model_.device()),
+  PrefixStart s{KvCache(model_.info(), b, w + extra, model_.dtype(), model_.device(), first_layer),
                 torch::zeros({b, w}, torch::kBool), w};
   for (int64_t r = 0; r < b; ++r) {
     const Entry& e = entries_[entries[static_cast<size_t>(r)]];
     if (e.kept == 0) continue;
     s.key_mask[r].slice(0, w - e.kept, w).fill_(true);
-    for (size_t l = 0; l < e.k.size(); ++l) {
+    for (auto l = static_cast<size_t>(first_layer); l < e.k.size(); ++l) {
       s.cache.k[l][r].slice(1, w - e.kept, w).copy_(e.k[l]);
       s.cache.v[l][r].slice(1, w - e.kept, w).copy_(e.v[l]);
     }

@@ -176,6 +176,9 @@ class TorchScriptModel final : public Model {
   torch::Tensor decode_step(const DecodeStep& in, KvCache& cache) override {
     OperationContext context(str("running the model's decode step ", (info_.dir / info_.model_file).string()));
     const int64_t b = cache.batch();
+    if (cache.first_layer() > 0) {
+      throw_input(str("decode_step: the KV cache holds layers from ", cache.first_layer(), " on only (a cache for forward_from)"));
+    }
     if (!has_decode_step()) {
       throw_input(str(info_.dir.string(), "/", info_.model_file, ": exported before the fixed-shape decode step existed; "
                       "re-export it with scripts/export_hf.py"));
@@ -221,27 +224,9 @@ class TorchScriptModel final : public Model {
     check_shape(in.input_ids, {b, t}, "forward: input_ids");
     if (t == 0) throw_input("forward: input_ids has no tokens");
     check_index(in.input_ids, info_.vocab_size, "forward: input_ids");
-    check_shape(in.positions, {b, t}, "forward: positions");
-    check_index(in.positions, info_.max_positions, "forward: positions (the model's max_positions)");
-    check_shape(in.key_mask, {b, in.start + t}, "forward: key_mask");
-    check_dtype(in.key_mask, torch::kBool, "forward: key_mask");
-    if (!in.logits_at.defined() || in.logits_at.dim() != 2 || in.logits_at.size(0) != b) {
-      throw_input(str("forward: logits_at: expected shape [", b, ", N]"));
-    }
-    check_index(in.logits_at, t, "forward: logits_at");
-
-    c10::List<torch::Tensor> ck, cv;
-    if (cache != nullptr) {
-      if (cache->batch() != b) throw_input(str("forward: KV cache has ", cache->batch(), " rows, input has ", b));
-      if (in.start + t > cache->capacity()) {
-        throw_input(str("forward: slots up to ", in.start + t, " exceed the KV cache capacity ", cache->capacity()));
-      }
-      for (size_t l = 0; l < cache->k.size(); ++l) {
-        ck.push_back(cache->k[l]);
-        cv.push_back(cache->v[l]);
-      }
-    } else if (in.start != 0) {
-      throw_input("forward: start > 0 needs a KV cache");
+    auto [ck, cv] = check_chunk(in, cache, b, t, "forward");
+    if (cache != nullptr && cache->first_layer() > 0) {
+      throw_input(str("forward: the KV cache holds layers from ", cache->first_layer(), " on only (a cache for forward_from)"));
     }
 
     const bool native = native_ && t == 1 && cache != nullptr && in.capture.empty();
@@ -287,7 +272,82 @@ class TorchScriptModel final : public Model {
     return out;
   }
 
+  bool has_forward_from() const override { return module_.find_method("forward_from").has_value(); }
+
+  torch::Tensor forward_from(const ForwardInput& in, KvCache* cache, int64_t first, const torch::Tensor& hidden) override {
+    OperationContext context(str("running the model ", (info_.dir / info_.model_file).string(), " from layer ", first));
+    if (!has_forward_from()) {
+      throw_input(str(info_.dir.string(), "/", info_.model_file, ": exported before forward_from existed; re-export it "
+                      "with scripts/export_hf.py"));
+    }
+    if (first < 0 || first > info_.n_layers) throw_input(str("forward_from: layer ", first, " outside [0, ", info_.n_layers, "]"));
+    const int64_t b = hidden.dim() == 3 ? hidden.size(0) : 0;
+    const int64_t t = hidden.dim() == 3 ? hidden.size(1) : 0;
+    check_shape(hidden, {b, t, info_.d_model}, "forward_from: hidden");
+    if (t == 0) throw_input("forward_from: hidden has no tokens");
+    if (hidden.scalar_type() != dtype_) {
+      throw_input(str("forward_from: hidden is ", dtype_name(hidden.scalar_type()), ", the model runs in ", dtype_name(dtype_)));
+    }
+    if (!in.capture.empty()) throw_input("forward_from: captures are not supported (run forward())");
+    if (cache != nullptr && cache->first_layer() > first) {
+      throw_input(str("forward_from: the KV cache holds layers from ", cache->first_layer(), ", the call starts at ", first));
+    }
+    auto [ck, cv] = check_chunk(in, cache, b, t, "forward_from");
+    c10::Dict<std::string, torch::Tensor> steer;
+    if (in.steering != nullptr) {
+      for (const auto& [site, edit] : in.steering->sites) {
+        if (!edit.layers.empty() && edit.layers.begin()->first < first) {
+          throw_input(str("forward_from: steering edits site '", site_name(site), "' in layer ", edit.layers.begin()->first,
+                          ", below the first layer run (", first, ")"));
+        }
+      }
+      add_steering(*in.steering, b, t, &steer);
+    }
+    c10::InferenceMode inference;
+    torch::Tensor logits;
+    try {
+      logits = module_.get_method("forward_from")({first, hidden.to(device_), in.positions.to(device_), in.key_mask.to(device_),
+                                                   in.start, ck, cv, in.logits_at.to(device_), steer})
+                   .toTensor();
+    } catch (const c10::Error& e) {
+      forward_failed(e.what_without_backtrace(), b, in.start + t);
+    } catch (const std::exception& e) {
+      forward_failed(e.what(), b, in.start + t);
+    }
+    check_shape(logits, {b, in.logits_at.size(1), info_.vocab_size}, "forward_from: the module's logits");
+    check_finite_logits(logits, b, in.start + t);
+    return logits;
+  }
+
  private:
+  // The checks forward() and forward_from() share, of a chunk of t tokens per row: positions,
+  // key_mask, logits_at and the cache. Returns the cache's K and V lists (empty without one).
+  std::pair<c10::List<torch::Tensor>, c10::List<torch::Tensor>> check_chunk(const ForwardInput& in, KvCache* cache,
+                                                                            int64_t b, int64_t t, const std::string& what) {
+    check_shape(in.positions, {b, t}, what + ": positions");
+    check_index(in.positions, info_.max_positions, what + ": positions (the model's max_positions)");
+    check_shape(in.key_mask, {b, in.start + t}, what + ": key_mask");
+    check_dtype(in.key_mask, torch::kBool, what + ": key_mask");
+    if (!in.logits_at.defined() || in.logits_at.dim() != 2 || in.logits_at.size(0) != b) {
+      throw_input(str(what, ": logits_at: expected shape [", b, ", N]"));
+    }
+    check_index(in.logits_at, t, what + ": logits_at");
+    c10::List<torch::Tensor> ck, cv;
+    if (cache != nullptr) {
+      if (cache->batch() != b) throw_input(str(what, ": KV cache has ", cache->batch(), " rows, input has ", b));
+      if (in.start + t > cache->capacity()) {
+        throw_input(str(what, ": slots up to ", in.start + t, " exceed the KV cache capacity ", cache->capacity()));
+      }
+      for (size_t l = 0; l < cache->k.size(); ++l) {
+        ck.push_back(cache->k[l]);
+        cv.push_back(cache->v[l]);
+      }
+    } else if (in.start != 0) {
+      throw_input(str(what, ": start > 0 needs a KV cache"));
+    }
+    return {ck, cv};
+  }
+
   // Every parameter and buffer finite in the dtype the model runs in (the exporter's parity
   // check touches only the rows its prompt uses). A finite sum proves every value finite: one
   // vectorised read, no copy (about 10 ms per 100M float32 values here). A non-finite sum (a
@@ -436,14 +496,18 @@ bool is_out_of_memory(const std::string& message) {
 }
 
 KvCache::KvCache(const ModelInfo& info, int64_t batch, int64_t capacity, torch::ScalarType dtype,
-                 torch::Device device)
-    : batch_(batch), capacity_(capacity) {
+                 torch::Device device, int64_t first_layer)
+    : batch_(batch), capacity_(capacity), first_layer_(first_layer) {
   if (batch <= 0 || capacity <= 0) throw_input(str("KV cache: batch and capacity must be positive, found ", batch, " and ", capacity));
+  if (first_layer < 0 || first_layer > info.n_layers) {
+    throw_input(str("KV cache: first layer ", first_layer, " outside [0, ", info.n_layers, "]"));
+  }
   auto opts = torch::TensorOptions().dtype(dtype).device(device);
   try {
     for (int64_t l = 0; l < info.n_layers; ++l) {
-      k.push_back(torch::zeros({batch, info.n_kv_heads, capacity, info.head_dim}, opts));
-      v.push_back(torch::zeros({batch, info.n_kv_heads, capacity, info.head_dim}, opts));
+      const int64_t slots = l < first_layer ? 0 : capacity;
+      k.push_back(torch::zeros({batch, info.n_kv_heads, slots, info.head_dim}, opts));
+      v.push_back(torch::zeros({batch, info.n_kv_heads, slots, info.head_dim}, opts));
     }
   } catch (const c10::Error& e) {
     const std::string what = first_line(e.what_without_backtrace());
@@ -458,6 +522,10 @@ void check_finite_logits(const torch::Tensor& logits, int64_t rows, int64_t toke
   throw_runtime(str("model forward produced non-finite logits (NaN or inf) in a pass of ", rows, " rows x ", tokens,
                     " tokens: activations overflowed the model's dtype (a very large steering strength: delta, a CAA "
                     "multiplier or an ITI alpha; or float16 weights) or the weights are corrupt"));
+}
+
+torch::Tensor Model::forward_from(const ForwardInput&, KvCache*, int64_t, const torch::Tensor&) {
+  throw_runtime("forward_from: this model backend cannot start at a layer");
 }
 
 torch::Tensor Model::decode_step(const DecodeStep&, KvCache&) {

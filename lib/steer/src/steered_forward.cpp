@@ -164,6 +164,17 @@ ForwardOutput BatchSteering::forward_with_clean(Model& model, const ForwardInput
   return run(model, in, cache, clamps(at) ? clamp(clean, at) : live(at));
 }
 
+torch::Tensor BatchSteering::forward_from(Model& model, const ForwardInput& in, KvCache* cache, const torch::Tensor& at,
+                                          int64_t first, const torch::Tensor& hidden) const {
+  if (in.steering != nullptr) throw_runtime("BatchSteering::forward_from: the input already carries steering");
+  if (!steers()) return model.forward_from(in, cache, first, hidden);
+  if (clamps(at)) throw_runtime("BatchSteering::forward_from: clamp rows run every layer");
+  const Steering steering = live(at);
+  ForwardInput steered = in;
+  steered.steering = steering.empty() ? nullptr : &steering;
+  return model.forward_from(steered, cache, first, hidden);
+}
+
 ForwardOutput steered_forward(Model& model, const ForwardInput& in, KvCache* cache,
                               const std::vector<const Intervention*>& rows, const torch::Tensor& at,
                               const torch::Tensor& clean_col) {

@@ -272,6 +272,59 @@ TEST_P(ModelTest, ForwardRejectsInconsistentInputsWithClearMessages) {
   expect_error([&] { model_->forward(in, nullptr); }, "key_mask: expected shape");
 }
 
+// forward_from (eval's layer sharing): from the residual stream a plain forward puts out below
+// layer f, layers f.. give the forward's logits bit for bit, with steering in layer f or later.
+TEST_P(ModelTest, ForwardFromEqualsTheWholeForward) {
+  ASSERT_TRUE(model_->has_forward_from());
+  const auto& info = model_->info();
+  const int64_t b = batch_.input_ids.size(0);
+  auto every = torch::arange(batch_.width, torch::kInt64).repeat({b, 1});  // [B, W]
+  const auto residual = run(batch_, nullptr, {{Site::kResidual, every}}).captured.at(Site::kResidual);  // [B, W, L, d]
+  ForwardInput in{batch_.input_ids, batch_.positions, batch_.key_mask, 0, every, nullptr, {}};
+  for (int64_t first = 1; first <= info.n_layers; ++first) {
+    const auto hidden = residual.select(2, first - 1);  // [B, W, d]
+    const std::vector<double> deltas{4.0, -2.0, 0.0, 9.0};
+    auto steer = head_steering(std::vector<double>(deltas.begin(), deltas.begin() + b), std::min(first, info.n_layers - 1),
+                               {0, 2}, batch_.width - 2);
+    const Steering* s = first < info.n_layers ? &steer : nullptr;
+    in.steering = s;
+    const auto want = run(batch_, s).logits;
+    EXPECT_TRUE(torch::equal(model_->forward_from(in, nullptr, first, hidden), want)) << "from layer " << first;
+  }
+  // a wrong stream gives other logits (the comparison above can fail)
+  in.steering = nullptr;
+  EXPECT_FALSE(torch::equal(model_->forward_from(in, nullptr, 1, residual.select(2, 1)), run(batch_).logits));
+}
+
+TEST_P(ModelTest, ForwardFromRefusesStepsItWouldSkip) {
+  const int64_t b = batch_.input_ids.size(0);
+  auto every = torch::arange(batch_.width, torch::kInt64).repeat({b, 1});
+  const auto hidden = torch::zeros({b, batch_.width, model_->info().d_model}, model_->dtype());
+  auto steer = head_steering(std::vector<double>(rows_.size(), 1.0), 1, {0}, 0);
+  ForwardInput in{batch_.input_ids, batch_.positions, batch_.key_mask, 0, every, &steer, {}};
+  auto expect_error = [&](auto&& f, const std::string& needle) {
+    try {
+      f();
+      ADD_FAILURE() << "no error, expected: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error([&] { model_->forward_from(in, nullptr, 2, hidden); },
+               "steering edits site 'head' in layer 1, below the first layer run (2)");
+  in.steering = nullptr;
+  expect_error([&] { model_->forward_from(in, nullptr, 4, hidden); }, "layer 4 outside [0, 3]");
+  expect_error([&] { model_->forward_from(in, nullptr, 1, hidden.slice(2, 1)); }, "forward_from: hidden");
+  in.capture[Site::kHead] = every;
+  expect_error([&] { model_->forward_from(in, nullptr, 1, hidden); }, "captures are not supported");
+  in.capture.clear();
+  KvCache upper(model_->info(), b, batch_.width, model_->dtype(), model_->device(), 2);
+  EXPECT_EQ(upper.k[0].size(2), 0);
+  EXPECT_EQ(upper.k[2].size(2), batch_.width);
+  expect_error([&] { model_->forward_from(in, &upper, 1, hidden); }, "the KV cache holds layers from 2");
+  expect_error([&] { model_->forward(in, &upper); }, "a cache for forward_from");
+}
+
 INSTANTIATE_TEST_SUITE_P(TinyModels, ModelTest,
                          ::testing::Values(Case{"llama", tolerance("float32", "same_kernels"), tolerance("float32", "layouts")},
                                            Case{"qwen2", tolerance("float32", "same_kernels"), tolerance("float32", "layouts")},

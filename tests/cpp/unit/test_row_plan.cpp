@@ -46,3 +46,17 @@ TEST(RowPlan, BatchesEndAtTheSizeAChunkAndForAnInvariantModelAKey) {
   EXPECT_EQ(batch_end(jobs, 3, 8, true), 5);
   EXPECT_EQ(batch_end(jobs, 5, 8, true), 7);   // whole rows, to the end
 }
+
+TEST(RowPlan, APointStartsAtItsLowestEditedLayerClampAtTheFirst) {
+  Intervention none;  // method none: nothing edited, the head alone
+  EXPECT_EQ(first_edited_layer(none, 30), 30);
+  Intervention iv;
+  iv.label.method = Method::kSadi;
+  EXPECT_EQ(first_edited_layer(iv, 30), 30);  // delta 0: no layer edited
+  iv.layers = {9, 15, 22};
+  EXPECT_EQ(first_edited_layer(iv, 30), 9);
+  iv.mode = Mode::kClamp;  // clamp overwrites its site in every layer
+  EXPECT_EQ(first_edited_layer(iv, 30), 0);
+  iv.layers.clear();
+  EXPECT_EQ(first_edited_layer(iv, 30), 0);
+}

@@ -39,6 +39,11 @@ struct EvalRun {
   // inside the prompt (prompt-all, all) run whole. docs/eval.md, "Prefix sharing".
   bool prefix_sharing = true;
   int64_t prefix_cache_bytes = int64_t{256} << 20;
+  // With prefix sharing, each distinct row (prompt and answer) also runs once unsteered, keeping
+  // what every layer puts out at its tokens; a row first steered in layer f then runs layers f..L-1
+  // only (Model::forward_from; an unsteered row: the head alone). Clamp rows run every layer.
+  // Models exported before forward_from run every layer. docs/eval.md, "Layer sharing".
+  bool layer_sharing = true;
 };
 
 using EvalProgress = std::function<void(int64_t rows_done, int64_t rows_total)>;

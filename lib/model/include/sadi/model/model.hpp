@@ -78,18 +78,22 @@ bool is_out_of_memory(const std::string& message);
 
 // Key/value cache owned by the caller: slots [0, capacity) per row; the model writes the slots
 // [start, start + T) of each call. Rows share slot numbering (prompts are left-padded).
+// first_layer > 0: the layers below it hold no slots ([B, Hkv, 0, Dh]): a cache only for
+// Model::forward_from(first_layer or later), which neither reads nor writes them.
 class KvCache {
  public:
   KvCache(const ModelInfo& info, int64_t batch, int64_t capacity, torch::ScalarType dtype,
-          torch::Device device);
+          torch::Device device, int64_t first_layer = 0);
   std::vector<torch::Tensor> k;  // L x [B, Hkv, capacity, Dh]
   std::vector<torch::Tensor> v;  // L x [B, Hkv, capacity, Dh]
   int64_t batch() const { return batch_; }
   int64_t capacity() const { return capacity_; }
+  int64_t first_layer() const { return first_layer_; }
 
  private:
   int64_t batch_;
   int64_t capacity_;
+  int64_t first_layer_;
 };
 
 struct LoadOptions {
@@ -117,6 +121,15 @@ class Model {
   // Runs one chunk. Validates every shape against the manifest and throws sadi::Error (input)
   // naming the argument on mismatch. `cache` may be null (then start must be 0).
   virtual ForwardOutput forward(const ForwardInput& in, KvCache* cache) = 0;
+  // Whether forward_from() exists (models exported before it have only forward()).
+  virtual bool has_forward_from() const { return false; }
+  // forward() from layer `first` on, the layers below not run: hidden [B, T, d] model dtype is the
+  // residual stream entering layer `first` (what layer first - 1 puts out: site "residual" of an
+  // unsteered forward of the same tokens); first == L runs the final norm and head alone.
+  // in.steering may edit layers >= first only (throws sadi::Error otherwise); in.capture must be
+  // empty. The cache's layers below `first` are neither read nor written. Returns logits
+  // [B, N, V] float32, equal to forward()'s for the same tokens (bit-identical when batch-invariant).
+  virtual torch::Tensor forward_from(const ForwardInput& in, KvCache* cache, int64_t first, const torch::Tensor& hidden);
   // Whether decode_step() exists (models exported before it have only forward()).
   virtual bool has_decode_step() const { return false; }
   // Runs one fixed-shape decoding step over the whole cache: logits [B, V] float32. Equal to

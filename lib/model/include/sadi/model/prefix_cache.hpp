@@ -40,8 +40,9 @@ class PrefixCache {
   size_t size() const { return entries_.size(); }
   int64_t kept(size_t entry) const { return entries_.at(entry).kept; }  // prompt length - 1
 
-  // A cache for rows whose prompts are entries[r]: capacity W + extra.
-  PrefixStart start(const std::vector<size_t>& entries, int64_t extra) const;
+  // A cache for rows whose prompts are entries[r]: capacity W + extra. first_layer > 0: only the
+  // layers from it on are filled (KvCache's first_layer: for Model::forward_from).
+  PrefixStart start(const std::vector<size_t>& entries, int64_t extra, int64_t first_layer = 0) const;
 
   bool captures(Site site) const;
   // The captured site's values at the last prompt token of entries[r]: [B, L, U] model dtype.

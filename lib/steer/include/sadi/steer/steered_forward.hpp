@@ -46,6 +46,11 @@ class BatchSteering {
   // start after a prompt prefix already in the cache.
   ForwardOutput forward_with_clean(Model& model, const ForwardInput& in, KvCache* cache, const torch::Tensor& at,
                                    const std::map<Site, torch::Tensor>& clean) const;
+  // As forward_with_clean for a batch without clamp rows, from layer `first` on
+  // (Model::forward_from): hidden [B, T, d] the unsteered residual stream entering it. Every
+  // row's edits must lie in layers >= first. -> logits [B, N, V] float32
+  torch::Tensor forward_from(Model& model, const ForwardInput& in, KvCache* cache, const torch::Tensor& at, int64_t first,
+                             const torch::Tensor& hidden) const;
   // Sites some row steers (each needs clean values in clamp mode).
   std::vector<Site> sites() const;
   // Whether some row is steered before its last prompt token (prompt-all, all): such rows cannot
