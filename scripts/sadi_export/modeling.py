@@ -30,9 +30,12 @@ def batched_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor], invariant:
     """x [B, T, in] -> [B, T, out]. invariant: GEMMs of a fixed row count instead of one
     GEMM over all B*T rows, so a row's numbers do not depend on the rows that share its batch
     (CPU BLAS results depend on the matrix's row count). docs/determinism.md.
-    One token per row (decoding): a matrix-vector product per row, which reads the weights about
-    twice as fast as a one-row GEMM on CPU BLAS (docs/benchmarks.md); the same per row whatever B."""
-    if x.size(1) == 1 and x.size(0) > 0 and (invariant or x.size(0) == 1):
+    One token in a batch of one (decoding, not invariant): a matrix-vector product, which reads
+    the weights about twice as fast as a one-row GEMM on CPU BLAS (docs/benchmarks.md). Not in
+    invariant mode: MKL's matrix-vector product splits the output rows over its threads, and on
+    AVX-512 machines a row's result then depends on the thread count (172 x 64: rows differ at 1
+    and 2 threads), which the fixed-size GEMMs below do not."""
+    if x.size(1) == 1 and x.size(0) == 1 and not invariant:
         rows = [torch.mv(weight, x[i, 0]) for i in range(x.size(0))]
         y = torch.stack(rows).unsqueeze(1)  # [B, 1, out]
         if bias is not None:
@@ -449,6 +452,22 @@ class CausalLM(nn.Module):
             raise RuntimeError("start > 0 needs a KV cache")
         return use_cache
 
+    def run_layers(self, first: int, x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, start: int, use_cache: bool,
+                   cache_k: List[Tensor], cache_v: List[Tensor], steer: Dict[str, Tensor], capture: Dict[str, Tensor],
+                   captured: Dict[str, List[Tensor]]) -> Tensor:
+        """Layers first .. L-1 over x [B, T, d] (the stream entering layer `first`) -> [B, T, d]."""
+        i = 0
+        for layer in self.layers:
+            if i >= first:
+                ck: Optional[Tensor] = None
+                cv: Optional[Tensor] = None
+                if use_cache:
+                    ck = cache_k[i]
+                    cv = cache_v[i]
+                x = layer(x, cos, sin, bias, start, None, ck, cv, steer, capture, captured)
+            i += 1
+        return x
+
     def logits_of(self, x: Tensor, logits_at: Tensor) -> Tensor:
         """x [B, T, d] (the last layer's output), logits_at [B, N] -> logits [B, N, V] float32."""
         idx = logits_at.unsqueeze(-1).expand(logits_at.size(0), logits_at.size(1), x.size(2))
@@ -509,15 +528,7 @@ class CausalLM(nn.Module):
         captured: Dict[str, List[Tensor]] = {}
         for name in capture.keys():
             captured[name] = []
-        i = 0
-        for layer in self.layers:
-            ck: Optional[Tensor] = None
-            cv: Optional[Tensor] = None
-            if use_cache:
-                ck = cache_k[i]
-                cv = cache_v[i]
-            x = layer(x, cos, sin, bias, start, None, ck, cv, steer, capture, captured)
-            i += 1
+        x = self.run_layers(0, x, cos, sin, bias, start, use_cache, cache_k, cache_v, steer, capture, captured)
         logits = self.logits_of(x, logits_at)  # [B, N, V]
         out: Dict[str, Tensor] = {}
         for name, parts in captured.items():
@@ -546,14 +557,5 @@ class CausalLM(nn.Module):
         bias = self.chunk_bias(key_mask, start, t, x)  # [B, 1, T, S]
         capture: Dict[str, Tensor] = {}
         captured: Dict[str, List[Tensor]] = {}
-        i = 0
-        for layer in self.layers:
-            if i >= first:
-                ck: Optional[Tensor] = None
-                cv: Optional[Tensor] = None
-                if use_cache:
-                    ck = cache_k[i]
-                    cv = cache_v[i]
-                x = layer(x, cos, sin, bias, start, None, ck, cv, steer, capture, captured)
-            i += 1
+        x = self.run_layers(first, x, cos, sin, bias, start, use_cache, cache_k, cache_v, steer, capture, captured)
         return self.logits_of(x, logits_at)

@@ -24,9 +24,10 @@ CLUSTER = os.path.join(ROOT, "scripts", "slurm", "local_cluster.sh")
 SUITE = os.path.join(ROOT, "scripts", "eval_suite.py")
 pytestmark = pytest.mark.skipif(not BIN or not DATA, reason="needs SADI_BIN and SADI_TESTDATA (run through ctest)")
 
-# The element the test cancels: shard 2 of copa's head eval. On its first run this stand-in for
-# sadi stops the real one (SIGSTOP) once it has loaded everything and starts scoring, so that the
-# cancel lands mid-run whatever the machine's speed; Slurm's SIGCONT + SIGTERM then reach sadi.
+# The element the test cancels: shard 2 of copa's head eval. On its first run this stand-in runs
+# the real sadi, which stops itself (SIGSTOP) after its first batch of rows, so that the cancel lands
+# mid-run whatever the machine's speed or load (reacting to a log line raced a fast eval to its
+# end under load); Slurm's SIGCONT + SIGTERM then reach sadi.
 WRAPPER = """#!{python}
 import os, signal, subprocess, sys
 real, mark = {real!r}, {mark!r}
@@ -35,16 +36,17 @@ victim = "--shard" in args and args[args.index("--shard") + 1] == "2/2" and "/co
 if not victim or os.path.exists(mark):
     os.execv(real, [real] + args)
 open(mark, "w").close()
-p = subprocess.Popen([real] + args, stderr=subprocess.PIPE, text=True)
+# sadi stops itself after its first batch (SADI_PAUSE, lib/core context.hpp's pause_point): a
+# known place, whatever the machine's load
+p = subprocess.Popen([real] + args, env=dict(os.environ, SADI_PAUSE="eval-batch"))
 # Slurm signals every process of the job: sadi gets its own SIGTERM; here only wake it up
 signal.signal(signal.SIGTERM, lambda *_: os.kill(p.pid, signal.SIGCONT))
-for line in p.stderr:
-    sys.stderr.write(line)
-    sys.stderr.flush()
-    if "configurations x" in line:
-        os.kill(p.pid, signal.SIGSTOP)
-        open(mark + ".stopped", "w").write(str(p.pid))
-rc = p.wait()
+_, status = os.waitpid(p.pid, os.WUNTRACED)
+if os.WIFSTOPPED(status):
+    open(mark + ".stopped", "w").write(str(p.pid))
+    rc = p.wait()
+else:
+    rc = os.waitstatus_to_exitcode(status)
 sys.exit(rc if rc >= 0 else 128 - rc)
 """
 

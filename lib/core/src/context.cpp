@@ -1,5 +1,6 @@
 #include "sadi/core/context.hpp"
 
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
@@ -23,6 +24,14 @@ std::string take_failed_operation() {
   std::string out;
   out.swap(t_failed);
   return out;
+}
+
+void pause_point(const char* name) {
+  static bool paused = false;
+  const char* want = std::getenv("SADI_PAUSE");
+  if (paused || want == nullptr || std::string(want) != name) return;
+  paused = true;
+  std::raise(SIGSTOP);
 }
 
 void fault_point(const char* name) {

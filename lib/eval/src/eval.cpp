@@ -4,6 +4,7 @@
 #include <chrono>
 #include <random>
 
+#include "sadi/core/context.hpp"
 #include "sadi/core/error.hpp"
 #include "sadi/core/interrupt.hpp"
 #include "sadi/core/log.hpp"
@@ -255,6 +256,7 @@ std::vector<PointScore> evaluate(Model& model, const Tokenizer& tok, const std::
     ck.values.insert(ck.values.end(), values.begin(), values.end());
     ck.rows_done = end;
     if (progress) progress(end, total);
+    pause_point("eval-batch");
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (auto& s : scores) s.seconds = secs / static_cast<double>(points.size());

@@ -113,7 +113,9 @@ void lay_out_shared(std::vector<RowJob>& shared, const Model& model, const EvalR
     std::tie(j.chunk, j.entry) = place[prompt_of[r]];
     j.key = (j.answer_tokens() + 1) * (int64_t{1} << 32) + j.n_prompt - 1;  // (tokens run, tokens kept)
   }
-  const bool layers = layer_rows && shares_layers(model, run);
+  // (not worth the pass over each distinct row when every row starts at layer 0: clamp grids)
+  const bool layers = layer_rows && shares_layers(model, run) &&
+                      std::any_of(shared.begin(), shared.end(), [](const RowJob& j) { return j.first_layer > 0; });
   std::stable_sort(shared.begin(), shared.end(), [layers](const RowJob& a, const RowJob& b) {
     if (a.chunk != b.chunk) return a.chunk < b.chunk;
     if (a.key != b.key || !layers) return a.key < b.key;

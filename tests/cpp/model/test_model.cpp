@@ -56,6 +56,17 @@ class ModelTest : public ::testing::TestWithParam<Case> {
     return s;
   }
 
+  // Runs f, which must throw sadi::Error with `needle` in its message.
+  template <typename F>
+  static void expect_error(F&& f, const std::string& needle) {
+    try {
+      f();
+      ADD_FAILURE() << "no error, expected: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+
   std::unique_ptr<Model> model_;
   std::unique_ptr<Tokenizer> tok_;
   Json json_;
@@ -253,14 +264,6 @@ TEST_P(ModelTest, ForwardRejectsInconsistentInputsWithClearMessages) {
   const int64_t b = batch_.input_ids.size(0);
   auto steer = head_steering(std::vector<double>(rows_.size(), 1.0), 1, {0}, 0);
   steer.sites[Site::kHead].layers[1].scale = torch::zeros({b, 63});
-  auto expect_error = [&](auto&& f, const std::string& needle) {
-    try {
-      f();
-      ADD_FAILURE() << "no error, expected: " << needle;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  };
   expect_error([&] { run(batch_, &steer); }, "steering 'head' layer 1: scale: expected shape [4, 64], found [4, 63]");
   steer.sites[Site::kHead].layers.clear();
   steer.sites[Site::kHead].layers[7].scale = torch::zeros({b, 64});
@@ -302,14 +305,6 @@ TEST_P(ModelTest, ForwardFromRefusesStepsItWouldSkip) {
   const auto hidden = torch::zeros({b, batch_.width, model_->info().d_model}, model_->dtype());
   auto steer = head_steering(std::vector<double>(rows_.size(), 1.0), 1, {0}, 0);
   ForwardInput in{batch_.input_ids, batch_.positions, batch_.key_mask, 0, every, &steer, {}};
-  auto expect_error = [&](auto&& f, const std::string& needle) {
-    try {
-      f();
-      ADD_FAILURE() << "no error, expected: " << needle;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-  };
   expect_error([&] { model_->forward_from(in, nullptr, 2, hidden); },
                "steering edits site 'head' in layer 1, below the first layer run (2)");
   in.steering = nullptr;

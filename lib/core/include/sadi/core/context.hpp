@@ -27,5 +27,9 @@ std::string take_failed_operation();
 // A fault point for the tests: throws std::out_of_range("map::at") when the environment
 // variable SADI_FAULT equals `name` (tests/cli/catalogue.sh injects foreign exceptions so).
 void fault_point(const char* name);
+// A pause point for the tests: the first time the process passes here with the environment
+// variable SADI_PAUSE equal to `name`, it stops itself (SIGSTOP), so that a test can signal it at
+// a known place (tests/python/test_slurm_cluster.py cancels an eval after its first batch so).
+void pause_point(const char* name);
 
 }  // namespace sadi
