@@ -95,7 +95,7 @@ done
 # where they are untied), so weight bytes x tokens/s is the read rate decoding achieves; against
 # the read bandwidth of scripts/bench/bandwidth/read_native.cpp on 2 MiB pages (sadi's weights'
 # pages) at the same thread count.
-g++ -O3 -mavx2 -fopenmp "$root/scripts/bench/bandwidth/read_native.cpp" -o "$work/read_native"
+g++ -O3 -march=native -fopenmp "$root/scripts/bench/bandwidth/read_native.cpp" -o "$work/read_native"
 "$work/read_native" 1024 5 | tee "$work/bandwidth.txt"
 for name in ${models//,/ }; do
   bytes=$("$py" -c "

@@ -18,18 +18,19 @@ double ref_dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-struct Generic {
-  explicit Generic(bool on) { native::force_generic(on); }
-  ~Generic() { native::force_generic(false); }
+struct ForceIsa {
+  explicit ForceIsa(const std::string& name) { native::force_isa(name); }
+  ~ForceIsa() { native::force_isa(""); }
 };
 
 }  // namespace
 
 TEST(NativeKernels, DotMatchesADoubleSumForEveryTailLength) {
   torch::manual_seed(1);
-  for (bool generic : {false, true}) {
-    Generic g(generic);
-    for (int64_t n : {1, 7, 8, 9, 31, 32, 33, 40, 64, 100, 576, 1537}) {
+  for (const auto& isa : native::available_isas()) {
+    ForceIsa forced(isa);
+    ASSERT_EQ(std::string(native::kernel_isa()).rfind(isa, 0), 0u);
+    for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 63, 64, 65, 100, 127, 128, 129, 576, 1537}) {
       auto a = torch::randn({n}), b = torch::randn({n});
       const double want = ref_dot(a.data_ptr<float>(), b.data_ptr<float>(), n);
       EXPECT_NEAR(native::dot(a.data_ptr<float>(), b.data_ptr<float>(), n), want, 1e-5 * std::sqrt(double(n)) + 1e-6)
@@ -67,16 +68,24 @@ TEST(NativeKernels, SplitsWorkOverLibTorchsThreads) {
   at::set_num_threads(threads);
 }
 
-TEST(NativeKernels, GenericPathAgreesWithTheVectorPath) {
+TEST(NativeKernels, EveryPathAgreesWithTheBest) {
   torch::manual_seed(3);
   const int64_t out = 64, in = 576;
   auto w = torch::randn({out, in}), x = torch::randn({1, in});
-  auto fast = torch::empty({1, out}), plain = torch::empty({1, out});
-  native::gemv(w.data_ptr<float>(), out, in, x.data_ptr<float>(), in, fast.data_ptr<float>(), out, 1);
-  {
-    Generic g(true);
-    EXPECT_EQ(std::string(native::kernel_isa()).rfind("generic", 0), 0u);
-    native::gemv(w.data_ptr<float>(), out, in, x.data_ptr<float>(), in, plain.data_ptr<float>(), out, 1);
+  auto best = torch::empty({1, out});
+  native::gemv(w.data_ptr<float>(), out, in, x.data_ptr<float>(), in, best.data_ptr<float>(), out, 1);
+  for (const auto& isa : native::available_isas()) {
+    ForceIsa forced(isa);
+    auto y = torch::empty({1, out});
+    native::gemv(w.data_ptr<float>(), out, in, x.data_ptr<float>(), in, y.data_ptr<float>(), out, 1);
+    EXPECT_LE((y - best).abs().max().item<float>(), 1e-4) << isa;
   }
-  EXPECT_LE((fast - plain).abs().max().item<float>(), 1e-4);
+}
+
+TEST(NativeKernels, TheBestInstructionSetIsTheDefaultAndOthersAreRefused) {
+  const auto have = native::available_isas();
+  EXPECT_EQ(have.front(), "generic");
+  EXPECT_EQ(std::string(native::kernel_isa()).rfind(have.back(), 0), 0u);
+  EXPECT_THROW(native::force_isa("avx1024"), std::invalid_argument);
+  EXPECT_EQ(std::string(native::kernel_isa()).rfind(have.back(), 0), 0u);
 }

@@ -1,18 +1,22 @@
 #pragma once
 // Float32 kernels of the native decode step (llama_step.cpp): dot products and matrix-vector
-// products over row-major weights, AVX2 + FMA where the CPU has them (checked at run time),
-// plain C++ otherwise. Every output value is one dot product summed in a fixed order (four
-// 8-lane partial sums over blocks of 32, then the tail), whatever the thread count or the number
-// of vectors: results are batch- and thread-invariant on one machine.
+// products over row-major weights, AVX-512 or AVX2 + FMA where the CPU has them (checked at run
+// time), plain C++ otherwise. Every output value is one dot product summed in a fixed order (four
+// 16- or 8-lane partial sums over blocks of 64 or 32, then the tail), whatever the thread count or
+// the number of vectors: results are batch- and thread-invariant on one machine.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace sadi::native {
 
-// The instruction set in use: "avx2" or "generic". force_generic(true) switches to the plain
-// path (tests compare the two); not thread-safe, call before any kernel runs.
+// The instruction set in use: the best this CPU has of "avx512", "avx2" and "generic".
+// force_isa(name) switches to one of available_isas() ("" back to the best; another name throws
+// std::invalid_argument): for tests that compare the paths; not thread-safe, call it before any
+// kernel runs.
 const char* kernel_isa();
-void force_generic(bool on);
+std::vector<std::string> available_isas();
+void force_isa(const std::string& name);
 
 // How many threads at::parallel_for runs here (1 when this code was built without OpenMP).
 int parallel_threads();
