@@ -109,7 +109,8 @@ void plan_eval(Model& model, const Tokenizer& tok, EvalJob& job) {
     for (const auto& w : stability_warnings(*s, grid.top_k)) log::warn(str("eval: ", w));
   }
   if (needs_calibration(grid.methods) && job.splits.has_dev()) {
-    calibration = calibrate(model, tok, job.splits.dev_prompts_all, grid.common.site, job.run.batch_size, "the dev split");
+    calibration = calibrate(model, tok, job.splits.dev_prompts_all, grid.common.site, job.run.batch_size, "the dev split",
+                            job.run.prefix_cache_bytes);
     source.calibration = &calibration;
     job.calibration_items = static_cast<int64_t>(job.splits.dev_prompts_all.size());
   }

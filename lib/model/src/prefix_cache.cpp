@@ -32,43 +32,99 @@ int64_t PrefixCache::bytes_per_token(const ModelInfo& info, torch::ScalarType dt
 
 void PrefixCache::fill(const std::vector<std::vector<int64_t>>& prompts, int64_t batch_size) {
   if (batch_size <= 0) throw_field(ErrorKind::kUsage, "batch_size", str(": expected a positive integer, found ", batch_size));
+  blocks_.clear();
   entries_.assign(prompts.size(), Entry{});
-  std::vector<size_t> order(prompts.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return prompts[a].size() < prompts[b].size(); });
-  const bool same_length = model_.batch_invariant();
-  for (size_t first = 0; first < order.size();) {
-    size_t last = first + 1;
-    while (last < order.size() && static_cast<int64_t>(last - first) < batch_size &&
-           (!same_length || prompts[order[last]].size() == prompts[order[first]].size())) {
-      ++last;
+  tokens_run_ = 0;
+  // The block tree: a block is its predecessor and its tokens; equal ones are one block.
+  std::map<std::pair<int64_t, std::vector<int64_t>>, size_t> index;
+  std::vector<std::vector<size_t>> depth;  // depth -> blocks, in order of first appearance
+  for (size_t p = 0; p < prompts.size(); ++p) {
+    const auto n = static_cast<int64_t>(prompts[p].size());
+    if (n == 0) throw_input(str("PrefixCache: prompt ", p + 1, " has no token"));
+    entries_[p].kept = n - 1;
+    int64_t parent = -1;
+    for (int64_t begin = 0; begin < n; begin += kBlockTokens) {
+      std::vector<int64_t> ids(prompts[p].begin() + begin, prompts[p].begin() + std::min(n, begin + kBlockTokens));
+      auto [it, added] = index.emplace(std::make_pair(parent, ids), blocks_.size());
+      if (added) {
+        blocks_.push_back(Block{parent, begin, std::move(ids), false, {}, {}, {}});
+        const auto d = static_cast<size_t>(begin / kBlockTokens);
+        if (depth.size() <= d) depth.resize(d + 1);
+        depth[d].push_back(it->second);
+      }
+      parent = static_cast<int64_t>(it->second);
+      entries_[p].blocks.push_back(it->second);
     }
-    run_batch(prompts, std::vector<size_t>(order.begin() + static_cast<long>(first), order.begin() + static_cast<long>(last)));
-    first = last;
+    blocks_[entries_[p].blocks.back()].ends_prompt = true;
+  }
+  const bool same_length = model_.batch_invariant();
+  for (auto& level : depth) {
+    std::stable_sort(level.begin(), level.end(), [&](size_t a, size_t b) { return blocks_[a].ids.size() < blocks_[b].ids.size(); });
+    for (size_t first = 0; first < level.size();) {
+      size_t last = first + 1;
+      while (last < level.size() && static_cast<int64_t>(last - first) < batch_size &&
+             (!same_length || blocks_[level[last]].ids.size() == blocks_[level[first]].ids.size())) {
+        ++last;
+      }
+      run_blocks(std::vector<size_t>(level.begin() + static_cast<long>(first), level.begin() + static_cast<long>(last)));
+      first = last;
+    }
   }
 }
 
-void PrefixCache::run_batch(const std::vector<std::vector<int64_t>>& prompts, const std::vector<size_t>& which) {
+std::vector<size_t> PrefixCache::chain(size_t block) const {
+  std::vector<size_t> out;
+  for (int64_t b = blocks_[block].parent; b >= 0; b = blocks_[static_cast<size_t>(b)].parent) out.push_back(static_cast<size_t>(b));
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+// One forward over blocks of one depth: each row's predecessors' K/V in slots [0, w), its tokens
+// from slot w on, right-padded to the longest (padding attends to nothing after a real token).
+void PrefixCache::run_blocks(const std::vector<size_t>& which) {
   const ModelInfo& info = model_.info();
-  std::vector<std::vector<int64_t>> rows;
-  for (size_t i : which) rows.push_back(prompts[i]);
-  const PaddedBatch batch = left_pad(rows, 0, model_.device());
-  const auto n = static_cast<int64_t>(rows.size());
-  const int64_t w = batch.width;
-  KvCache cache(info, n, w, model_.dtype(), model_.device());
-  ForwardInput in{batch.input_ids, batch.positions, batch.key_mask, 0,
-                  torch::empty({n, 0}, torch::TensorOptions().dtype(torch::kInt64).device(model_.device())), nullptr, {}};
-  const auto last = torch::full({n, 1}, w - 1, torch::TensorOptions().dtype(torch::kInt64).device(model_.device()));
-  for (Site s : capture_) in.capture[s] = last;  // [n, 1]: each row's last prompt token
+  const auto n = static_cast<int64_t>(which.size());
+  const int64_t w = blocks_[which[0]].begin;
+  int64_t t = 0;
+  for (size_t b : which) t = std::max(t, static_cast<int64_t>(blocks_[b].ids.size()));
+  const auto dev = torch::TensorOptions().device(model_.device());
+  KvCache cache(info, n, w + t, model_.dtype(), model_.device());
+  auto ids = torch::zeros({n, t}, torch::kInt64), pos = torch::empty({n, t}, torch::kInt64);  // [n, t]
+  auto key_mask = torch::zeros({n, w + t}, torch::kBool), last = torch::empty({n, 1}, torch::kInt64);
+  key_mask.slice(1, 0, w).fill_(true);
+  for (int64_t r = 0; r < n; ++r) {
+    const Block& blk = blocks_[which[static_cast<size_t>(r)]];
+    const auto len = static_cast<int64_t>(blk.ids.size());
+    ids[r].slice(0, 0, len).copy_(torch::tensor(blk.ids, torch::kInt64));
+    pos[r].copy_(torch::arange(w, w + t, torch::kInt64).clamp_max(w + len - 1));
+    key_mask[r].slice(0, w, w + len).fill_(true);
+    last[r][0] = len - 1;
+    int64_t at = 0;
+    for (size_t a : chain(which[static_cast<size_t>(r)])) {
+      const Block& anc = blocks_[a];
+      const auto alen = static_cast<int64_t>(anc.ids.size());
+      for (int64_t l = 0; l < info.n_layers; ++l) {
+        cache.k[static_cast<size_t>(l)][r].slice(1, at, at + alen).copy_(anc.k[static_cast<size_t>(l)]);
+        cache.v[static_cast<size_t>(l)][r].slice(1, at, at + alen).copy_(anc.v[static_cast<size_t>(l)]);
+      }
+      at += alen;
+    }
+  }
+  ForwardInput in{ids.to(model_.device()), pos.to(model_.device()), key_mask.to(model_.device()), w,
+                  torch::empty({n, 0}, dev.dtype(torch::kInt64)), nullptr, {}};
+  for (Site s : capture_) in.capture[s] = last.to(model_.device());  // [n, 1]: each block's last token
   ForwardOutput out = model_.forward(in, &cache);
   for (int64_t r = 0; r < n; ++r) {
-    Entry& e = entries_[which[static_cast<size_t>(r)]];
-    e.kept = batch.lengths[static_cast<size_t>(r)] - 1;
-    for (int64_t l = 0; l < info.n_layers; ++l) {  // slots [w - 1 - kept, w - 1): all but the last token
-      e.k.push_back(cache.k[static_cast<size_t>(l)][r].slice(1, w - 1 - e.kept, w - 1).clone());  // [Hkv, P, Dh]
-      e.v.push_back(cache.v[static_cast<size_t>(l)][r].slice(1, w - 1 - e.kept, w - 1).clone());
+    Block& blk = blocks_[which[static_cast<size_t>(r)]];
+    const auto len = static_cast<int64_t>(blk.ids.size());
+    tokens_run_ += len;
+    for (int64_t l = 0; l < info.n_layers; ++l) {
+      blk.k.push_back(cache.k[static_cast<size_t>(l)][r].slice(1, w, w + len).clone());  // [Hkv, len, Dh]
+      blk.v.push_back(cache.v[static_cast<size_t>(l)][r].slice(1, w, w + len).clone());
     }
-    for (Site s : capture_) e.clean[s] = out.captured.at(s)[r][0].clone();  // [L, U]
+    if (blk.ends_prompt) {
+      for (Site s : capture_) blk.clean[s] = out.captured.at(s)[r][0].clone();  // [L, U]
+    }
   }
 }
 
@@ -83,9 +139,15 @@ PrefixStart PrefixCache::start(const std::vector<size_t>& entries, int64_t extra
     const Entry& e = entries_[entries[static_cast<size_t>(r)]];
     if (e.kept == 0) continue;
     s.key_mask[r].slice(0, w - e.kept, w).fill_(true);
-    for (auto l = static_cast<size_t>(first_layer); l < e.k.size(); ++l) {
-      s.cache.k[l][r].slice(1, w - e.kept, w).copy_(e.k[l]);
-      s.cache.v[l][r].slice(1, w - e.kept, w).copy_(e.v[l]);
+    for (size_t id : e.blocks) {  // block tokens [begin, begin + len) of the kept [0, kept)
+      const Block& blk = blocks_[id];
+      const int64_t len = std::min(static_cast<int64_t>(blk.ids.size()), e.kept - blk.begin);
+      if (len <= 0) break;
+      const int64_t at = w - e.kept + blk.begin;
+      for (auto l = static_cast<size_t>(first_layer); l < blk.k.size(); ++l) {
+        s.cache.k[l][r].slice(1, at, at + len).copy_(blk.k[l].slice(1, 0, len));
+        s.cache.v[l][r].slice(1, at, at + len).copy_(blk.v[l].slice(1, 0, len));
+      }
     }
   }
   s.key_mask = s.key_mask.to(model_.device());
@@ -99,7 +161,7 @@ bool PrefixCache::captures(Site site) const {
 torch::Tensor PrefixCache::clean(Site site, const std::vector<size_t>& entries) const {
   std::vector<torch::Tensor> rows;
   for (size_t e : entries) {
-    const auto& c = entries_.at(e).clean;
+    const auto& c = blocks_[entries_.at(e).blocks.back()].clean;
     auto it = c.find(site);
     if (it == c.end()) throw_runtime(str("PrefixCache: site '", site_name(site), "' was not captured"));
     rows.push_back(it->second);

@@ -1,13 +1,15 @@
 #include "sadi/steer/calibration.hpp"
 
+#include <numeric>
+
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
-#include "sadi/model/batch.hpp"
+#include "sadi/model/prefix_cache.hpp"
 
 namespace sadi {
 
 Calibration calibrate(Model& model, const Tokenizer& tok, const std::vector<std::string>& prompts, Site site,
-                      int64_t batch_size, const std::string& origin) {
+                      int64_t batch_size, const std::string& origin, int64_t cache_bytes) {
   if (prompts.empty()) throw_input(str(origin, ": no calibration prompts"));
   if (batch_size <= 0) throw_field(ErrorKind::kUsage, "batch_size", str(": expected a positive integer, found ", batch_size));
   const ModelInfo& info = model.info();
@@ -21,18 +23,21 @@ Calibration calibrate(Model& model, const Tokenizer& tok, const std::vector<std:
     }
     lengths.push_back(static_cast<int64_t>(ids.back().size()));
   }
-  std::vector<torch::Tensor> rows(prompts.size());  // each [L, U] float32 CPU
+  std::vector<torch::Tensor> rows;  // each [L, U] float32 CPU
   c10::InferenceMode inference;
-  // One forward per batch of prompts of one token length (no padding).
-  for (const auto& idx : group_rows(lengths, /*by_key=*/true, static_cast<size_t>(batch_size))) {
-    const auto b = static_cast<int64_t>(idx.size()), t = lengths[idx[0]];
-    auto input = torch::empty({b, t}, torch::kInt64);  // [b, T]
-    for (int64_t r = 0; r < b; ++r) input[r] = torch::tensor(ids[idx[static_cast<size_t>(r)]], torch::kInt64);
-    auto pos = torch::arange(t, torch::kInt64).unsqueeze(0).expand({b, t}).contiguous();
-    ForwardInput in{input, pos, torch::ones({b, t}, torch::kBool), 0, torch::empty({b, 0}, torch::kInt64), nullptr, {}};
-    in.capture[site] = torch::full({b, 1}, t - 1, torch::kInt64);
-    auto got = model.forward(in, nullptr).captured.at(site).select(1, 0).to(torch::kCPU, torch::kFloat32);  // [b, L, U]
-    for (int64_t r = 0; r < b; ++r) rows[idx[static_cast<size_t>(r)]] = got[r];
+  PrefixCache cache(model, {site});
+  const int64_t per_token = PrefixCache::bytes_per_token(info, model.dtype());
+  for (size_t first = 0; first < ids.size();) {
+    size_t last = first + 1;
+    int64_t bytes = lengths[first] * per_token;
+    while (last < ids.size() && bytes + lengths[last] * per_token <= cache_bytes) bytes += lengths[last++] * per_token;
+    cache.fill(std::vector<std::vector<int64_t>>(ids.begin() + static_cast<long>(first), ids.begin() + static_cast<long>(last)),
+               batch_size);
+    std::vector<size_t> entries(last - first);
+    std::iota(entries.begin(), entries.end(), size_t{0});
+    auto got = cache.clean(site, entries).to(torch::kCPU, torch::kFloat32);  // [n, L, U]
+    for (int64_t r = 0; r < got.size(0); ++r) rows.push_back(got[r]);
+    first = last;
   }
   return {site, torch::stack(rows), origin};
 }

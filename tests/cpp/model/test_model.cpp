@@ -175,6 +175,80 @@ TEST_P(ModelTest, PrefixCacheRowsEqualFullRecomputation) {
   }
 }
 
+namespace {
+
+// The K/V a PrefixCache hands a row of `entry`: L x [Hkv, kept, Dh].
+std::vector<torch::Tensor> kept_kv(const PrefixCache& cache, size_t entry) {
+  PrefixStart s = cache.start({entry}, 1);
+  std::vector<torch::Tensor> out;
+  for (size_t l = 0; l < s.cache.k.size(); ++l) {
+    out.push_back(s.cache.k[l][0].slice(1, 0, s.width).clone());
+    out.push_back(s.cache.v[l][0].slice(1, 0, s.width).clone());
+  }
+  return out;
+}
+
+bool all_equal(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!torch::equal(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Prompts sharing a template: their common leading blocks run once, each prompt's K/V and clean
+// values still equal its whole-prompt forward's, and (batch-invariant) are bit-identical to those
+// of the prompt filled alone, whatever shares the fill.
+TEST_P(ModelTest, PrefixCacheRunsSharedBlocksOnceAndEachPromptAsAlone) {
+  const int64_t block = PrefixCache::kBlockTokens, vocab = model_->info().vocab_size;
+  torch::manual_seed(7);
+  auto random_ids = [&](int64_t n) {
+    auto t = torch::randint(3, vocab, {n}, torch::kInt64);
+    return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + n);
+  };
+  const auto head = random_ids(2 * block + 5);  // two shared blocks and 5 tokens of a third
+  std::vector<std::vector<int64_t>> prompts;
+  for (int64_t tail : {int64_t{1}, int64_t{9}, block, block + 4}) {
+    prompts.push_back(head);
+    const auto more = random_ids(tail);
+    prompts.back().insert(prompts.back().end(), more.begin(), more.end());
+  }
+  prompts.emplace_back(head.begin(), head.begin() + 2 * block);  // ends where a shared block does
+  prompts.push_back(random_ids(1));
+  int64_t total = 0, want_run = 2 * block + 1;  // the shared blocks once, the one-token prompt
+  for (const auto& p : prompts) total += static_cast<int64_t>(p.size());
+  for (size_t i = 0; i < 4; ++i) want_run += static_cast<int64_t>(prompts[i].size()) - 2 * block;
+  auto invariant = load_model(test::testdata(GetParam().model), {"cpu", "", true});
+  for (Model* m : {model_.get(), invariant.get()}) {
+    PrefixCache all(*m, {Site::kHead});
+    all.fill(prompts, 3);
+    EXPECT_EQ(all.tokens_run(), want_run) << "of " << total;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const auto n = static_cast<int64_t>(prompts[i].size());
+      ASSERT_EQ(all.kept(i), n - 1);
+      // against the whole prompt in one forward (no blocks)
+      KvCache whole(m->info(), 1, n, m->dtype(), m->device());
+      auto ids = torch::tensor(prompts[i], torch::kInt64).unsqueeze(0);  // [1, n]
+      ForwardInput in{ids, torch::arange(n, torch::kInt64).unsqueeze(0), torch::ones({1, n}, torch::kBool), 0,
+                      torch::empty({1, 0}, torch::kInt64), nullptr, {{Site::kHead, torch::full({1, 1}, n - 1, torch::kInt64)}}};
+      auto clean = m->forward(in, &whole).captured.at(Site::kHead)[0][0];  // [L, U]
+      const auto kv = kept_kv(all, i);
+      for (size_t l = 0; n > 1 && l < whole.k.size(); ++l) {
+        EXPECT_LE(max_abs_diff(kv[2 * l], whole.k[l][0].slice(1, 0, n - 1)), GetParam().layout_tol) << "prompt " << i;
+        EXPECT_LE(max_abs_diff(kv[2 * l + 1], whole.v[l][0].slice(1, 0, n - 1)), GetParam().layout_tol) << "prompt " << i;
+      }
+      EXPECT_LE(max_abs_diff(all.clean(Site::kHead, {i})[0], clean), GetParam().layout_tol) << "prompt " << i;
+      if (m != invariant.get()) continue;
+      PrefixCache alone(*m, {Site::kHead});
+      alone.fill({prompts[i]}, 1);
+      EXPECT_TRUE(all_equal(kept_kv(alone, 0), kv)) << "prompt " << i;
+      EXPECT_TRUE(torch::equal(alone.clean(Site::kHead, {0}), all.clean(Site::kHead, {i}))) << "prompt " << i;
+    }
+  }
+}
+
 TEST_P(ModelTest, DeltaZeroIsBitIdenticalToNoSteering) {
   auto plain = run(batch_).logits;
   const auto& info = model_->info();

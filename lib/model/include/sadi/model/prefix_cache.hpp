@@ -3,7 +3,8 @@
 // choice and answer of an eval item, identify's positive and negative sequence, generate-em's
 // configurations. A prompt is run unsteered; its K/V for every token but the last is kept (the
 // last prompt token is where steering starts, so each row runs it itself), and optionally the
-// values of some sites at the last token (clamp's clean values). docs/eval.md, "Prefix sharing".
+// values of some sites at the last token (clamp's clean values). Leading blocks that prompts
+// share are run once. docs/eval.md, "Prefix sharing".
 //
 // Shapes: L layers, Hkv key/value heads, P kept tokens (prompt length - 1), Dh head dim,
 // B rows, W the widest kept prefix of a start, U units of a site.
@@ -29,16 +30,25 @@ struct PrefixStart {
 
 class PrefixCache {
  public:
+  // Prompts are run in blocks of this many tokens (the last block of a prompt: what is left), each
+  // on the K/V of the blocks before it; a block whose tokens and predecessors two prompts share
+  // (a task's template: system prompt, instruction, few-shot examples) is run once for both.
+  // Where a prompt is cut depends on the prompt alone, so its numbers do not depend on the other
+  // prompts of a fill (batch-invariant mode: bit for bit). docs/eval.md, "Prefix sharing".
+  static constexpr int64_t kBlockTokens = 16;
+
   // capture: sites whose values at each prompt's last token are kept (see clean()).
   explicit PrefixCache(Model& model, std::vector<Site> capture = {});
 
-  // Runs `prompts` (each a whole prompt's ids, at least one token) unsteered, batch_size prompts
-  // per forward (a batch-invariant model: prompts of one length per forward, so a prompt's numbers
-  // do not depend on the others); replaces what was held. Entry i is prompts[i].
+  // Runs `prompts` (each a whole prompt's ids, at least one token) unsteered, block by block:
+  // up to batch_size distinct blocks of one depth per forward (a batch-invariant model: blocks of
+  // one length per forward). Replaces what was held. Entry i is prompts[i].
   void fill(const std::vector<std::vector<int64_t>>& prompts, int64_t batch_size);
 
   size_t size() const { return entries_.size(); }
   int64_t kept(size_t entry) const { return entries_.at(entry).kept; }  // prompt length - 1
+  // Tokens the last fill ran (shared blocks once): at most the prompts' total length.
+  int64_t tokens_run() const { return tokens_run_; }
 
   // A cache for rows whose prompts are entries[r]: capacity W + extra. first_layer > 0: only the
   // layers from it on are filled (KvCache's first_layer: for Model::forward_from).
@@ -52,16 +62,26 @@ class PrefixCache {
   static int64_t bytes_per_token(const ModelInfo& info, torch::ScalarType dtype);
 
  private:
+  struct Block {
+    int64_t parent = -1;                    // the block before it, -1 for a prompt's first
+    int64_t begin = 0;                      // its first token's position in the prompt
+    std::vector<int64_t> ids;               // its tokens
+    bool ends_prompt = false;               // some prompt's last block: clean values are kept
+    std::vector<torch::Tensor> k, v;        // L x [Hkv, len, Dh] on the device
+    std::map<Site, torch::Tensor> clean;   // site -> [L, U], at its last token (ends_prompt only)
+  };
   struct Entry {
     int64_t kept = 0;
-    std::vector<torch::Tensor> k, v;       // L x [Hkv, P, Dh] on the device
-    std::map<Site, torch::Tensor> clean;  // site -> [L, U]
+    std::vector<size_t> blocks;  // the prompt's blocks in order
   };
-  void run_batch(const std::vector<std::vector<int64_t>>& prompts, const std::vector<size_t>& which);
+  void run_blocks(const std::vector<size_t>& which);
+  std::vector<size_t> chain(size_t block) const;  // the block's predecessors, first to last
 
   Model& model_;
   std::vector<Site> capture_;
+  std::vector<Block> blocks_;
   std::vector<Entry> entries_;
+  int64_t tokens_run_ = 0;
 };
 
 }  // namespace sadi

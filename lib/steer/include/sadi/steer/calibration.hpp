@@ -13,9 +13,12 @@
 
 namespace sadi {
 
-// One forward pass per batch of prompts of equal token length (no padding), capturing `site` at
-// the last prompt token. Throws sadi::Error (input) naming `origin` when there is no prompt.
+// The prompts run as eval's prompt pass runs them (PrefixCache: blocks a template shares run
+// once, batch_size blocks per forward), capturing `site` at the last prompt token, so the values
+// are the clean values eval's rows see. Prompts are taken in chunks whose K/V fit in cache_bytes
+// (at least one each). Throws sadi::Error (input) naming `origin` when there is no prompt or one
+// is longer than the model's maximum.
 Calibration calibrate(Model& model, const Tokenizer& tok, const std::vector<std::string>& prompts, Site site,
-                      int64_t batch_size, const std::string& origin);
+                      int64_t batch_size, const std::string& origin, int64_t cache_bytes = int64_t{256} << 20);
 
 }  // namespace sadi
