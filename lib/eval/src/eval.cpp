@@ -96,7 +96,12 @@ class ChunkPrompts {
   const PrefixCache& at(int64_t row) {
     const int64_t chunk = plan_.jobs[static_cast<size_t>(row)].chunk;
     if (chunk >= 0 && chunk != filled_) {
-      cache_.fill(plan_.prompts[static_cast<size_t>(chunk)], batch_size_);
+      const auto& prompts = plan_.prompts[static_cast<size_t>(chunk)];
+      cache_.fill(prompts, batch_size_);
+      int64_t total = 0;
+      for (const auto& p : prompts) total += static_cast<int64_t>(p.size());
+      log::debug(str("eval: prompt pass of chunk ", chunk, ": ", prompts.size(), " prompts, ", cache_.tokens_run(), " of their ",
+                     total, " tokens run (the rest in blocks they share)"));
       streams_.clear();
       if (!plan_.streams.empty()) streams_ = clean_streams(model_, plan_.streams[static_cast<size_t>(chunk)], batch_size_, cache_);
       filled_ = chunk;

@@ -116,7 +116,8 @@ class Model {
   virtual torch::Device device() const = 0;
   virtual torch::ScalarType dtype() const = 0;
   virtual bool batch_invariant() const = 0;
-  // What runs one-token steps: "native (avx2)", "native (generic)" or "torchscript: <why>".
+  // What runs one-token steps: "native (avx512; ...)", "native (avx2; ...)", "native (generic; ...)"
+  // or "torchscript: <why>".
   virtual std::string decode_kernel() const { return "torchscript"; }
   // Runs one chunk. Validates every shape against the manifest and throws sadi::Error (input)
   // naming the argument on mismatch. `cache` may be null (then start must be 0).
