@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -59,6 +60,14 @@ __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* 
   return s;
 }
 
+// GCC 12's AVX-512 headers initialise a variable from itself (GCC bug 105593, fixed in 12.3),
+// which -Wuninitialized reports wherever _mm512_reduce_add_ps is inlined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 // AVX-512: four 16-lane partial sums (64 products per step), the tail under a lane mask. Another
 // summation order than the AVX2 path's: a machine's results are its own (docs/determinism.md).
 // `a` (the weight row: gemv streams the matrix) is prefetched 2 KiB ahead, which took a one-thread
@@ -84,6 +93,31 @@ __attribute__((target("avx512f"))) float dot_avx512(const float* a, const float*
   return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
+void axpy_generic(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+__attribute__((target("avx2,fma"))) void axpy_avx2(float a, const float* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
+}
+
+__attribute__((target("avx512f"))) void axpy_avx512(float a, const float* x, float* y, int64_t n) {
+  const __m512 va = _mm512_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  if (i < n) {
+    const auto m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 using DotFn = float (*)(const float*, const float*, int64_t);
 
 bool has_avx2() {
@@ -106,7 +140,13 @@ const char* isa() { return g_isa == Isa::kAvx512 ? "avx512" : g_isa == Isa::kAvx
 
 DotFn dot_fn() { return g_isa == Isa::kAvx512 ? dot_avx512 : g_isa == Isa::kAvx2 ? dot_avx2 : dot_generic; }
 
+using AxpyFn = void (*)(float, const float*, float*, int64_t);
+
+AxpyFn axpy_fn() { return g_isa == Isa::kAvx512 ? axpy_avx512 : g_isa == Isa::kAvx2 ? axpy_avx2 : axpy_generic; }
+
 }  // namespace
+
+void axpy(float a, const float* x, float* y, int64_t n) { axpy_fn()(a, x, y, n); }
 
 const char* kernel_isa() {
   if (openmp_enabled()) return isa();

@@ -26,6 +26,10 @@ bool openmp_enabled();
 // sum_i a[i] * b[i]
 float dot(const float* a, const float* b, int64_t n);
 
+// y[i] += a * x[i] for i < n (attention's weighted sum of V rows), with a fused multiply-add on
+// the vector paths; each y[i] alone, so the result does not depend on n's split.
+void axpy(float a, const float* x, float* y, int64_t n);
+
 // Y[r, o] = W[o, :] . X[r, :] for r < rows, o < out: W [out, in] row-major; X rows `x_stride`
 // floats apart, Y rows `y_stride` apart. Output rows are split over LibTorch's intra-op threads;
 // each weight row is read once for all `rows` vectors.

@@ -327,9 +327,7 @@ void LlamaStep::attention(const Layer& ly, int64_t l, Work& w, const torch::Tens
       std::fill_n(o, dh_, 0.0f);
       for (int64_t s = 0; s < slots; ++s) {
         if (!real(s)) continue;
-        const float ps = p[s] / sum;
-        const float* vs = vals + s * dh_;
-        for (int64_t j = 0; j < dh_; ++j) o[j] += ps * vs[j];
+        axpy(p[s] / sum, vals + s * dh_, o, dh_);
       }
     }
   });
