@@ -12,27 +12,14 @@
 #include <cstdint>
 #include <algorithm>
 #include <vector>
-__attribute__((target("avx512f"))) float dot(const float* a, const float* b, int64_t n) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), a0);
-    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), a1);
-    a2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), a2);
-    a3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), a3);
-  }
-  for (; i + 16 <= n; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), a0);
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
 template <int PF>
 __attribute__((target("avx512f"))) float dotpf(const float* a, const float* b, int64_t n) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   int64_t i = 0;
   for (; i + 64 <= n; i += 64) {
-    _mm_prefetch((const char*)(a + i) + PF, _MM_HINT_T0);
-    _mm_prefetch((const char*)(a + i) + PF + 64, _MM_HINT_T0);
-    _mm_prefetch((const char*)(a + i) + PF + 128, _MM_HINT_T0);
-    _mm_prefetch((const char*)(a + i) + PF + 192, _MM_HINT_T0);
+    if constexpr (PF > 0) {  // PF bytes ahead; 0: no prefetch
+      for (int line = 0; line < 4; ++line) _mm_prefetch((const char*)(a + i) + PF + 64 * line, _MM_HINT_T0);
+    }
     a0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), a0);
     a1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), a1);
     a2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), a2);
@@ -87,7 +74,7 @@ int main(int argc, char** argv) {
   };
   volatile double sink = 0;
   run("read", [&] { sink = sink + readall(w, bytes / 4); });
-  run("dot", [&] { for (int64_t o = 0; o < out; ++o) y[o] = dot(w + o * in, x.data(), in); });
+  run("dot", [&] { for (int64_t o = 0; o < out; ++o) y[o] = dotpf<0>(w + o * in, x.data(), in); });
   run("dotpf512", [&] { for (int64_t o = 0; o < out; ++o) y[o] = dotpf<512>(w + o * in, x.data(), in); });
   run("dotpf1024", [&] { for (int64_t o = 0; o < out; ++o) y[o] = dotpf<1024>(w + o * in, x.data(), in); });
   run("dotpf2048", [&] { for (int64_t o = 0; o < out; ++o) y[o] = dotpf<2048>(w + o * in, x.data(), in); });
