@@ -37,20 +37,18 @@ void PrefixCache::fill(const std::vector<std::vector<int64_t>>& prompts, int64_t
   tokens_run_ = 0;
   // The block tree: a block is its predecessor and its tokens; equal ones are one block.
   std::map<std::pair<int64_t, std::vector<int64_t>>, size_t> index;
-  std::vector<std::vector<size_t>> depth;  // depth -> blocks, in order of first appearance
+  std::map<int64_t, std::vector<size_t>> depth;  // first token -> blocks, in order of first appearance
   for (size_t p = 0; p < prompts.size(); ++p) {
     const auto n = static_cast<int64_t>(prompts[p].size());
     if (n == 0) throw_input(str("PrefixCache: prompt ", p + 1, " has no token"));
     entries_[p].kept = n - 1;
     int64_t parent = -1;
-    for (int64_t begin = 0; begin < n; begin += kBlockTokens) {
-      std::vector<int64_t> ids(prompts[p].begin() + begin, prompts[p].begin() + std::min(n, begin + kBlockTokens));
+    for (int64_t begin = 0; begin < n; begin = block_end(begin)) {
+      std::vector<int64_t> ids(prompts[p].begin() + begin, prompts[p].begin() + std::min(n, block_end(begin)));
       auto [it, added] = index.emplace(std::make_pair(parent, ids), blocks_.size());
       if (added) {
         blocks_.push_back(Block{parent, begin, std::move(ids), false, {}, {}, {}});
-        const auto d = static_cast<size_t>(begin / kBlockTokens);
-        if (depth.size() <= d) depth.resize(d + 1);
-        depth[d].push_back(it->second);
+        depth[begin].push_back(it->second);
       }
       parent = static_cast<int64_t>(it->second);
       entries_[p].blocks.push_back(it->second);
@@ -58,7 +56,7 @@ void PrefixCache::fill(const std::vector<std::vector<int64_t>>& prompts, int64_t
     blocks_[entries_[p].blocks.back()].ends_prompt = true;
   }
   const bool same_length = model_.batch_invariant();
-  for (auto& level : depth) {
+  for (auto& [begin, level] : depth) {
     std::stable_sort(level.begin(), level.end(), [&](size_t a, size_t b) { return blocks_[a].ids.size() < blocks_[b].ids.size(); });
     for (size_t first = 0; first < level.size();) {
       size_t last = first + 1;

@@ -203,6 +203,11 @@ bool all_equal(const std::vector<torch::Tensor>& a, const std::vector<torch::Ten
 // of the prompt filled alone, whatever shares the fill.
 TEST_P(ModelTest, PrefixCacheRunsSharedBlocksOnceAndEachPromptAsAlone) {
   const int64_t block = PrefixCache::kBlockTokens, vocab = model_->info().vocab_size;
+  // cuts: every 16 tokens up to 256, then doubling (the predecessors copied stay near-linear)
+  EXPECT_EQ(PrefixCache::block_end(0), block);
+  EXPECT_EQ(PrefixCache::block_end(PrefixCache::kFineTokens - block), PrefixCache::kFineTokens);
+  EXPECT_EQ(PrefixCache::block_end(PrefixCache::kFineTokens), 2 * PrefixCache::kFineTokens);
+  EXPECT_EQ(PrefixCache::block_end(4 * PrefixCache::kFineTokens), 8 * PrefixCache::kFineTokens);
   torch::manual_seed(7);
   auto random_ids = [&](int64_t n) {
     auto t = torch::randint(3, vocab, {n}, torch::kInt64);

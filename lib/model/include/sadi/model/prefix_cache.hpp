@@ -30,12 +30,17 @@ struct PrefixStart {
 
 class PrefixCache {
  public:
-  // Prompts are run in blocks of this many tokens (the last block of a prompt: what is left), each
-  // on the K/V of the blocks before it; a block whose tokens and predecessors two prompts share
-  // (a task's template: system prompt, instruction, few-shot examples) is run once for both.
+  // Prompts are run in blocks (the last block of a prompt: what is left), each on the K/V of the
+  // blocks before it; a block whose tokens and predecessors two prompts share (a task's template:
+  // system prompt, instruction, few-shot examples) is run once for both. Blocks are kBlockTokens
+  // long up to kFineTokens, then double (256-512, 512-1024, ...), so the predecessors' K/V copied
+  // into each block's cache stay a few prompt lengths in all, not a quadratic number of tokens.
   // Where a prompt is cut depends on the prompt alone, so its numbers do not depend on the other
   // prompts of a fill (batch-invariant mode: bit for bit). docs/eval.md, "Prefix sharing".
   static constexpr int64_t kBlockTokens = 16;
+  static constexpr int64_t kFineTokens = 256;
+  // Where the block that starts at `begin` ends (before the prompt's end cuts it).
+  static int64_t block_end(int64_t begin) { return begin < kFineTokens ? begin + kBlockTokens : 2 * begin; }
 
   // capture: sites whose values at each prompt's last token are kept (see clean()).
   explicit PrefixCache(Model& model, std::vector<Site> capture = {});
