@@ -1,9 +1,13 @@
 #include "sadi/core/context.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
+#include <thread>
+
+#include "sadi/core/interrupt.hpp"
 
 namespace sadi {
 namespace {
@@ -32,6 +36,10 @@ void pause_point(const char* name) {
   if (paused || want == nullptr || std::string(want) != name) return;
   paused = true;
   std::raise(SIGSTOP);
+  // Continued: wait (up to a minute) for the signal the test sends with the SIGCONT, so the work
+  // left cannot finish first when the machine is slow to deliver it (Slurm's scancel sends
+  // SIGCONT, then SIGTERM).
+  for (int i = 0; i < 600 && !interrupted(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
 void fault_point(const char* name) {

@@ -29,7 +29,8 @@ std::string take_failed_operation();
 void fault_point(const char* name);
 // A pause point for the tests: the first time the process passes here with the environment
 // variable SADI_PAUSE equal to `name`, it stops itself (SIGSTOP), so that a test can signal it at
-// a known place (tests/python/test_slurm_cluster.py cancels an eval after its first batch so).
+// a known place (tests/python/test_slurm_cluster.py cancels an eval after its first batch so);
+// continued, it waits up to a minute for an interrupt (interrupt.hpp) before going on.
 void pause_point(const char* name);
 
 }  // namespace sadi
