@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <numeric>
 
 #include "sadi/core/error.hpp"
 #include "sadi/core/strings.hpp"
