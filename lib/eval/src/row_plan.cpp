@@ -100,7 +100,7 @@ void lay_out_shared(std::vector<RowJob>& shared, const Model& model, const EvalR
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return distinct[a].size() < distinct[b].size(); });
   std::vector<int64_t> kept;
   for (size_t p : order) kept.push_back(static_cast<int64_t>(distinct[p].size()) - 1);
-  const auto chunk = chunk_prompts(kept, PrefixCache::bytes_per_token(model.info(), model.dtype()), run.prefix_cache_bytes);
+  const auto chunk = PrefixCache::chunks(kept, PrefixCache::bytes_per_token(model.info(), model.dtype()), run.prefix_cache_bytes);
   std::vector<std::pair<int64_t, size_t>> place(distinct.size());  // distinct prompt -> (chunk, entry)
   for (size_t k = 0; k < order.size(); ++k) {
     const auto c = static_cast<size_t>(chunk[k]);
@@ -138,21 +138,6 @@ bool shares_layers(const Model& model, const EvalRun& run) {
 
 bool shares_prefix(const Intervention& point) {
   return !point.steers() || point.positions == Positions::kPromptLast || point.positions == Positions::kFromPromptLast;
-}
-
-std::vector<int64_t> chunk_prompts(const std::vector<int64_t>& kept, int64_t bytes_per_token, int64_t budget) {
-  std::vector<int64_t> chunk(kept.size());
-  int64_t c = 0, used = 0;
-  for (size_t p = 0; p < kept.size(); ++p) {
-    const int64_t bytes = kept[p] * bytes_per_token;
-    if (used > 0 && used + bytes > budget) {
-      ++c;
-      used = 0;
-    }
-    used += bytes;
-    chunk[p] = c;
-  }
-  return chunk;
 }
 
 namespace {

@@ -57,10 +57,6 @@ bool shares_layers(const Model& model, const EvalRun& run);
 // token.
 bool shares_prefix(const Intervention& point);
 
-// Consecutive chunks of prompts (given by their kept token counts, in run order) whose K/V fit in
-// `budget` bytes, at least one prompt each: returns each prompt's chunk.
-std::vector<int64_t> chunk_prompts(const std::vector<int64_t>& kept, int64_t bytes_per_token, int64_t budget);
-
 // Tokenizes each (item, candidate) once and lays out every row. Throws sadi::Error (input) naming
 // an item whose answer adds no token after the prompt or that exceeds the model's length.
 RowPlan plan_rows(const Model& model, const Tokenizer& tok, const std::vector<TaskItem>& items,

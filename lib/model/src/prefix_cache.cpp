@@ -29,6 +29,21 @@ int64_t PrefixCache::bytes_per_token(const ModelInfo& info, torch::ScalarType dt
   return 2 * info.n_layers * info.n_kv_heads * info.head_dim * static_cast<int64_t>(c10::elementSize(dtype));
 }
 
+std::vector<int64_t> PrefixCache::chunks(const std::vector<int64_t>& tokens, int64_t bytes_per_token, int64_t budget) {
+  std::vector<int64_t> chunk(tokens.size());
+  int64_t c = 0, used = 0;
+  for (size_t p = 0; p < tokens.size(); ++p) {
+    const int64_t bytes = tokens[p] * bytes_per_token;
+    if (used > 0 && used + bytes > budget) {
+      ++c;
+      used = 0;
+    }
+    used += bytes;
+    chunk[p] = c;
+  }
+  return chunk;
+}
+
 void PrefixCache::fill(const std::vector<std::vector<int64_t>>& prompts, int64_t batch_size) {
   if (batch_size <= 0) throw_field(ErrorKind::kUsage, "batch_size", str(": expected a positive integer, found ", batch_size));
   blocks_.clear();

@@ -26,11 +26,10 @@ Calibration calibrate(Model& model, const Tokenizer& tok, const std::vector<std:
   std::vector<torch::Tensor> rows;  // each [L, U] float32 CPU
   c10::InferenceMode inference;
   PrefixCache cache(model, {site});
-  const int64_t per_token = PrefixCache::bytes_per_token(info, model.dtype());
+  const auto chunk = PrefixCache::chunks(lengths, PrefixCache::bytes_per_token(info, model.dtype()), cache_bytes);
   for (size_t first = 0; first < ids.size();) {
     size_t last = first + 1;
-    int64_t bytes = lengths[first] * per_token;
-    while (last < ids.size() && bytes + lengths[last] * per_token <= cache_bytes) bytes += lengths[last++] * per_token;
+    while (last < ids.size() && chunk[last] == chunk[first]) ++last;
     cache.fill(std::vector<std::vector<int64_t>>(ids.begin() + static_cast<long>(first), ids.begin() + static_cast<long>(last)),
                batch_size);
     std::vector<size_t> entries(last - first);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "row_plan.hpp"
+#include "sadi/model/prefix_cache.hpp"
+#include "sadi/model/prefix_cache.hpp"
 
 using namespace sadi;
 
@@ -34,8 +36,8 @@ TEST(RowPlan, OnlyPointsSteeredFromTheLastPromptTokenOnShareThePrefix) {
 
 TEST(RowPlan, PromptsAreChunkedUnderTheBudgetAtLeastOneEach) {
   // 10 bytes per token, 60 bytes: prompts of 3 tokens fit two to a chunk; one of 9 is alone
-  EXPECT_EQ(chunk_prompts({3, 3, 3, 9, 2, 4}, 10, 60), (std::vector<int64_t>{0, 0, 1, 2, 3, 3}));
-  EXPECT_EQ(chunk_prompts({}, 10, 60), (std::vector<int64_t>{}));
+  EXPECT_EQ(PrefixCache::chunks({3, 3, 3, 9, 2, 4}, 10, 60), (std::vector<int64_t>{0, 0, 1, 2, 3, 3}));
+  EXPECT_EQ(PrefixCache::chunks({}, 10, 60), (std::vector<int64_t>{}));
 }
 
 TEST(RowPlan, BatchesEndAtTheSizeAChunkAndForAnInvariantModelAKey) {

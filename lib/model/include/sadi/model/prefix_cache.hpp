@@ -65,6 +65,9 @@ class PrefixCache {
 
   // Bytes a kept token takes (K and V of every layer): for sizing how many prompts to hold.
   static int64_t bytes_per_token(const ModelInfo& info, torch::ScalarType dtype);
+  // Consecutive chunks of prompts (given by their token counts, in run order) whose K/V fit in
+  // `budget` bytes, at least one prompt each: returns each prompt's chunk (0, 0, 1, ...).
+  static std::vector<int64_t> chunks(const std::vector<int64_t>& tokens, int64_t bytes_per_token, int64_t budget);
 
  private:
   struct Block {
