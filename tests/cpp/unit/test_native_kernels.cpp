@@ -52,6 +52,31 @@ TEST(NativeKernels, AxpyMatchesADoubleSumForEveryTailLength) {
   }
 }
 
+TEST(NativeKernels, AttendMatchesADoubleSoftmaxOverTheKeptSlots) {
+  torch::manual_seed(5);
+  for (const auto& isa : native::available_isas()) {
+    ForceIsa forced(isa);
+    for (int64_t dh : {8, 24, 64, 72, 128}) {
+      for (int64_t n : {1, 3}) {
+        const int64_t slots = 37;
+        auto q = torch::randn({n, dh}), k = torch::randn({slots, dh}), v = torch::randn({slots, dh});
+        std::vector<uint8_t> keep(slots);
+        for (int64_t s = 0; s < slots; ++s) keep[s] = s % 5 != 2;  // gaps: padding, free slots
+        const float scale = 0.3f;
+        auto out = torch::full({n, dh}, 7.0f);  // overwritten, not added to
+        std::vector<float> scratch(static_cast<size_t>(n * slots));
+        native::attend(q.data_ptr<float>(), n, k.data_ptr<float>(), v.data_ptr<float>(), keep.data(), slots, dh, scale,
+                       out.data_ptr<float>(), scratch.data());
+        auto kept = torch::from_blob(keep.data(), {slots}, torch::kUInt8).to(torch::kBool);
+        auto scores = torch::matmul(q.to(torch::kFloat64), k.to(torch::kFloat64).t()) * scale;  // [n, S]
+        auto p = torch::softmax(scores.masked_fill(kept.logical_not(), -INFINITY), -1);
+        auto want = torch::matmul(p, v.to(torch::kFloat64));  // [n, dh]
+        EXPECT_LE((out.to(torch::kFloat64) - want).abs().max().item<double>(), 1e-5) << isa << " dh " << dh << " n " << n;
+      }
+    }
+  }
+}
+
 TEST(NativeKernels, GemvMatchesTorchAndIsBatchAndThreadInvariant) {
   torch::manual_seed(2);
   const int64_t out = 203, in = 77, rows = 5;

@@ -70,16 +70,21 @@ __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* 
 
 // AVX-512: four 16-lane partial sums (64 products per step), the tail under a lane mask. Another
 // summation order than the AVX2 path's: a machine's results are its own (docs/determinism.md).
-// `a` (the weight row: gemv streams the matrix) is prefetched 2 KiB ahead, which took a one-thread
-// matrix-vector product over 540 MB from 15.1 to 16.5 GB/s on the AVX-512 Xeon (its plain read:
-// 16.7 GB/s; docs/benchmarks.md). A prefetch past the matrix's end reads nothing it may not.
+// Prefetch: `a` (the weight row: gemv streams the matrix) read 2 KiB ahead, which took a
+// one-thread matrix-vector product over 540 MB from 15.1 to 16.5 GB/s on the AVX-512 Xeon (its
+// plain read: 16.7 GB/s), while on the AMD EPYC (Zen 4) it cost 3 to 12% (32.9 -> 30.9 GB/s in
+// the probe, 40 -> 35 decode tokens/s on SmolLM2; docs/benchmarks.md): on for Intel, off for AMD.
+// A prefetch past the matrix's end reads nothing it may not.
+template <bool kPrefetch>
 __attribute__((target("avx512f"))) float dot_avx512(const float* a, const float* b, int64_t n) {
   constexpr int64_t kAhead = 2048;  // bytes
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   int64_t i = 0;
   for (; i + 64 <= n; i += 64) {
-    const char* next = reinterpret_cast<const char*>(a + i) + kAhead;
-    for (int line = 0; line < 4; ++line) _mm_prefetch(next + 64 * line, _MM_HINT_T0);
+    if constexpr (kPrefetch) {
+      const char* next = reinterpret_cast<const char*>(a + i) + kAhead;
+      for (int line = 0; line < 4; ++line) _mm_prefetch(next + 64 * line, _MM_HINT_T0);
+    }
     a0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), a0);
     a1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), a1);
     a2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), a2);
@@ -114,6 +119,81 @@ __attribute__((target("avx512f"))) void axpy_avx512(float a, const float* x, flo
   }
 }
 
+
+// attend()'s two passes over a K/V head: the scores of each kept slot for the n heads (K[s] read
+// once), into p [n, slots]; then the softmax-weighted sum of the V rows (V[s] read once).
+
+__attribute__((target("avx512f"))) void scores_avx512(const float* q, int64_t n, const float* k, const uint8_t* keep,
+                                                      int64_t slots, int64_t dh, float scale, float* p) {
+  const int64_t full = dh / 16 * 16;
+  const auto tail = static_cast<__mmask16>((1u << (dh - full)) - 1);
+  for (int64_t s = 0; s < slots; ++s) {
+    if (!keep[s]) continue;
+    const float* ks = k + s * dh;
+    for (int64_t h = 0; h < n; ++h) {
+      const float* qh = q + h * dh;
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t c = 0; c < full; c += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(ks + c), _mm512_loadu_ps(qh + c), acc);
+      if (tail) acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, ks + full), _mm512_maskz_loadu_ps(tail, qh + full), acc);
+      p[h * slots + s] = _mm512_reduce_add_ps(acc) * scale;
+    }
+  }
+}
+
+__attribute__((target("avx512f"))) void weighted_avx512(const float* p, int64_t n, const float* v, const uint8_t* keep,
+                                                        int64_t slots, int64_t dh, float* out) {
+  const int64_t full = dh / 16 * 16;
+  const auto tail = static_cast<__mmask16>((1u << (dh - full)) - 1);
+  for (int64_t s = 0; s < slots; ++s) {
+    if (!keep[s]) continue;
+    const float* vs = v + s * dh;
+    for (int64_t h = 0; h < n; ++h) {
+      const __m512 a = _mm512_set1_ps(p[h * slots + s]);
+      float* o = out + h * dh;
+      for (int64_t c = 0; c < full; c += 16) {
+        _mm512_storeu_ps(o + c, _mm512_fmadd_ps(a, _mm512_loadu_ps(vs + c), _mm512_loadu_ps(o + c)));
+      }
+      if (tail) {
+        _mm512_mask_storeu_ps(o + full, tail,
+                              _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(tail, vs + full), _mm512_maskz_loadu_ps(tail, o + full)));
+      }
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void scores_avx2(const float* q, int64_t n, const float* k, const uint8_t* keep,
+                                                     int64_t slots, int64_t dh, float scale, float* p) {
+  const int64_t full = dh / 8 * 8;
+  for (int64_t s = 0; s < slots; ++s) {
+    if (!keep[s]) continue;
+    const float* ks = k + s * dh;
+    for (int64_t h = 0; h < n; ++h) {
+      const float* qh = q + h * dh;
+      __m256 acc = _mm256_setzero_ps();
+      for (int64_t c = 0; c < full; c += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(ks + c), _mm256_loadu_ps(qh + c), acc);
+      float sum = hsum(acc);
+      for (int64_t c = full; c < dh; ++c) sum += ks[c] * qh[c];
+      p[h * slots + s] = sum * scale;
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void weighted_avx2(const float* p, int64_t n, const float* v, const uint8_t* keep,
+                                                       int64_t slots, int64_t dh, float* out) {
+  const int64_t full = dh / 8 * 8;
+  for (int64_t s = 0; s < slots; ++s) {
+    if (!keep[s]) continue;
+    const float* vs = v + s * dh;
+    for (int64_t h = 0; h < n; ++h) {
+      const float w = p[h * slots + s];
+      const __m256 a = _mm256_set1_ps(w);
+      float* o = out + h * dh;
+      for (int64_t c = 0; c < full; c += 8) _mm256_storeu_ps(o + c, _mm256_fmadd_ps(a, _mm256_loadu_ps(vs + c), _mm256_loadu_ps(o + c)));
+      for (int64_t c = full; c < dh; ++c) o[c] = std::fma(w, vs[c], o[c]);
+    }
+  }
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -138,15 +218,81 @@ Isa g_isa = best_isa();
 
 const char* isa() { return g_isa == Isa::kAvx512 ? "avx512" : g_isa == Isa::kAvx2 ? "avx2" : "generic"; }
 
-DotFn dot_fn() { return g_isa == Isa::kAvx512 ? dot_avx512 : g_isa == Isa::kAvx2 ? dot_avx2 : dot_generic; }
+bool is_amd() {
+  static const bool yes = __builtin_cpu_is("amd");
+  return yes;
+}
+
+DotFn dot_fn() {
+  if (g_isa == Isa::kAvx512) return is_amd() ? dot_avx512<false> : dot_avx512<true>;
+  return g_isa == Isa::kAvx2 ? dot_avx2 : dot_generic;
+}
 
 using AxpyFn = void (*)(float, const float*, float*, int64_t);
 
 AxpyFn axpy_fn() { return g_isa == Isa::kAvx512 ? axpy_avx512 : g_isa == Isa::kAvx2 ? axpy_avx2 : axpy_generic; }
 
+// p [n, slots] scores -> softmax weights over the kept slots, per head (max-shifted exp / sum, as
+// the module's softmax).
+void softmax_kept(float* p, int64_t n, const uint8_t* keep, int64_t slots) {
+  for (int64_t h = 0; h < n; ++h) {
+    float* ph = p + h * slots;
+    float top = -INFINITY;
+    for (int64_t s = 0; s < slots; ++s) {
+      if (keep[s]) top = std::max(top, ph[s]);
+    }
+    float sum = 0.0f;
+    for (int64_t s = 0; s < slots; ++s) {
+      if (!keep[s]) continue;
+      ph[s] = std::exp(ph[s] - top);
+      sum += ph[s];
+    }
+    for (int64_t s = 0; s < slots; ++s) {
+      if (keep[s]) ph[s] = ph[s] / sum;
+    }
+  }
+}
+
+// Generic: one running sum per value, in index order.
+void attend_generic(const float* q, int64_t n, const float* k, const float* v, const uint8_t* keep, int64_t slots,
+                    int64_t dh, float scale, float* out, float* p) {
+  for (int64_t s = 0; s < slots; ++s) {
+    if (!keep[s]) continue;
+    for (int64_t h = 0; h < n; ++h) {
+      float sum = 0.0f;
+      for (int64_t c = 0; c < dh; ++c) sum += k[s * dh + c] * q[h * dh + c];
+      p[h * slots + s] = sum * scale;
+    }
+  }
+  softmax_kept(p, n, keep, slots);
+  for (int64_t s = 0; s < slots; ++s) {
+    if (!keep[s]) continue;
+    for (int64_t h = 0; h < n; ++h) {
+      for (int64_t c = 0; c < dh; ++c) out[h * dh + c] += p[h * slots + s] * v[s * dh + c];
+    }
+  }
+}
+
 }  // namespace
 
 void axpy(float a, const float* x, float* y, int64_t n) { axpy_fn()(a, x, y, n); }
+
+void attend(const float* q, int64_t n, const float* k, const float* v, const uint8_t* keep, int64_t slots, int64_t dh,
+            float scale, float* out, float* scratch) {
+  std::fill_n(out, n * dh, 0.0f);
+  if (g_isa == Isa::kGeneric) return attend_generic(q, n, k, v, keep, slots, dh, scale, out, scratch);
+  if (g_isa == Isa::kAvx512) {
+    scores_avx512(q, n, k, keep, slots, dh, scale, scratch);
+  } else {
+    scores_avx2(q, n, k, keep, slots, dh, scale, scratch);
+  }
+  softmax_kept(scratch, n, keep, slots);
+  if (g_isa == Isa::kAvx512) {
+    weighted_avx512(scratch, n, v, keep, slots, dh, out);
+  } else {
+    weighted_avx2(scratch, n, v, keep, slots, dh, out);
+  }
+}
 
 const char* kernel_isa() {
   if (openmp_enabled()) return isa();

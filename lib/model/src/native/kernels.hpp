@@ -30,6 +30,14 @@ float dot(const float* a, const float* b, int64_t n);
 // the vector paths; each y[i] alone, so the result does not depend on n's split.
 void axpy(float a, const float* x, float* y, int64_t n);
 
+// One query token's attention on one key/value head for the n query heads that share it
+// (grouped attention), over the slots s < slots with keep[s] != 0:
+// out[h] = sum_s softmax_s(scale * q[h] . K[s]) V[s]. q, out [n, dh]; k, v [slots, dh] (rows dh
+// apart); scratch: n * slots floats. Each K and V row is read once for the n heads; each value is
+// summed in a fixed order (batch- and thread-invariant).
+void attend(const float* q, int64_t n, const float* k, const float* v, const uint8_t* keep, int64_t slots, int64_t dh,
+            float scale, float* out, float* scratch);
+
 // Y[r, o] = W[o, :] . X[r, :] for r < rows, o < out: W [out, in] row-major; X rows `x_stride`
 // floats apart, Y rows `y_stride` apart. Output rows are split over LibTorch's intra-op threads;
 // each weight row is read once for all `rows` vectors.

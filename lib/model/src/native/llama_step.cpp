@@ -298,37 +298,22 @@ void LlamaStep::attention(const Layer& ly, int64_t l, Work& w, const torch::Tens
       std::copy_n(w.v.data() + r * kvd + g * dh_, dh_, cv + at);
     }
   }
-  // softmax(q . K / sqrt(Dh) over the row's attended slots) . V, one task per (row, head)
+  // softmax(q . K / sqrt(Dh) over the row's attended slots) . V, one task per (row, KV head): the
+  // n_rep query heads of a KV head are consecutive (as repeat_interleave) and read its K/V once
   const int64_t slots = key_mask.size(1);
   const bool* mask = key_mask.data_ptr<bool>();
+  std::vector<uint8_t> keep(static_cast<size_t>(rows * slots));  // [B, S]
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t s = 0; s < slots; ++s) keep[r * slots + s] = mask[r * slots + s] || (attend_slot && s == slot);
+  }
   const auto scale = static_cast<float>(scaling_);
-  at::parallel_for(0, rows * h_, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> p(static_cast<size_t>(slots));
+  at::parallel_for(0, rows * hkv_, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> p(static_cast<size_t>(n_rep * slots));
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t r = task / h_, hh = task % h_, g = hh / n_rep;
-      const float* q = w.q.data() + r * hd + hh * dh_;
-      const float* keys = ck + (r * hkv_ + g) * cap * dh_;
-      const float* vals = cv + (r * hkv_ + g) * cap * dh_;
-      const bool* row_mask = mask + r * slots;
-      auto real = [&](int64_t s) { return row_mask[s] || (attend_slot && s == slot); };
-      float top = -INFINITY;
-      for (int64_t s = 0; s < slots; ++s) {
-        if (!real(s)) continue;
-        p[s] = dot(q, keys + s * dh_, dh_) * scale;
-        top = std::max(top, p[s]);
-      }
-      float sum = 0.0f;
-      for (int64_t s = 0; s < slots; ++s) {
-        if (!real(s)) continue;
-        p[s] = std::exp(p[s] - top);
-        sum += p[s];
-      }
-      float* o = w.att.data() + r * hd + hh * dh_;
-      std::fill_n(o, dh_, 0.0f);
-      for (int64_t s = 0; s < slots; ++s) {
-        if (!real(s)) continue;
-        axpy(p[s] / sum, vals + s * dh_, o, dh_);
-      }
+      const int64_t r = task / hkv_, g = task % hkv_;
+      const int64_t at = r * hd + g * n_rep * dh_;  // the group's first query head
+      attend(w.q.data() + at, n_rep, ck + (r * hkv_ + g) * cap * dh_, cv + (r * hkv_ + g) * cap * dh_,
+             keep.data() + r * slots, slots, dh_, scale, w.att.data() + at, p.data());
     }
   });
   edit_site(w.steering, Site::kHead, l, w.att.data(), rows, hd);
