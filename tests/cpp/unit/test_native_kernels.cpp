@@ -39,19 +39,6 @@ TEST(NativeKernels, DotMatchesADoubleSumForEveryTailLength) {
   }
 }
 
-TEST(NativeKernels, AxpyMatchesADoubleSumForEveryTailLength) {
-  torch::manual_seed(4);
-  for (const auto& isa : native::available_isas()) {
-    ForceIsa forced(isa);
-    for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 31, 64, 100}) {
-      auto x = torch::randn({n}), y = torch::randn({n});
-      auto want = y.to(torch::kFloat64) + 0.37 * x.to(torch::kFloat64);
-      native::axpy(0.37f, x.data_ptr<float>(), y.data_ptr<float>(), n);
-      EXPECT_LE((y.to(torch::kFloat64) - want).abs().max().item<double>(), 1e-6) << isa << " n " << n;
-    }
-  }
-}
-
 TEST(NativeKernels, AttendMatchesADoubleSoftmaxOverTheKeptSlots) {
   torch::manual_seed(5);
   for (const auto& isa : native::available_isas()) {

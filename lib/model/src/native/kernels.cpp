@@ -98,31 +98,8 @@ __attribute__((target("avx512f"), always_inline)) inline float dot_avx512(const 
   return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-void axpy_generic(float a, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-}
-
-__attribute__((target("avx2,fma"))) void axpy_avx2(float a, const float* x, float* y, int64_t n) {
-  const __m256 va = _mm256_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-  for (; i < n; ++i) y[i] = std::fma(a, x[i], y[i]);
-}
-
-__attribute__((target("avx512f"))) void axpy_avx512(float a, const float* x, float* y, int64_t n) {
-  const __m512 va = _mm512_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-  if (i < n) {
-    const auto m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
-  }
-}
-
-
 // attend()'s two passes over a K/V head: the scores of each kept slot for the n heads (K[s] read
 // once), into p [n, slots]; then the softmax-weighted sum of the V rows (V[s] read once).
-
 __attribute__((target("avx512f"))) void scores_avx512(const float* q, int64_t n, const float* k, const uint8_t* keep,
                                                       int64_t slots, int64_t dh, float scale, float* p) {
   const int64_t full = dh / 16 * 16;
@@ -260,9 +237,6 @@ RowsFn rows_fn() {
   return g_isa == Isa::kAvx2 ? rows_avx2 : rows_generic;
 }
 
-using AxpyFn = void (*)(float, const float*, float*, int64_t);
-
-AxpyFn axpy_fn() { return g_isa == Isa::kAvx512 ? axpy_avx512 : g_isa == Isa::kAvx2 ? axpy_avx2 : axpy_generic; }
 
 // p [n, slots] scores -> softmax weights over the kept slots, per head (max-shifted exp / sum, as
 // the module's softmax).
@@ -306,8 +280,6 @@ void attend_generic(const float* q, int64_t n, const float* k, const float* v, c
 }
 
 }  // namespace
-
-void axpy(float a, const float* x, float* y, int64_t n) { axpy_fn()(a, x, y, n); }
 
 void attend(const float* q, int64_t n, const float* k, const float* v, const uint8_t* keep, int64_t slots, int64_t dh,
             float scale, float* out, float* scratch) {

@@ -23,12 +23,8 @@ int parallel_threads();
 // Whether this build compiled the kernels with OpenMP (GCC; not the clang sanitizer build).
 bool openmp_enabled();
 
-// sum_i a[i] * b[i]
+// sum_i a[i] * b[i] (the kernel gemv inlines, exposed for its tests)
 float dot(const float* a, const float* b, int64_t n);
-
-// y[i] += a * x[i] for i < n (attention's weighted sum of V rows), with a fused multiply-add on
-// the vector paths; each y[i] alone, so the result does not depend on n's split.
-void axpy(float a, const float* x, float* y, int64_t n);
 
 // One query token's attention on one key/value head for the n query heads that share it
 // (grouped attention), over the slots s < slots with keep[s] != 0:
