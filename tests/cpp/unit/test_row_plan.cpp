@@ -4,7 +4,6 @@
 
 #include "row_plan.hpp"
 #include "sadi/model/prefix_cache.hpp"
-#include "sadi/model/prefix_cache.hpp"
 
 using namespace sadi;
 

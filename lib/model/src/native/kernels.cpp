@@ -171,7 +171,6 @@ __attribute__((target("avx2,fma"))) void weighted_avx2(const float* p, int64_t n
   }
 }
 
-
 // Y[r, o] = W[o, :] . X[r, :] for o in [first, last), every r < rows: the dot product inlined in
 // the loop over weight rows (a call per row cost 12% of the read rate on the AMD EPYC: 29 vs
 // 33 GB/s in a probe over SmolLM2's matrices).
@@ -237,7 +236,6 @@ RowsFn rows_fn() {
   return g_isa == Isa::kAvx2 ? rows_avx2 : rows_generic;
 }
 
-
 // p [n, slots] scores -> softmax weights over the kept slots, per head (max-shifted exp / sum, as
 // the module's softmax).
 void softmax_kept(float* p, int64_t n, const uint8_t* keep, int64_t slots) {
@@ -260,8 +258,8 @@ void softmax_kept(float* p, int64_t n, const uint8_t* keep, int64_t slots) {
 }
 
 // Generic: one running sum per value, in index order.
-void attend_generic(const float* q, int64_t n, const float* k, const float* v, const uint8_t* keep, int64_t slots,
-                    int64_t dh, float scale, float* out, float* p) {
+void scores_generic(const float* q, int64_t n, const float* k, const uint8_t* keep, int64_t slots, int64_t dh,
+                    float scale, float* p) {
   for (int64_t s = 0; s < slots; ++s) {
     if (!keep[s]) continue;
     for (int64_t h = 0; h < n; ++h) {
@@ -270,7 +268,10 @@ void attend_generic(const float* q, int64_t n, const float* k, const float* v, c
       p[h * slots + s] = sum * scale;
     }
   }
-  softmax_kept(p, n, keep, slots);
+}
+
+void weighted_generic(const float* p, int64_t n, const float* v, const uint8_t* keep, int64_t slots, int64_t dh,
+                      float* out) {
   for (int64_t s = 0; s < slots; ++s) {
     if (!keep[s]) continue;
     for (int64_t h = 0; h < n; ++h) {
@@ -279,23 +280,23 @@ void attend_generic(const float* q, int64_t n, const float* k, const float* v, c
   }
 }
 
+using ScoresFn = void (*)(const float*, int64_t, const float*, const uint8_t*, int64_t, int64_t, float, float*);
+using WeightedFn = void (*)(const float*, int64_t, const float*, const uint8_t*, int64_t, int64_t, float*);
+
+ScoresFn scores_fn() { return g_isa == Isa::kAvx512 ? scores_avx512 : g_isa == Isa::kAvx2 ? scores_avx2 : scores_generic; }
+
+WeightedFn weighted_fn() {
+  return g_isa == Isa::kAvx512 ? weighted_avx512 : g_isa == Isa::kAvx2 ? weighted_avx2 : weighted_generic;
+}
+
 }  // namespace
 
 void attend(const float* q, int64_t n, const float* k, const float* v, const uint8_t* keep, int64_t slots, int64_t dh,
             float scale, float* out, float* scratch) {
   std::fill_n(out, n * dh, 0.0f);
-  if (g_isa == Isa::kGeneric) return attend_generic(q, n, k, v, keep, slots, dh, scale, out, scratch);
-  if (g_isa == Isa::kAvx512) {
-    scores_avx512(q, n, k, keep, slots, dh, scale, scratch);
-  } else {
-    scores_avx2(q, n, k, keep, slots, dh, scale, scratch);
-  }
+  scores_fn()(q, n, k, keep, slots, dh, scale, scratch);
   softmax_kept(scratch, n, keep, slots);
-  if (g_isa == Isa::kAvx512) {
-    weighted_avx512(scratch, n, v, keep, slots, dh, out);
-  } else {
-    weighted_avx2(scratch, n, v, keep, slots, dh, out);
-  }
+  weighted_fn()(scratch, n, v, keep, slots, dh, out);
 }
 
 const char* kernel_isa() {

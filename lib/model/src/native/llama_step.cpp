@@ -131,6 +131,8 @@ struct LlamaStep::Work {
   std::vector<float> x, xn, q, k, v, att, a, g, u, y, cos, sin;
   const Steering* steering;
   const int64_t* pos;
+  int64_t slots;              // S
+  std::vector<uint8_t> keep;  // [B, S]: 1 where the row attends to the slot (every layer alike)
 };
 
 std::string LlamaStep::unsupported(const torch::jit::Module& m, const ModelInfo& info, torch::ScalarType dtype,
@@ -258,8 +260,7 @@ void LlamaStep::fused(std::initializer_list<std::pair<const Linear*, float*>> pa
   for (const auto& [lin, y] : parts) add_bias(lin->b, y, rows, lin->w.size(0));
 }
 
-void LlamaStep::attention(const Layer& ly, int64_t l, Work& w, const torch::Tensor& key_mask, int64_t slot,
-                          bool attend_slot, KvCache& cache) const {
+void LlamaStep::attention(const Layer& ly, int64_t l, Work& w, int64_t slot, KvCache& cache) const {
   const int64_t rows = w.rows, hd = h_ * dh_, kvd = hkv_ * dh_, half = dh_ / 2, n_rep = h_ / hkv_;
   fused({{&ly.q, w.q.data()}, {&ly.k, w.k.data()}, {&ly.v, w.v.data()}}, w.xn.data(), rows);  // [B, H*Dh], 2 x [B, Hkv*Dh]
   std::vector<float> tmp(static_cast<size_t>(dh_));
@@ -300,12 +301,7 @@ void LlamaStep::attention(const Layer& ly, int64_t l, Work& w, const torch::Tens
   }
   // softmax(q . K / sqrt(Dh) over the row's attended slots) . V, one task per (row, KV head): the
   // n_rep query heads of a KV head are consecutive (as repeat_interleave) and read its K/V once
-  const int64_t slots = key_mask.size(1);
-  const bool* mask = key_mask.data_ptr<bool>();
-  std::vector<uint8_t> keep(static_cast<size_t>(rows * slots));  // [B, S]
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t s = 0; s < slots; ++s) keep[r * slots + s] = mask[r * slots + s] || (attend_slot && s == slot);
-  }
+  const int64_t slots = w.slots;
   const auto scale = static_cast<float>(scaling_);
   at::parallel_for(0, rows * hkv_, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> p(static_cast<size_t>(n_rep * slots));
@@ -313,7 +309,7 @@ void LlamaStep::attention(const Layer& ly, int64_t l, Work& w, const torch::Tens
       const int64_t r = task / hkv_, g = task % hkv_;
       const int64_t at = r * hd + g * n_rep * dh_;  // the group's first query head
       attend(w.q.data() + at, n_rep, ck + (r * hkv_ + g) * cap * dh_, cv + (r * hkv_ + g) * cap * dh_,
-             keep.data() + r * slots, slots, dh_, scale, w.att.data() + at, p.data());
+             w.keep.data() + r * slots, slots, dh_, scale, w.att.data() + at, p.data());
     }
   });
   edit_site(w.steering, Site::kHead, l, w.att.data(), rows, hd);
@@ -352,7 +348,11 @@ torch::Tensor LlamaStep::step(const torch::Tensor& ids, const torch::Tensor& pos
   }
   auto buf = [rows](int64_t width) { return std::vector<float>(static_cast<size_t>(rows * width)); };
   Work w{rows, buf(d_), buf(d_), buf(h_ * dh_), buf(hkv_ * dh_), buf(hkv_ * dh_), buf(h_ * dh_), buf(d_),
-         buf(f_), buf(f_), buf(d_), buf(dh_), buf(dh_), steering, pos.data_ptr<int64_t>()};
+         buf(f_), buf(f_), buf(d_), buf(dh_), buf(dh_), steering, pos.data_ptr<int64_t>(), mask.size(1), {}};
+  // the slots each row attends to: key_mask, and this step's own slot where attend_slot
+  w.keep.resize(static_cast<size_t>(rows * w.slots));
+  const bool* attended = mask.data_ptr<bool>();
+  for (int64_t i = 0; i < rows * w.slots; ++i) w.keep[i] = attended[i] || (attend_slot && i % w.slots == slot);
   const int64_t half = dh_ / 2;
   const float* inv = f32(inv_freq_);
   for (int64_t r = 0; r < rows; ++r) {
@@ -366,7 +366,7 @@ torch::Tensor LlamaStep::step(const torch::Tensor& ids, const torch::Tensor& pos
   for (int64_t l = 0; l < static_cast<int64_t>(layers_.size()); ++l) {
     const Layer& ly = layers_[static_cast<size_t>(l)];
     for (int64_t r = 0; r < rows; ++r) rms_norm(w.x.data() + r * d_, f32(ly.in_norm), w.xn.data() + r * d_, d_, ly.in_eps);
-    attention(ly, l, w, mask, slot, attend_slot, cache);
+    attention(ly, l, w, slot, cache);
     for (size_t i = 0; i < w.x.size(); ++i) w.x[i] = w.x[i] + w.a[i];  // h = x + attn
     for (int64_t r = 0; r < rows; ++r) rms_norm(w.x.data() + r * d_, f32(ly.post_norm), w.xn.data() + r * d_, d_, ly.post_eps);
     mlp(ly, l, w, steering);

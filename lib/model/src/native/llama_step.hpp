@@ -63,8 +63,8 @@ class LlamaStep {
   // Y_i [B, out_i] = X W_i^T (+ b_i) for matrices over the same X [B, in], in one thread split.
   static void fused(std::initializer_list<std::pair<const Linear*, float*>> parts, const float* x, int64_t rows);
 
-  void attention(const Layer& ly, int64_t l, Work& w, const torch::Tensor& key_mask, int64_t slot, bool attend_slot,
-                 KvCache& cache) const;
+  // w.keep: the slots each row attends to; slot: where this step's K/V are written.
+  void attention(const Layer& ly, int64_t l, Work& w, int64_t slot, KvCache& cache) const;
   void mlp(const Layer& ly, int64_t l, Work& w, const Steering* steering) const;
   void use_huge_pages(const std::shared_ptr<HugeArena>& loaded_into);
 
